@@ -1,0 +1,1 @@
+"""Backend adapters: one folder per library family (see conformance.registry)."""

@@ -1,0 +1,91 @@
+"""The contract every backend implements: the page's operations on one library.
+
+A backend is a `Library`: a thin, stateless-as-possible adapter that performs one
+operation of the page on real objects and reports what it saw. It knows nothing of
+scripts, rules or hypothesis; the interpreter (conformance.interpreter) drives it.
+
+Objects are named by opaque integer handles (real pointers for native libraries).
+Setting values are plain JSON data whose shape the settings table
+(conformance.settings) fixes, so that observations from any library compare.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+Kind = Literal["ctx", "ssl"]
+
+
+class Absent(Exception):
+    """The library does not have what an operation needs (a missing function)."""
+
+    def __init__(self, *missing: str) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = list(missing)
+
+
+class Unobservable(Exception):
+    """The library has the functions, but they cannot show what a rule needs to see.
+
+    For example a getter that returns 0 whatever its setter stored. The message says
+    what was tried and what came back.
+    """
+
+
+class Unavailable(Exception):
+    """The library cannot be had or loaded here; the message says why, in one line."""
+
+
+class Library(Protocol):
+    """One TLS library, seen through the operations of SSL_new(3)."""
+
+    def version(self) -> str:
+        """The library's own version string (OpenSSL_version(0) or its equivalent)."""
+        ...
+
+    def missing(self, feature: str) -> list[str]:
+        """Names of what the library lacks for `feature`; empty when it has all.
+
+        Features: "ctx_new", "ssl_new", "ssl_dup", "ssl_up_ref", "ssl_free",
+        "ssl_get_ctx", "handshake", "free_events", "errors",
+        "set:ctx:SETTING", "get:ctx:SETTING", "set:ssl:SETTING", "get:ssl:SETTING".
+        """
+        ...
+
+    def ctx_new(self, method: str) -> int | None:
+        """SSL_CTX_new for method "tls", "tls-client" or "tls-server"; None for NULL."""
+        ...
+
+    def ctx_free(self, ctx: int) -> None: ...
+
+    def ssl_new(self, ctx: int | None) -> int | None:
+        """SSL_new(ctx); ctx None means SSL_new(NULL). None for a NULL result."""
+        ...
+
+    def ssl_dup(self, ssl: int) -> int | None: ...
+
+    def ssl_up_ref(self, ssl: int) -> int: ...
+
+    def ssl_free(self, ssl: int) -> None: ...
+
+    def ssl_get_ctx(self, ssl: int) -> int: ...
+
+    def start_handshake(self, ssl: int) -> bool:
+        """Make `ssl` a client and send its first flight over a memory BIO pair.
+
+        Returns whether the object has left its initial state (SSL_in_before is 0).
+        """
+        ...
+
+    def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None: ...
+
+    def get(self, kind: Kind, obj: int, setting: str) -> Json: ...
+
+    def errors(self) -> list[str]:
+        """Drain the library's error queue: one string per queued error."""
+        ...
+
+    def freed(self) -> list[int]:
+        """Handles of SSL objects really freed since the last call, in order."""
+        ...

@@ -1,0 +1,119 @@
+"""Scripts: the little programs tests generate and backends run.
+
+A script is plain data: a list of operations. Contexts and SSL handles are named by
+position: `ctx` 0 is the first context made, `ssl` 2 the third SSL handle obtained
+(from SSL_new or SSL_dup, even when SSL_dup hands back a handle already known).
+
+Running a script yields a trace: one observation per operation. Observations name
+objects by *object id* (the order in which distinct objects were first seen), so the
+traces of two libraries compare whatever their pointers are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from conformance.library import Json
+
+OpName = Literal[
+    "ctx_new",  # method
+    "ctx_free",  # ctx
+    "ctx_set",  # ctx, setting, value
+    "ctx_get",  # ctx, setting
+    "ssl_new",  # ctx (None: SSL_new(NULL))
+    "ssl_dup",  # ssl
+    "ssl_up_ref",  # ssl
+    "ssl_free",  # ssl
+    "ssl_set",  # ssl, setting, value
+    "ssl_get",  # ssl, setting
+    "ssl_get_ctx",  # ssl
+    "handshake",  # ssl: SSL_set_connect_state + SSL_do_handshake over a BIO pair
+]
+
+OP_NAMES: tuple[str, ...] = OpName.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Op:
+    op: OpName
+    ctx: int | None = None
+    ssl: int | None = None
+    method: str | None = None
+    setting: str | None = None
+    value: Json = None
+
+    def to_json(self) -> dict[str, Json]:
+        return {k: v for k, v in asdict(self).items() if v is not None or k == "op"}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Op:
+        if not isinstance(data, dict) or data.get("op") not in OP_NAMES:
+            raise ValueError(f"not an operation: {data!r}")
+        unknown = set(data) - {"op", "ctx", "ssl", "method", "setting", "value"}
+        if unknown:
+            raise ValueError(f"operation {data['op']} has unknown fields {sorted(unknown)}")
+        return Op(**data)
+
+    def __str__(self) -> str:
+        args = [f"{k}={v!r}" for k, v in self.to_json().items() if k != "op"]
+        return f"{self.op}({', '.join(args)})"
+
+
+@dataclass(frozen=True)
+class Script:
+    ops: tuple[Op, ...]
+
+    def to_json(self) -> dict[str, Json]:
+        return {"ops": [op.to_json() for op in self.ops]}
+
+    @staticmethod
+    def from_json(data: Any) -> Script:
+        if not isinstance(data, dict) or not isinstance(data.get("ops"), list):
+            raise ValueError('a script is a JSON object {"ops": [...]}')
+        return Script(tuple(Op.from_json(op) for op in data["ops"]))
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{i:2}: {op}" for i, op in enumerate(self.ops))
+
+    def __add__(self, other: Script) -> Script:
+        return Script(self.ops + other.ops)
+
+
+@dataclass
+class Observation:
+    """What one operation did. Only the fields that apply are set."""
+
+    object: int | None = None  # ssl_new, ssl_dup, ctx_new: the object id obtained
+    null: bool = False  # the call returned NULL
+    value: Json = None  # ssl_up_ref's return, a getter's value, ssl_get_ctx's ctx id
+    freed: list[int] = field(default_factory=list)  # SSL object ids really freed
+    errors: list[str] = field(default_factory=list)  # errors queued by the call
+    absent: list[str] = field(default_factory=list)  # functions the library lacks
+    unobservable: str | None = None  # why the library could not show this
+
+    def to_json(self) -> dict[str, Json]:
+        out: dict[str, Json] = {}
+        for key, val in asdict(self).items():
+            if val not in (None, False, []):
+                out[key] = val
+        return out
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Observation:
+        return Observation(**data)
+
+
+Trace = list[Observation]
+
+
+def trace_to_json(trace: Trace) -> list[dict[str, Json]]:
+    return [o.to_json() for o in trace]
+
+
+def trace_from_json(data: list[dict[str, Any]]) -> Trace:
+    return [Observation.from_json(o) for o in data]

@@ -1,0 +1,316 @@
+"""The settings table: one entry per setting the page speaks of.
+
+An entry says how scripts may set the setting (its value domain), whether a context
+has it too, and which sentences of the page promise something about it: SSL_new's
+inheritance sentence and the line of SSL_dup's list. The rules catalogue
+(conformance.rules) turns each promise into a rule; the properties generate values from
+the domain; each backend maps the setting's name to its library's calls.
+
+Adding a setting is one entry here plus its getter and setter in each backend.
+This module is pure data: the worker processes import it without hypothesis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from conformance.library import Json
+
+# --- value domains -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OneOf:
+    values: tuple[Json, ...]
+
+
+@dataclass(frozen=True)
+class SubsetOf:
+    """A list of distinct names; `ordered` keeps the order (a preference list)."""
+
+    names: tuple[str, ...]
+    min_size: int = 1
+    max_size: int = 3
+    ordered: bool = False
+
+
+@dataclass(frozen=True)
+class IntRange:
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class Fields:
+    """A JSON object; each script sets a non-empty subset of the fields."""
+
+    fields: tuple[tuple[str, Domain], ...]
+
+
+Domain = OneOf | SubsetOf | IntRange | Fields
+
+# Names a backend maps to its own constants. Values in SSL_OP_* order of the headers.
+OPTION_NAMES = (
+    "allow-no-dhe-kex",
+    "no-query-mtu",
+    "no-ticket",
+    "no-compression",
+    "enable-middlebox-compat",
+    "prioritize-chacha",
+    "cipher-server-preference",
+    "no-anti-replay",
+    "no-tlsv1",
+    "no-tlsv1.2",
+    "no-tlsv1.1",
+    "no-tlsv1.3",
+    "no-renegotiation",
+)
+MODE_NAMES = (
+    "enable-partial-write",
+    "accept-moving-write-buffer",
+    "auto-retry",
+    "no-auto-chain",
+    "release-buffers",
+    "send-fallback-scsv",
+)
+PROTO_VERSIONS = ("any", "tls1", "tls1.1", "tls1.2", "tls1.3")
+VERIFY_MODE_NAMES = ("peer", "fail-if-no-peer-cert", "client-once", "post-handshake")
+VERIFY_FLAG_NAMES = ("crl-check", "crl-check-all", "x509-strict", "partial-chain", "no-check-time")
+HOST_FLAG_NAMES = ("always-check-subject", "no-wildcards", "no-partial-wildcards")
+CIPHER_NAMES = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+    "AES128-GCM-SHA256",
+    "AES256-SHA",
+)
+CA_NAMES = ("alpha", "bravo", "charlie", "delta")
+CALLBACKS = ("cb-a", "cb-b")  # two distinct native callbacks of the right signature
+
+METHODS = ("tls", "tls-client", "tls-server")
+
+
+# --- the table ---------------------------------------------------------------------
+
+InheritPart = Literal["connection method", "options", "verification settings", "timeout settings"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    how: str  # the library calls that set and read it, for people
+    domain: Domain | None  # None: not set by ssl_set/ctx_set (the method is chosen at ctx_new)
+    on_ctx: bool = False  # a context has it too (setter and getter)
+    on_ssl: bool = True  # an SSL object has a setter
+    combine: Literal["replace", "or"] = "replace"  # "or": setting adds flags to those present
+    inherit: InheritPart | None = None  # SSL_new's inheritance sentence names it
+    dup: str | None = None  # the SSL_dup list line (1.1.1k wording) that names it
+    since: str | None = None  # version qualifier the page attaches ("1.1.1h")
+    observed_by: Literal["getter", "handshake"] = "getter"
+    role: Literal["any", "client", "server"] = "any"  # role an SSL needs to show it
+
+
+_VERIFY_LINE = (
+    "any Verify mode, callback or depth set via SSL_set_verify(3) or SSL_set_verify_depth(3) "
+    "or any configured X509 verification parameters"
+)
+_MSG_INFO_LINE = "any msg callback or info callback set via SSL_set_msg_callback(3) or SSL_set_info_callback(3)"
+_PROTO_LINE = (
+    "any minimum or maximum protocol settings set via SSL_set_min_proto_version(3) or "
+    "SSL_set_max_proto_version(3) (Note: Only from OpenSSL 1.1.1h and above)"
+)
+_CA_LINE = (
+    "any CA list or client CA list set via SSL_set0_CA_list(3), SSL_set0_client_CA_list() "
+    "or similar functions"
+)
+_SECLEVEL_LINE = "any security level settings or callbacks"
+_PASSWD_LINE = "any default password callback set via SSL_set_default_passwd_cb(3)"
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "method",
+        "SSL_CTX_new(method); SSL_get_ssl_method / SSL_CTX_get_ssl_method",
+        None,
+        on_ctx=True,
+        on_ssl=False,
+        inherit="connection method",
+    ),
+    Setting(
+        "options",
+        "SSL_set_options / SSL_get_options (and SSL_CTX_*)",
+        SubsetOf(OPTION_NAMES),
+        on_ctx=True,
+        combine="or",
+        inherit="options",
+        dup="any Options set via SSL_set_options(3)",
+    ),
+    Setting(
+        "mode",
+        "SSL_set_mode / SSL_get_mode (SSL_ctrl 33)",
+        SubsetOf(MODE_NAMES),
+        on_ctx=True,
+        combine="or",
+        dup="any Mode set via SSL_set_mode(3)",
+    ),
+    Setting(
+        "min-proto-version",
+        "SSL_set_min_proto_version / SSL_get_min_proto_version (SSL_ctrl 123 / 130)",
+        OneOf(PROTO_VERSIONS),
+        on_ctx=True,
+        dup=_PROTO_LINE,
+        since="1.1.1h",
+    ),
+    Setting(
+        "max-proto-version",
+        "SSL_set_max_proto_version / SSL_get_max_proto_version (SSL_ctrl 124 / 131)",
+        OneOf(PROTO_VERSIONS),
+        on_ctx=True,
+        dup=_PROTO_LINE,
+        since="1.1.1h",
+    ),
+    Setting(
+        "verify-mode",
+        "SSL_set_verify(s, mode, current callback) / SSL_get_verify_mode",
+        SubsetOf(VERIFY_MODE_NAMES, min_size=0),
+        on_ctx=True,
+        inherit="verification settings",
+        dup=_VERIFY_LINE,
+    ),
+    Setting(
+        "verify-callback",
+        "SSL_set_verify(s, current mode, callback) / SSL_get_verify_callback",
+        OneOf((*CALLBACKS, None)),
+        on_ctx=True,
+        inherit="verification settings",
+        dup=_VERIFY_LINE,
+    ),
+    Setting(
+        "verify-depth",
+        "SSL_set_verify_depth / SSL_get_verify_depth",
+        IntRange(0, 20),
+        on_ctx=True,
+        inherit="verification settings",
+        dup=_VERIFY_LINE,
+    ),
+    Setting(
+        "verify-param",
+        "SSL_get0_param + X509_VERIFY_PARAM_set_flags/_set_hostflags/_set_auth_level/_set_time "
+        "and their getters",
+        Fields(
+            (
+                ("flags", SubsetOf(VERIFY_FLAG_NAMES)),
+                ("hostflags", SubsetOf(HOST_FLAG_NAMES)),
+                ("auth-level", IntRange(0, 5)),
+                ("time", IntRange(1_000_000_000, 2_000_000_000)),
+            )
+        ),
+        on_ctx=True,
+        inherit="verification settings",
+        dup=_VERIFY_LINE,
+    ),
+    Setting(
+        "msg-callback",
+        "SSL_set_msg_callback; no getter: which callback sees the ClientHello of a started "
+        "handshake",
+        OneOf(CALLBACKS),
+        on_ctx=True,
+        dup=_MSG_INFO_LINE,
+        observed_by="handshake",
+        role="client",
+    ),
+    Setting(
+        "info-callback",
+        "SSL_set_info_callback / SSL_get_info_callback",
+        OneOf((*CALLBACKS, None)),
+        on_ctx=True,
+        dup=_MSG_INFO_LINE,
+    ),
+    Setting(
+        "default-passwd-cb",
+        "SSL_set_default_passwd_cb / SSL_get_default_passwd_cb",
+        OneOf((*CALLBACKS, None)),
+        on_ctx=True,
+        dup=_PASSWD_LINE,
+    ),
+    Setting(
+        "default-passwd-cb-userdata",
+        "SSL_set_default_passwd_cb_userdata / SSL_get_default_passwd_cb_userdata",
+        IntRange(1, 1 << 30),
+        on_ctx=True,
+        dup=_PASSWD_LINE,
+    ),
+    Setting(
+        "cipher-list",
+        "SSL_set_cipher_list / SSL_get_cipher_list(s, i) (TLS 1.2 suites; TLS 1.3 ones ignored)",
+        SubsetOf(CIPHER_NAMES, max_size=4, ordered=True),
+        on_ctx=True,
+        dup="any configured Cipher List",
+    ),
+    Setting(
+        "accept-connect-state",
+        "SSL_set_accept_state / SSL_set_connect_state; SSL_is_server",
+        OneOf(("accept", "connect")),
+        dup="initial accept (server) or connect (client) state",
+    ),
+    Setting(
+        "max-cert-list",
+        "SSL_set_max_cert_list / SSL_get_max_cert_list (SSL_ctrl 51 / 50)",
+        IntRange(1024, 1 << 20),
+        on_ctx=True,
+        dup="the max cert list value set via SSL_set_max_cert_list(3)",
+    ),
+    Setting(
+        "read-ahead",
+        "SSL_set_read_ahead / SSL_get_read_ahead",
+        OneOf((0, 1)),
+        on_ctx=True,
+        dup="the read_ahead value set via SSL_set_read_ahead(3)",
+    ),
+    Setting(
+        "ex-data",
+        "SSL_set_ex_data / SSL_get_ex_data at an index of the harness's own",
+        IntRange(1, 1 << 30),
+        dup="application specific data set via SSL_set_ex_data(3)",
+    ),
+    Setting(
+        "ca-list",
+        "SSL_set0_CA_list / SSL_get0_CA_list (names as X509_NAME_oneline)",
+        SubsetOf(CA_NAMES, min_size=0, ordered=True),
+        on_ctx=True,
+        dup=_CA_LINE,
+    ),
+    Setting(
+        "client-ca-list",
+        "SSL_set0_client_CA_list (SSL_set_client_CA_list) / SSL_get_client_CA_list on a server",
+        SubsetOf(CA_NAMES, min_size=0, ordered=True),
+        on_ctx=True,
+        dup=_CA_LINE,
+        role="server",
+    ),
+    Setting(
+        "security-level",
+        "SSL_set_security_level / SSL_get_security_level",
+        IntRange(0, 5),
+        on_ctx=True,
+        dup=_SECLEVEL_LINE,
+    ),
+    Setting(
+        "security-callback",
+        "SSL_set_security_callback / SSL_get_security_callback",
+        OneOf(CALLBACKS),
+        on_ctx=True,
+        dup=_SECLEVEL_LINE,
+    ),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> Setting:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown setting {name!r}") from None
