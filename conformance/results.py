@@ -36,6 +36,7 @@ class RuleResult:
     trace: list[dict[str, Json]] | None = None  # the backend's observations of `script`
     seed: int | None = None  # hypothesis seed of the run that found it
     seconds: float = 0.0
+    replay: str | None = None  # the command that replays this rule with `seed`
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Reports built from results files: HTML matrix, JUnit, Markdown, diffs, JSON Schema."""
