@@ -308,19 +308,19 @@ CALLBACK_TYPES = {
         "{ (void)s; (void)c; (void)op; (void)bits; (void)nid; (void)other; (void)ex; return 1; }\n"
     ),
     "msg": (
-        "/* The msg callbacks note which of them saw a ClientHello go out, per SSL object. */\n"
-        "static char msg_seen[MAX_OBJ];\n"
-        "static void msg_cb(char which, int write_p, int content_type, const void *buf,\n"
-        "                   size_t len, SSL *ssl)\n"
+        "/* The msg callbacks note which of them is called first for the SSL object whose\n"
+        " * handshake the msg-callback getter starts. */\n"
+        "static const SSL *msg_watch;\n"
+        "static char msg_first;\n"
+        "static void msg_cb(char which, const SSL *ssl)\n"
         "{\n"
-        "    if (write_p && content_type == SSL3_RT_HANDSHAKE && len > 0\n"
-        "        && ((const unsigned char *)buf)[0] == SSL3_MT_CLIENT_HELLO)\n"
-        "        msg_seen[ssl_id(ssl)] = which;\n"
+        "    if (ssl == msg_watch && !msg_first)\n"
+        "        msg_first = which;\n"
         "}\n"
         "static void msg_cb_a(int w, int v, int t, const void *b, size_t n, SSL *s, void *a)\n"
-        "{ (void)v; (void)a; msg_cb('a', w, t, b, n, s); }\n"
+        "{ (void)w; (void)v; (void)t; (void)b; (void)n; (void)a; msg_cb('a', s); }\n"
         "static void msg_cb_b(int w, int v, int t, const void *b, size_t n, SSL *s, void *a)\n"
-        "{ (void)v; (void)a; msg_cb('b', w, t, b, n, s); }\n"
+        "{ (void)w; (void)v; (void)t; (void)b; (void)n; (void)a; msg_cb('b', s); }\n"
     ),
 }
 
@@ -335,13 +335,14 @@ PRELUDE = r"""#include <stdint.h>
 
 #define MAX_OBJ 256
 
-/* Object ids: the order in which distinct objects were first seen, per kind, as in
- * the harness's traces. An SSL object that was really freed is dead: a new object at
- * the same address is a new object. */
+/* Object ids, as in the harness's traces: one counter for contexts and SSL objects, in
+ * the order they were obtained. An SSL object that was really freed is dead: a new
+ * object at the same address is a new object. */
+static int next_id;
 static const void *ssl_seen[MAX_OBJ];
-static int ssl_live[MAX_OBJ], n_ssl_seen;
+static int ssl_ids[MAX_OBJ], ssl_live[MAX_OBJ], n_ssl_seen;
 static const void *ctx_seen[MAX_OBJ];
-static int n_ctx_seen;
+static int ctx_ids[MAX_OBJ], n_ctx_seen;
 static SSL *ssl_h[MAX_OBJ];     /* SSL handles by script position */
 static int n_ssl_h;
 static SSL_CTX *ctx_h[MAX_OBJ]; /* contexts by script position */
@@ -351,19 +352,26 @@ static int ssl_id(const void *p)
 {
     for (int i = n_ssl_seen - 1; i >= 0; i--)
         if (ssl_seen[i] == p && ssl_live[i])
-            return i;
+            return ssl_ids[i];
     ssl_seen[n_ssl_seen] = p;
     ssl_live[n_ssl_seen] = 1;
-    return n_ssl_seen++;
+    ssl_ids[n_ssl_seen] = next_id++;
+    return ssl_ids[n_ssl_seen++];
 }
 
-static int ctx_id(const void *p)
+static int new_ctx_id(const void *p)
 {
-    for (int i = 0; i < n_ctx_seen; i++)
-        if (ctx_seen[i] == p)
-            return i;
     ctx_seen[n_ctx_seen] = p;
-    return n_ctx_seen++;
+    ctx_ids[n_ctx_seen] = next_id++;
+    return ctx_ids[n_ctx_seen++];
+}
+
+static int ctx_id(const void *p) /* -1: a context the script never made */
+{
+    for (int i = n_ctx_seen - 1; i >= 0; i--)
+        if (ctx_seen[i] == p)
+            return ctx_ids[i];
+    return -1;
 }
 
 /* Reference counts, seen from outside: this ex_data free callback runs with the parent
@@ -377,7 +385,7 @@ static void on_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
     for (int i = n_ssl_seen - 1; i >= 0; i--)
         if (ssl_seen[i] == parent && ssl_live[i]) {
             ssl_live[i] = 0;
-            freed[n_freed++] = i;
+            freed[n_freed++] = ssl_ids[i];
             return;
         }
     freed[n_freed++] = -1; /* an SSL object the script never obtained */
@@ -451,13 +459,12 @@ static void vflags(unsigned long long v, const char *const *names,
 
 typedef void (*any_fn)(void);
 
-/* A callback pointer as the harness names it. */
-static void vcallback(any_fn p, any_fn a, any_fn b, any_fn dflt)
+/* A callback pointer as the harness names it: ours, none, or another (a default). */
+static void vcallback(any_fn p, any_fn a, any_fn b)
 {
     if (p == NULL) vput("null");
     else if (p == a) vstr("cb-a");
     else if (p == b) vstr("cb-b");
-    else if (p == dflt) vstr("default");
     else vstr("other");
 }
 
@@ -723,11 +730,8 @@ def _setter(g: _Gen, kind: str, obj: str, setting: str, value: Json) -> str:
     raise CannotGenerate(f"no C setter for {kind} setting {setting!r}")
 
 
-def _cb_getter(kind: str, getter: str, dflt: str = "NULL") -> str:
-    return (
-        f"vcallback((any_fn){getter}, (any_fn){kind}_cb_a, (any_fn){kind}_cb_b, "
-        f"(any_fn){dflt});"
-    )
+def _cb_getter(kind: str, getter: str) -> str:
+    return f"vcallback((any_fn){getter}, (any_fn){kind}_cb_a, (any_fn){kind}_cb_b);"
 
 
 def _getter(g: _Gen, kind: str, obj: str, setting: str) -> str:
@@ -766,19 +770,26 @@ def _getter(g: _Gen, kind: str, obj: str, setting: str) -> str:
         vf, hf = g.flags_table("verify_flags"), g.flags_table("host_flags")
         return (
             f"{{ X509_VERIFY_PARAM *vp = {p}get0_param({obj});\n"
+            "      unsigned long fl = X509_VERIFY_PARAM_get_flags(vp);\n"
             '      vput("{\\"auth-level\\":"); vint(X509_VERIFY_PARAM_get_auth_level(vp));\n'
             '      vput(",\\"flags\\":");\n'
-            f"      vflags((unsigned long long)X509_VERIFY_PARAM_get_flags(vp), {vf});\n"
+            "      /* a set time shows as the USE_CHECK_TIME flag: reported as \"time\" */\n"
+            f"      vflags((unsigned long long)(fl & ~(unsigned long)X509_V_FLAG_USE_CHECK_TIME), {vf});\n"
             '      vput(",\\"hostflags\\":");\n'
             f"      vflags((unsigned long long)X509_VERIFY_PARAM_get_hostflags(vp), {hf});\n"
-            '      vput(",\\"time\\":"); vint((long long)X509_VERIFY_PARAM_get_time(vp));\n'
+            '      vput(",\\"time\\":");\n'
+            "      if (fl & X509_V_FLAG_USE_CHECK_TIME) vint((long long)X509_VERIFY_PARAM_get_time(vp));\n"
+            '      else vput("null");\n'
             '      vput("}"); }'
         )
     if setting == "msg-callback" and kind == "ssl":
         g.callbacks("msg")
         return (
-            f"{{ char w = msg_seen[ssl_id({obj})];\n"
-            '      if (w) vstr(w == \'a\' ? "cb-a" : "cb-b"); else vput("null"); }'
+            f"{{ msg_watch = {obj}; msg_first = 0;\n"
+            "      /* no getter: start the handshake and see which callback hears it */\n"
+            f"      if (!start_handshake({obj})) obs_skip = 1;\n"
+            '      else if (msg_first) vstr(msg_first == \'a\' ? "cb-a" : "cb-b");\n'
+            '      else vput("null"); }'
         )
     if setting == "info-callback":
         g.callbacks("info")
@@ -815,7 +826,7 @@ def _getter(g: _Gen, kind: str, obj: str, setting: str) -> str:
         return f"vint({p}get_security_level({obj}));"
     if setting == "security-callback":
         g.callbacks("security")
-        return _cb_getter("security", f"{p}get_security_callback({obj})", "default_security_cb")
+        return _cb_getter("security", f"{p}get_security_callback({obj})")
     raise CannotGenerate(f"no C getter for {kind} setting {setting!r}")
 
 
@@ -840,7 +851,7 @@ def _op_code(g: _Gen, op: dict[str, Any]) -> str:
         return (
             f"{{ SSL_CTX *c = SSL_CTX_new({METHODS[str(method)]}());\n"
             "      ctx_h[n_ctx_h++] = c;\n"
-            "      if (c) obs_object = ctx_id(c); else obs_null = 1; }"
+            "      if (c) obs_object = new_ctx_id(c); else obs_null = 1; }"
         )
     if name == "ctx_free":
         return guard("ctx", ctx, f"SSL_CTX_free({need('ctx', ctx)});")
@@ -974,18 +985,10 @@ def generate(rule: RuleInfo, column: Column, result: RuleResult) -> str:
             f"does not finish within {CHILD_SECONDS} s."
         )
     parts = [_header(rule, column, result, how), PRELUDE]
-    if "security" in g.needs:
-        parts.append("static any_fn default_security_cb; /* a fresh context's own */\n")
     for kind in sorted(g.needs):
         parts.append(CALLBACK_TYPES[kind])
     parts += [g.helpers[k] for k in sorted(g.helpers)]
     run = "static int run_script(void)\n{\n    int same = 1;\n"
-    if "security" in g.needs:
-        run += (
-            "    { SSL_CTX *fresh = SSL_CTX_new(TLS_method());\n"
-            "      default_security_cb = (any_fn)SSL_CTX_get_security_callback(fresh);\n"
-            "      SSL_CTX_free(fresh); }\n"
-        )
     run += "".join(steps) + "    return same;\n}\n"
     parts.append(run)
     parts.append(_main(result.status))
