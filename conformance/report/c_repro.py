@@ -29,7 +29,6 @@ import shlex
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,7 +274,11 @@ PROTO = {
     "tls1.2": "TLS1_2_VERSION",
     "tls1.3": "TLS1_3_VERSION",
 }
-METHODS = {"tls": "TLS_method", "tls-client": "TLS_client_method", "tls-server": "TLS_server_method"}
+METHODS = {
+    "tls": "TLS_method",
+    "tls-client": "TLS_client_method",
+    "tls-server": "TLS_server_method",
+}
 FLAG_TABLES = {
     "options": OPTIONS,
     "modes": MODES,
@@ -290,8 +293,10 @@ CALLBACK_TYPES = {
         "static int verify_cb_b(int ok, X509_STORE_CTX *x) { (void)x; return ok; }\n"
     ),
     "info": (
-        "static void info_cb_a(const SSL *s, int where, int ret) { (void)s; (void)where; (void)ret; }\n"
-        "static void info_cb_b(const SSL *s, int where, int ret) { (void)s; (void)where; (void)ret; }\n"
+        "static void info_cb_a(const SSL *s, int where, int ret)\n"
+        "{ (void)s; (void)where; (void)ret; }\n"
+        "static void info_cb_b(const SSL *s, int where, int ret)\n"
+        "{ (void)s; (void)where; (void)ret; }\n"
     ),
     "passwd": (
         "static int passwd_cb_a(char *buf, int size, int rw, void *u) "
@@ -621,7 +626,7 @@ static void vnames(const STACK_OF(X509_NAME) *sk)
 }
 """
 
-CIPHERS_HELPER = """/* TLS 1.2 suites in preference order; TLS 1.3 ones (TLS_*) are not set by cipher lists. */
+CIPHERS_HELPER = """/* TLS 1.2 suites in preference order (cipher lists do not set TLS 1.3 ones). */
 static void vciphers(const STACK_OF(SSL_CIPHER) *sk)
 {
     int first = 1;
@@ -699,7 +704,9 @@ def _setter(g: _Gen, kind: str, obj: str, setting: str, value: Json) -> str:
         g.callbacks("passwd")
         return f"{p}set_default_passwd_cb({obj}, {_callback('passwd', value, setting)});"
     if setting == "default-passwd-cb-userdata":
-        return f"{p}set_default_passwd_cb_userdata({obj}, (void *)(intptr_t){_int(value, setting)});"
+        return (
+            f"{p}set_default_passwd_cb_userdata({obj}, (void *)(intptr_t){_int(value, setting)});"
+        )
     if setting == "cipher-list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise CannotGenerate(f"{setting}: expected a list of suites, got {value!r}")
@@ -773,12 +780,14 @@ def _getter(g: _Gen, kind: str, obj: str, setting: str) -> str:
             "      unsigned long fl = X509_VERIFY_PARAM_get_flags(vp);\n"
             '      vput("{\\"auth-level\\":"); vint(X509_VERIFY_PARAM_get_auth_level(vp));\n'
             '      vput(",\\"flags\\":");\n'
-            "      /* a set time shows as the USE_CHECK_TIME flag: reported as \"time\" */\n"
-            f"      vflags((unsigned long long)(fl & ~(unsigned long)X509_V_FLAG_USE_CHECK_TIME), {vf});\n"
+            '      /* a set time shows as the USE_CHECK_TIME flag: reported as "time" */\n'
+            "      vflags((unsigned long long)(fl & ~(unsigned long)X509_V_FLAG_USE_CHECK_TIME),\n"
+            f"             {vf});\n"
             '      vput(",\\"hostflags\\":");\n'
             f"      vflags((unsigned long long)X509_VERIFY_PARAM_get_hostflags(vp), {hf});\n"
             '      vput(",\\"time\\":");\n'
-            "      if (fl & X509_V_FLAG_USE_CHECK_TIME) vint((long long)X509_VERIFY_PARAM_get_time(vp));\n"
+            "      if (fl & X509_V_FLAG_USE_CHECK_TIME)\n"
+            "          vint((long long)X509_VERIFY_PARAM_get_time(vp));\n"
             '      else vput("null");\n'
             '      vput("}"); }'
         )
@@ -908,24 +917,24 @@ def _op_label(op: dict[str, Any]) -> str:
 
 
 def _header(rule: RuleInfo, column: Column, result: RuleResult, how: str) -> str:
-    lib = column.results.library
     lines = [
         f"Reproducer for rule {rule.id} ({rule.group}) of SSL_new(3),",
-        f"on {column.key}: {lib.name + ' ' + lib.version if lib else '?'}, "
-        f"held to page {column.page}.",
+        f"on {column.key}: {column.label}, held to page {column.page}.",
         "",
     ]
     for version, quote in rule.quotes:
         lines.append(f"The page ({version}) says:")
         lines += [f"  {chunk}" for chunk in _wrap(quote, 84)]
+    measured = f"Status measured: {result.status}" + (
+        f": {printable(result.detail)}" if result.detail else ""
+    )
     lines += [
         "",
-        f"Status measured: {result.status}"
-        + (f": {printable(result.detail)}" if result.detail else ""),
-        f"Expected: {json.dumps(result.expected, sort_keys=True)}",
-        f"Observed: {json.dumps(result.observed, sort_keys=True)}",
+        *_wrap(measured, 86),
+        *_wrap(f"Expected: {json.dumps(result.expected, sort_keys=True)}", 86),
+        *_wrap(f"Observed: {json.dumps(result.observed, sort_keys=True)}", 86),
         "",
-        how,
+        *_wrap(how, 86),
         "Exit status: 0 if the deviation reproduces, 1 if it does not.",
     ]
     body = "\n".join(f" * {_comment(line)}".rstrip() for line in lines)
@@ -949,9 +958,9 @@ def generate(rule: RuleInfo, column: Column, result: RuleResult) -> str:
         return _absent_program(rule, column, result)
     if result.status not in ("fail", "crash", "timeout"):
         raise CannotGenerate(f"nothing to reproduce for status {result.status}")
-    if not result.script or not isinstance(result.script.get("ops"), list):
+    ops = result.script.get("ops") if result.script else None
+    if not isinstance(ops, list):
         raise CannotGenerate("the results file has no minimal script for this cell")
-    ops = result.script["ops"]
     trace = result.trace or []
     if result.status == "fail" and not trace:
         raise CannotGenerate("the results file has no trace to compare with")
@@ -1019,7 +1028,8 @@ def _main(status: str) -> str:
             "        return 0;\n    }\n"
             if crash
             else "    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) {\n"
-            f'        printf("REPRODUCED: the script did not finish within {CHILD_SECONDS} s\\n");\n'
+            f'        printf("REPRODUCED: the script did not finish within "\n'
+            f'               "{CHILD_SECONDS} s\\n");\n'
             "        return 0;\n    }\n"
         )
         + '    printf("NOT REPRODUCED: the script %s\\n", WIFSIGNALED(st) ? "was killed"\n'
@@ -1031,8 +1041,9 @@ def _main(status: str) -> str:
 def _missing_names(result: RuleResult) -> list[str]:
     names: list[str] = []
     for obs in result.trace or []:
-        if isinstance(obs, dict) and isinstance(obs.get("absent"), list):
-            names += [str(n) for n in obs["absent"]]
+        absent = obs.get("absent") if isinstance(obs, dict) else None
+        if isinstance(absent, list):
+            names += [str(n) for n in absent]
     if not names and result.detail:
         names = re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*\b", result.detail)
         names = [n for n in names if "_" in n]
@@ -1131,7 +1142,11 @@ def build_and_run(
         )
     try:
         ran = subprocess.run(
-            run, capture_output=True, text=True, timeout=RUN_SECONDS, check=False,
+            run,
+            capture_output=True,
+            text=True,
+            timeout=RUN_SECONDS,
+            check=False,
             errors="replace",
         )
     except subprocess.TimeoutExpired:
@@ -1152,8 +1167,10 @@ def build_and_run(
         return Repro("no", reason, output=output, **common)
     if "GLIBC_" in ran.stderr or "cannot open shared object" in ran.stderr:
         return Repro(
-            "not-built", f"built, but cannot run here: {_first_line(ran.stderr)}",
-            output=output, **common,
+            "not-built",
+            f"built, but cannot run here: {_first_line(ran.stderr)}",
+            output=output,
+            **common,
         )
     return Repro("no", f"the program exited {ran.returncode}", output=output, **common)
 
@@ -1169,7 +1186,7 @@ def reproduce_all(
     overrides = overrides or {}
     rules = {r.id: r for r in matrix.rules}
     repros: dict[tuple[str, str], Repro] = {}
-    tasks: list[tuple[tuple[str, str], Callable[[Path], Repro]]] = []
+    tasks: list[tuple[tuple[str, str], str, Path, Target | None]] = []
     targets = {c.key: resolve_target(c, overrides) for c in matrix.columns}
     for col in matrix.columns:
         for rule_id in sorted(r.id for r in matrix.rules):
@@ -1192,28 +1209,26 @@ def reproduce_all(
                 continue
             if not build:
                 repros[key] = Repro(
-                    "not-built", "building was turned off (--no-build)", source=source,
+                    "not-built",
+                    "building was turned off (--no-build)",
+                    source=source,
                     filename=rel,
                 )
                 continue
-            chosen = None if result.status == "absent" else target
-            assert not isinstance(chosen, str)
-            tasks.append(
-                (
-                    key,
-                    lambda work, s=source, f=filename, t=chosen: build_and_run(
-                        s, f, out_dir, t, work
-                    ),
-                )
-            )
+            chosen = None if result.status == "absent" or isinstance(target, str) else target
+            tasks.append((key, source, filename, chosen))
     if tasks:
-        with tempfile.TemporaryDirectory(prefix="sslconform-repro-") as tmp:
-            with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-                futures = []
-                for i, (key, task) in enumerate(tasks):
-                    work = Path(tmp) / f"{i}"
-                    work.mkdir()
-                    futures.append((key, pool.submit(task, work)))
-                for key, future in futures:
-                    repros[key] = future.result()
+        with (
+            tempfile.TemporaryDirectory(prefix="sslconform-repro-") as tmp,
+            ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool,
+        ):
+            futures = []
+            for i, (key, source, filename, chosen) in enumerate(tasks):
+                work = Path(tmp) / f"{i}"
+                work.mkdir()
+                futures.append(
+                    (key, pool.submit(build_and_run, source, filename, out_dir, chosen, work))
+                )
+            for key, future in futures:
+                repros[key] = future.result()
     return repros

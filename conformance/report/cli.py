@@ -65,7 +65,8 @@ def write_report(
 def run_report(args: argparse.Namespace) -> int:
     try:
         overrides = _merge(
-            _pairs(args.c_include, "include"), _pairs(args.c_lib, "lib"),
+            _pairs(args.c_include, "include"),
+            _pairs(args.c_lib, "lib"),
             _pairs(args.c_loader, "loader"),
         )
     except ValueError as exc:
@@ -132,15 +133,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     rep.add_argument("--jobs", type=int, default=None, help="compilers run at once")
     rep.add_argument(
-        "--c-include", action="append", default=[], metavar="BACKEND=DIR",
+        "--c-include",
+        action="append",
+        default=[],
+        metavar="BACKEND=DIR",
         help="OpenSSL-API headers to build BACKEND's reproducers with",
     )
     rep.add_argument(
-        "--c-lib", action="append", default=[], metavar="BACKEND=DIR",
+        "--c-lib",
+        action="append",
+        default=[],
+        metavar="BACKEND=DIR",
         help="library folder for BACKEND (default: the one its results file names)",
     )
     rep.add_argument(
-        "--c-loader", action="append", default=[], metavar="BACKEND=LD_SO",
+        "--c-loader",
+        action="append",
+        default=[],
+        metavar="BACKEND=LD_SO",
         help="dynamic loader to run BACKEND's reproducers under (a newer glibc)",
     )
     rep.set_defaults(func=run_report)

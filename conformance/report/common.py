@@ -25,6 +25,10 @@ def one_line(text: str) -> str:
 
 
 def json_text(value: Json) -> str:
+    """One line when it fits, indented otherwise."""
+    flat = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if len(flat) <= 90:
+        return printable(flat)
     return printable(json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False))
 
 

@@ -71,6 +71,7 @@ white-space:pre-wrap;word-break:break-word;margin:.3em 0}
 .badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600}
 .r-yes{color:var(--pass)}.r-no{color:var(--fail)}.r-not-built{color:#616161}
 .muted{color:#666}
+.eo{display:grid;grid-template-columns:1fr 1fr;gap:.6em}
 """
 
 SCRIPT = """
@@ -217,9 +218,7 @@ def _chart(matrix: Matrix) -> str:
                 f'height="{row_h - 6}"><title>{esc(col.key)}: {n} {status}</title></rect>'
             )
             x += w
-        out.append(
-            f'<text x="{label_w + bar_w + 6}" y="{y + 16}">{_percent(counts)}</text></g>'
-        )
+        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 16}">{_percent(counts)}</text></g>')
     y = pad + len(matrix.columns) * row_h + 14
     x = 0
     for status in CELL_STATUSES:
@@ -307,7 +306,12 @@ def _pre(text: str) -> str:
 
 
 def _drill(
-    matrix: Matrix, rule: RuleInfo, ri: int, col: Column, ci: int, result: RuleResult,
+    matrix: Matrix,
+    rule: RuleInfo,
+    ri: int,
+    col: Column,
+    ci: int,
+    result: RuleResult,
     repro: Repro | None,
 ) -> str:
     out = [
@@ -323,11 +327,16 @@ def _drill(
     ]
     if result.detail:
         out.append(f"<dt>detail</dt><dd>{esc(one_line(result.detail))}</dd>")
-    out.append(f"<dt>expected</dt><dd>{_pre(json_text(result.expected))}</dd>")
-    out.append(f"<dt>observed</dt><dd>{_pre(json_text(result.observed))}</dd>")
     out.append(
-        f"<dt>examples</dt><dd>{result.examples} scripts in {result.seconds:.2f} s</dd>"
+        '<dt>expected / observed</dt><dd class="eo">'
+        f"{_pre(json_text(result.expected))}{_pre(json_text(result.observed))}</dd>"
     )
+    if repro is not None:
+        out.append(
+            f'<dt>C reproducer</dt><dd><span class="r-{repro.state}">{esc(repro.label)}</span>'
+            f" — {esc(one_line(repro.reason))}</dd>"
+        )
+    out.append(f"<dt>examples</dt><dd>{result.examples} scripts in {result.seconds:.2f} s</dd>")
     seed = result.seed if result.seed is not None else col.results.seed
     out.append(f"<dt>seed</dt><dd>{esc(seed) if seed is not None else '–'}</dd>")
     replay = replay_command(col, result)
@@ -382,9 +391,7 @@ def _inputs(matrix: Matrix) -> str:
 
 
 def _observations(matrix: Matrix) -> Iterable[str]:
-    rows = [
-        (col.key, o.id, o.summary) for col in matrix.columns for o in col.results.observations
-    ]
+    rows = [(col.key, o.id, o.summary) for col in matrix.columns for o in col.results.observations]
     if not rows:
         return []
     body = "".join(

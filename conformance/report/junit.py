@@ -68,13 +68,15 @@ def render(
             elif result.status in ("absent", "not-applicable"):
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=f"{result.status}: {detail}")
-    for key, value in counts.items():
-        suite.set(key, str(value))
+    for counter, count in counts.items():
+        suite.set(counter, str(count))
     suite.set("time", f"{total_seconds:.3f}")
     suites = ET.Element("testsuites", name="sslconform")
     suites.append(suite)
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
 
 
 def _body(result: object, repro: Repro | None) -> str:

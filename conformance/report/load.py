@@ -6,6 +6,7 @@ A bad file costs one line on the error list; the others are still reported.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ class LoadOutcome:
     warnings: list[str]  # e.g. validation skipped because jsonschema is missing
 
 
-def expand(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
+def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
     """Files as given; folders give their *.json files, sorted, schema.json aside."""
     files: list[Path] = []
     errors: list[str] = []
@@ -66,7 +67,7 @@ def read_one(path: Path) -> Results:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def load(paths: list[str | Path]) -> LoadOutcome:
+def load(paths: Sequence[str | Path]) -> LoadOutcome:
     files, errors = expand(paths)
     warnings: list[str] = []
     loaded: list[Loaded] = []

@@ -86,8 +86,7 @@ def rule_info(rule: Any) -> RuleInfo:
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """'3.10' after '3.9'; letters after digits at the same place."""
     return tuple(
-        (0, int(part)) if part.isdigit() else (1, part)
-        for part in re.findall(r"\d+|[^\d]+", text)
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|[^\d]+", text)
     )
 
 
@@ -158,10 +157,13 @@ def build(loaded: list[Loaded], rules: list[RuleInfo] | None = None) -> Matrix:
     ordered = sorted(loaded, key=col_order)
     names = [item.results.backend for item in ordered]
     columns: list[Column] = []
+    seen: dict[str, int] = {}
     for item in ordered:
         key = item.results.backend
         if names.count(key) > 1:
-            key = f"{key}@{item.path.stem}"
+            # Two runs of one backend (two machines, two days): number them in column order.
+            seen[key] = seen.get(key, 0) + 1
+            key = f"{key}-{seen[key]}"
         columns.append(Column(key, item.results, str(item.path)))
 
     known = {r.id for r in rules}

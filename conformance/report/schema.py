@@ -8,6 +8,7 @@ published as schema/results.schema.json; a test checks that the copy is current.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import types
 import typing
@@ -150,11 +151,15 @@ _validator: Any = None
 
 
 def validate(data: Any) -> None:
-    """Raise ValueError with one line naming the first problem; SchemaUnavailable without jsonschema."""
+    """Raise ValueError naming the first problem in one line.
+
+    SchemaUnavailable when jsonschema is not installed.
+    """
     global _validator
     if _validator is None:
         try:
-            import jsonschema
+            # Imported by name: it is optional, and its type stubs may not be installed.
+            jsonschema: Any = importlib.import_module("jsonschema")
         except ImportError:
             raise SchemaUnavailable(
                 "jsonschema is not installed (pip install jsonschema): "
@@ -165,7 +170,9 @@ def validate(data: Any) -> None:
     if errors:
         err = errors[0]
         where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-        raise ValueError(f"does not match the results schema at {where or 'top level'}: {_short(err.message)}")
+        raise ValueError(
+            f"does not match the results schema at {where or 'top level'}: {_short(err.message)}"
+        )
 
 
 def _short(message: str, limit: int = 160) -> str:
