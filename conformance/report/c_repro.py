@@ -123,19 +123,30 @@ def _link_name(lib_dir: str, stem: str) -> str | None:
     return f":{versions[0].name}" if versions else None
 
 
-def _library_file(column: Column) -> str | None:
-    """The shared object an absent-function probe opens."""
+def _library_files(column: Column) -> list[str]:
+    """What an absent-function probe opens: its crypto library first, then the TLS one.
+
+    Opening libcrypto first (globally) matters where libssl's own search path does not
+    lead to it, as with Debian's BoringSSL.
+    """
     lib = column.results.library
-    lib_dir = _lib_dir(lib.path if lib else None)
-    if lib and lib.path and Path(lib.path).is_file():
-        return lib.path
-    if lib_dir:
-        found = sorted(Path(lib_dir).glob("lib*ssl*.so*"))
-        if found:
-            return str(found[0])
-    if lib and lib.name == "OpenSSL":
-        return "libssl.so.3" if not lib.version.startswith("OpenSSL 1.") else "libssl.so.1.1"
-    return None
+    if lib is None:
+        return []
+    lib_dir = _lib_dir(lib.path)
+    if lib.path and Path(lib.path).is_file():
+        main = lib.path
+    elif lib_dir and Path(lib_dir).is_dir():
+        found = sorted(Path(lib_dir).glob("lib*ssl*.so*"), key=lambda p: (len(p.name), p.name))
+        if not found:
+            return []
+        main = str(found[0])
+    elif lib.name == "OpenSSL":
+        main = "libssl.so.1.1" if lib.version.startswith("OpenSSL 1.") else "libssl.so.3"
+    else:
+        return []
+    folder = Path(main).parent
+    crypto = [] if str(folder) == "." else sorted(str(p) for p in folder.glob("libcrypto.so*"))
+    return [*crypto[:1], main]
 
 
 def resolve_target(column: Column, overrides: dict[str, dict[str, str]]) -> Target | str:
@@ -1054,25 +1065,28 @@ def _absent_program(rule: RuleInfo, column: Column, result: RuleResult) -> str:
     names = _missing_names(result)
     if not names:
         raise CannotGenerate("the results file does not name the missing functions")
-    library = _library_file(column)
-    if library is None:
+    files = _library_files(column)
+    if not files:
         raise CannotGenerate("the results file does not say where the library is")
     how = (
         "It opens the library and looks the missing functions up with dlsym: the deviation "
         "is that they are not there."
     )
     syms = ", ".join(c_string(n) for n in names)
+    libs = ", ".join(c_string(f) for f in files)
     return (
         _header(rule, column, result, how)
         + "#include <dlfcn.h>\n#include <stdio.h>\n\n"
-        + f"static const char *const missing[] = {{{syms}}};\n\n"
-        + "int main(int argc, char **argv)\n{\n"
-        + f"    const char *path = argc > 1 ? argv[1] : {c_string(library)};\n"
+        + f"static const char *const missing[] = {{{syms}}};\n"
+        + f"static const char *const libraries[] = {{{libs}}}; /* dependencies first */\n\n"
+        + "int main(void)\n{\n"
+        + "    void *lib = NULL;\n"
         + "    int absent = 0;\n"
-        + "    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);\n"
-        + "    if (lib == NULL) {\n"
-        + '        printf("NOT REPRODUCED: cannot open %s: %s\\n", path, dlerror());\n'
-        + "        return 1;\n    }\n"
+        + f"    for (unsigned i = 0; i < {len(files)}; i++) {{\n"
+        + "        lib = dlopen(libraries[i], RTLD_NOW | RTLD_GLOBAL);\n"
+        + "        if (lib == NULL) {\n"
+        + '            printf("CANNOT RUN: cannot open %s: %s\\n", libraries[i], dlerror());\n'
+        + "            return 2;\n        }\n    }\n"
         + f"    for (unsigned i = 0; i < {len(names)}; i++) {{\n"
         + "        int here = dlsym(lib, missing[i]) != NULL;\n"
         + '        printf("%s: %s\\n", missing[i], here ? "present" : "absent");\n'
@@ -1165,6 +1179,13 @@ def build_and_run(
     if ran.returncode < 0:
         reason = f"the program died by {signal.Signals(-ran.returncode).name}"
         return Repro("no", reason, output=output, **common)
+    if ran.returncode == 2 and "CANNOT RUN" in ran.stdout:
+        return Repro(
+            "not-built",
+            f"built, but cannot run here: {_first_line(ran.stdout)}",
+            output=output,
+            **common,
+        )
     if "GLIBC_" in ran.stderr or "cannot open shared object" in ran.stderr:
         return Repro(
             "not-built",
