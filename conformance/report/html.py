@@ -19,7 +19,15 @@ import html
 from collections.abc import Iterable
 
 from conformance.report.common import json_text, one_line, printable, replay_command, script_text
-from conformance.report.model import CELL_STATUSES, NOT_RUN, Column, Matrix, RuleInfo
+from conformance.report.model import (
+    CELL_STATUSES,
+    NOT_RUN,
+    SHOWN_STATUSES,
+    UNTESTABLE,
+    Column,
+    Matrix,
+    RuleInfo,
+)
 from conformance.report.repro_types import Repro
 from conformance.results import RuleResult
 
@@ -54,6 +62,7 @@ td.cell a:hover,td.cell a:focus{text-decoration:underline}
 .s-not-applicable{background:#f5f5f5;color:#616161}
 .s-crash{background:#f3e5f5;color:var(--crash)}.s-timeout{background:#fff3e0;color:var(--timeout)}
 .s-error{background:#fce4ec;color:var(--error)}.s-not-run{background:#fff;color:#999}
+.s-untestable{background:#fafafa;color:#aaa;font-weight:400;font-style:italic}
 svg text{font:12px system-ui,sans-serif;fill:#1b1b1b}
 rect.b-pass{fill:var(--pass)}rect.b-fail{fill:var(--fail)}rect.b-absent{fill:var(--absent)}
 rect.b-not-applicable{fill:var(--not-applicable)}rect.b-crash{fill:var(--crash)}
@@ -97,7 +106,7 @@ SCRIPT = """
         if (cols.indexOf(td.getAttribute("data-col")) < 0) { return; }
         var s = td.getAttribute("data-status");
         if (statuses.indexOf(s) >= 0) { any = true; }
-        if (s !== "not-run" && seen.indexOf(s) < 0) { seen.push(s); }
+        if (s !== "not-run" && s !== "untestable" && seen.indexOf(s) < 0) { seen.push(s); }
       });
       var show = any && (!disagree || seen.length > 1);
       tr.hidden = !show;
@@ -231,8 +240,9 @@ def _chart(matrix: Matrix) -> str:
 
 def _filters(matrix: Matrix) -> str:
     statuses = "".join(
-        f'<label><input type="checkbox" name="status" value="{s}" checked> {s}</label>'
-        for s in CELL_STATUSES
+        f'<label><input type="checkbox" name="status" value="{s}" checked> {_LABELS.get(s, s)}'
+        "</label>"
+        for s in SHOWN_STATUSES
     )
     backends = "".join(
         f'<label><input type="checkbox" name="backend" value="{esc(c.key)}" checked> '
@@ -284,11 +294,14 @@ def _subgroups(group: str, rules: list[RuleInfo]) -> list[tuple[str | None, list
     return list(blocks.items())
 
 
+_LABELS = {UNTESTABLE: "not testable"}
+
+
 def _rule_row(matrix: Matrix, rule: RuleInfo, ri: int) -> str:
     cells = []
     for ci, col in enumerate(matrix.columns):
         status = matrix.status(rule.id, col.key)
-        text = esc(status)
+        text = esc(_LABELS.get(status, status))
         if (rule.id, col.key) in matrix.cells:
             text = f'<a href="#{_cell_id(ri, ci)}" title="{esc(col.key)}: {esc(status)}">{text}</a>'
         cells.append(

@@ -24,7 +24,9 @@ GROUPS: tuple[str, ...] = (
 )
 OTHER_GROUP = "other rules"
 NOT_RUN = "not-run"  # the catalogue has the rule, the results file does not
+UNTESTABLE = "untestable"  # the catalogue says it cannot be observed (advice, summaries)
 CELL_STATUSES: tuple[str, ...] = (*STATUSES, NOT_RUN)
+SHOWN_STATUSES: tuple[str, ...] = (*CELL_STATUSES, UNTESTABLE)
 
 _PREFIX_GROUPS = (
     ("new.", "SSL_new"),
@@ -117,10 +119,16 @@ class Matrix:
     rules: list[RuleInfo]
     columns: list[Column]
     cells: dict[tuple[str, str], RuleResult] = field(default_factory=dict)  # (rule, column)
+    _testable: dict[str, bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._testable = {r.id: r.testable for r in self.rules}
 
     def status(self, rule_id: str, column: str) -> str:
         result = self.cells.get((rule_id, column))
-        return result.status if result else NOT_RUN
+        if result is not None:
+            return result.status
+        return NOT_RUN if self._testable.get(rule_id, True) else UNTESTABLE
 
     def groups(self) -> list[tuple[str, list[RuleInfo]]]:
         order = {g: i for i, g in enumerate((*GROUPS, OTHER_GROUP))}
@@ -137,7 +145,7 @@ class Matrix:
         return counts
 
     def disagree(self, rule_id: str) -> bool:
-        seen = {self.status(rule_id, c.key) for c in self.columns} - {NOT_RUN}
+        seen = {self.status(rule_id, c.key) for c in self.columns} - {NOT_RUN, UNTESTABLE}
         return len(seen) > 1
 
 
