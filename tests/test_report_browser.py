@@ -67,7 +67,16 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path) -> None:
     # Filter: by backend (its column goes) and by status (only failing rows stay).
     browser.click(browser.find('input[name="backend"][value="boringssl"]'))
     assert not browser.displayed(browser.find('table.matrix th[data-col="boringssl"]'))
-    for status in ("pass", "absent", "not-applicable", "crash", "error", "not-run", "timeout"):
+    for status in (
+        "pass",
+        "absent",
+        "not-applicable",
+        "crash",
+        "error",
+        "not-run",
+        "timeout",
+        "untestable",
+    ):
         browser.click(browser.find(f'input[name="status"][value="{status}"]'))
     visible = [r for r in browser.find_all("tr.rule") if browser.displayed(r)]
     assert [browser.attribute(r, "data-rule") for r in visible] == ["dup.copies.verify-depth"]

@@ -58,3 +58,14 @@ def test_schema_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert json.loads(capsys.readouterr().out)["$defs"]["RuleResult"]
     assert main(["schema", "--out", str(tmp_path / "s.json")]) == 0
     assert json.loads((tmp_path / "s.json").read_text())["required"]
+
+
+def test_report_with_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = {p.stem: p for p in write_samples(tmp_path / "in")}
+    out = tmp_path / "out"
+    args = ["report", str(paths["openssl111"]), "--out", str(out), "--no-build"]
+    assert main([*args, "--baseline", str(paths["openssl30"])]) == 0
+    summary = (out / "summary.md").read_text()
+    assert "## Changes since the baseline" in summary
+    assert "| `ret.new.null-ctx` | pass | crash |" in summary
+    assert (out / "diff.md").is_file()

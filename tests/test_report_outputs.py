@@ -65,6 +65,8 @@ def test_rules_grouped_as_the_page_groups_them(tmp_path: Path) -> None:
     ]
     assert "The new structure inherits the settings of the underlying context ctx" in page
     assert "not testable: the page names no call" in page
+    untestable = re.search(r'data-rule="ret.dup.timeout-settings".*?</tr>', page, re.S)
+    assert untestable and untestable.group().count('data-status="untestable"') == 3
 
 
 def test_summary_counts(tmp_path: Path) -> None:

@@ -43,8 +43,12 @@ def write_report(
     build: bool = True,
     jobs: int | None = None,
     rules: list[model.RuleInfo] | None = None,
+    baseline: list[load.Loaded] | None = None,
 ) -> model.Matrix:
-    """Every output of `sslconform report` from loaded results."""
+    """Every output of `sslconform report` from loaded results.
+
+    With a baseline (earlier results), the Markdown summary ends with what changed since.
+    """
     matrix = model.build(outcome.loaded, rules)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Outputs of an earlier report in the same folder would mix with this one's.
@@ -52,7 +56,12 @@ def write_report(
     shutil.rmtree(out_dir / "junit", ignore_errors=True)
     repros = c_repro.reproduce_all(matrix, out_dir, overrides, build=build, jobs=jobs)
     (out_dir / "index.html").write_text(html.render(matrix, repros), encoding="utf-8")
-    (out_dir / "summary.md").write_text(markdown.render(matrix, repros), encoding="utf-8")
+    summary = markdown.render(matrix, repros)
+    if baseline is not None:
+        changes = diff.render_markdown(diff.diff(baseline, outcome.loaded))
+        (out_dir / "diff.md").write_text(changes, encoding="utf-8")
+        summary += "\n" + changes.replace("# Conformance changes", "## Changes since the baseline")
+    (out_dir / "summary.md").write_text(summary, encoding="utf-8")
     (out_dir / "schema.json").write_text(schema.schema_text(), encoding="utf-8")
     junit_dir = out_dir / "junit"
     junit_dir.mkdir()
@@ -78,9 +87,24 @@ def run_report(args: argparse.Namespace) -> int:
     if not outcome.loaded:
         _say(["no usable results files: nothing to report"])
         return 2
+    baseline = None
+    if args.baseline:
+        before = load.load(args.baseline)
+        _say(before.errors)
+        if not before.loaded:
+            _say(["the baseline has no usable results file"])
+            return 2
+        baseline = before.loaded
     out_dir = Path(args.out)
     try:
-        matrix = write_report(outcome, out_dir, overrides, build=not args.no_build, jobs=args.jobs)
+        matrix = write_report(
+            outcome,
+            out_dir,
+            overrides,
+            build=not args.no_build,
+            jobs=args.jobs,
+            baseline=baseline,
+        )
     except OSError as exc:
         _say([f"{out_dir}: cannot write the report: {exc.strerror or exc}"])
         return 2
@@ -132,6 +156,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--no-build", action="store_true", help="write the C reproducers, do not compile them"
     )
     rep.add_argument("--jobs", type=int, default=None, help="compilers run at once")
+    rep.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="RESULTS",
+        help="earlier results (file or folder): the summary lists the rules whose status "
+        "changed since (also written to diff.md)",
+    )
     rep.add_argument(
         "--c-include",
         action="append",
