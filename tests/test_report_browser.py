@@ -94,7 +94,8 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path) -> None:
         "expected / observed",
         "ssl_dup(ssl=0)",
         "1234",
-        "sslconform run openssl30 --rule dup.copies.verify-depth --seed 1234",
+        "sslconform run --backend openssl30 --rules dup.copies.verify-depth --seed 1234",
+        "sslconform replay ",
         "C reproducer",
     ):
         assert needle in text, needle

@@ -87,3 +87,14 @@ def test_bad_file_costs_one_line(tmp_path: Path) -> None:
     assert len(outcome.loaded) == len(good)
     assert len(outcome.errors) == 2
     assert all("\n" not in e for e in outcome.errors)
+
+
+def test_without_jsonschema_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "_validator", None)
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # makes `import jsonschema` fail
+    outcome = load.load(write_samples(tmp_path))
+    assert len(outcome.loaded) == 3 and not outcome.errors
+    assert outcome.warnings == [
+        "jsonschema is not installed (pip install jsonschema): results files are read "
+        "without schema validation"
+    ]

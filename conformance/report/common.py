@@ -42,14 +42,24 @@ def script_text(script: dict[str, Json] | None) -> str:
         return json_text(script)
 
 
-REPLAY_TEMPLATE = "sslconform run {backend} --rule {rule} --seed {seed}"
+RERUN = (
+    "sslconform run --backend {backend} --rules {rule} --seed {seed} --profile {profile} "
+    "--results {backend}-{rule}.json"
+)
+REPLAY_SCRIPT = "sslconform replay {results} --rule {rule} --backend {backend}"
 
 
-def replay_command(column: Column, result: RuleResult) -> str | None:
-    """The command that replays this rule: the one recorded, else the standard form."""
-    if result.replay:
-        return printable(result.replay)
+def replay_commands(column: Column, result: RuleResult) -> list[tuple[str, str]]:
+    """(what it does, command): search again with the run's seed; run the minimal script."""
+    out: list[tuple[str, str]] = []
     seed = result.seed if result.seed is not None else column.results.seed
-    if seed is None:
-        return None
-    return REPLAY_TEMPLATE.format(backend=column.results.backend, rule=result.id, seed=seed)
+    backend, profile = column.results.backend, column.results.profile
+    if result.replay:
+        out.append(("replay", printable(result.replay)))
+    elif seed is not None:
+        rerun = RERUN.format(backend=backend, rule=result.id, seed=seed, profile=profile)
+        out.append(("search again with the seed", printable(rerun)))
+    if result.script is not None:
+        script = REPLAY_SCRIPT.format(results=column.source, rule=result.id, backend=backend)
+        out.append(("run the minimal script", printable(script)))
+    return out

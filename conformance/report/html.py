@@ -18,7 +18,7 @@ import hashlib
 import html
 from collections.abc import Iterable
 
-from conformance.report.common import json_text, one_line, printable, replay_command, script_text
+from conformance.report.common import json_text, one_line, printable, replay_commands, script_text
 from conformance.report.model import (
     CELL_STATUSES,
     NOT_RUN,
@@ -352,11 +352,10 @@ def _drill(
     out.append(f"<dt>examples</dt><dd>{result.examples} scripts in {result.seconds:.2f} s</dd>")
     seed = result.seed if result.seed is not None else col.results.seed
     out.append(f"<dt>seed</dt><dd>{esc(seed) if seed is not None else '–'}</dd>")
-    replay = replay_command(col, result)
-    if replay:
-        out.append(f"<dt>replay</dt><dd>{_pre(replay)}</dd>")
+    for what, command in replay_commands(col, result):
+        out.append(f"<dt>{esc(what)}</dt><dd>{_pre(command)}</dd>")
     if col.results.command:
-        out.append(f"<dt>run</dt><dd>{_pre(col.results.command)}</dd>")
+        out.append(f"<dt>the whole run</dt><dd>{_pre(col.results.command)}</dd>")
     out.append("</dl>")
     if result.script is not None:
         out.append("<h4>minimal script</h4>" + _pre(script_text(result.script)))
