@@ -190,3 +190,22 @@ def test_comments_cannot_be_closed_by_data() -> None:
     source = c_repro.generate(rule, col, result)
     header = source.split("*/", 1)[0]
     assert "evil * /" in header and "* / #include" in header
+
+
+@needs_c
+def test_hostile_values_stay_data(tmp_path: Path) -> None:
+    """Strings from a results file become C string literals, never C code."""
+    evil = '"); abort(); ("??/ \\ \t end'
+    script: dict[str, Json] = {
+        "ops": [
+            {"op": "ctx_new", "method": "tls"},
+            {"op": "ssl_new", "ctx": 0},
+            {"op": "ssl_set", "ssl": 0, "setting": "ca-list", "value": [evil]},
+            {"op": "ssl_get", "ssl": 0, "setting": "ca-list"},
+        ]
+    }
+    trace: list[dict[str, Json]] = [{"object": 0}, {"object": 1}, {}, {"value": [evil]}]
+    matrix, _ = _column([RuleResult("dup.copies.ca-list", "fail", script=script, trace=trace)])
+    [repro] = c_repro.reproduce_all(matrix, tmp_path).values()
+    assert repro.state == "yes", repro.output
+    assert c_repro.c_string("a??/b") == '"a\\?\\?/b"'

@@ -210,7 +210,7 @@ def _find_headers(lib_dir: Path) -> Path | None:
 def c_string(text: str) -> str:
     out = []
     for ch in text:
-        if ch in '"\\':
+        if ch in '"\\?':  # ? too: "??/" would be a trigraph in strict C
             out.append("\\" + ch)
         elif " " <= ch <= "~":
             out.append(ch)
@@ -234,7 +234,7 @@ def canonical(observation: dict[str, Any]) -> str:
         keep["object"] = observation["object"]
     if observation.get("value") is not None:
         keep["value"] = observation["value"]
-    return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 OPTIONS = {
@@ -431,9 +431,14 @@ static void vstr(const char *s)
     vput("\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
+        /* As Python's json.dumps(ensure_ascii=False) writes it: UTF-8 passes through. */
         if (c == '"' || c == '\\') {
             b[0] = '\\'; b[1] = (char)c; b[2] = 0;
-        } else if (c < 0x20 || c >= 0x7f) {
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+            b[0] = '\\';
+            b[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
+            b[2] = 0;
+        } else if (c < 0x20) {
             snprintf(b, sizeof b, "\\u%04x", c);
         } else {
             b[0] = (char)c; b[1] = 0;
@@ -855,7 +860,7 @@ def _op_code(g: _Gen, op: dict[str, Any]) -> str:
     ctx, ssl = op.get("ctx"), op.get("ssl")
 
     def need(kind: str, pos: Any) -> str:
-        if not isinstance(pos, int):
+        if not isinstance(pos, int) or isinstance(pos, bool) or not 0 <= pos < 256:
             raise CannotGenerate(f"{name}: no {kind} position")
         return f"{kind}_h[{pos}]"
 
