@@ -54,6 +54,7 @@ class LibraryInfo:
     version: str  # the library's own version string
     page: str  # the page version the column is held to: "1.1.1k" or "3.0.0"
     path: str | None = None  # where the library was loaded from
+    loader: list[str] | None = None  # the loader prefix it ran under (a newer glibc's ld.so)
 
 
 @dataclass

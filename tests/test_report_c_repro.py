@@ -175,6 +175,12 @@ def test_targets_say_why_not(tmp_path: Path) -> None:
     assert isinstance(target, c_repro.Target)
     assert target.ssl_lib == ":libssl.so.3" and target.include_dirs[0].endswith("usr/include")
     assert target.run_args("p")[:2] == ["/g/ld-linux-x86-64.so.2", "--library-path"]
+    assert "-Wl,--allow-shlib-undefined" in target.build_args("p.c", "p")
+    # A newer glibc's loader beside the library is used without being told.
+    (lib / "ld-linux-x86-64.so.2").touch()
+    target = c_repro.resolve_target(col, {})
+    assert isinstance(target, c_repro.Target)
+    assert target.loader == str(lib / "ld-linux-x86-64.so.2")
 
 
 def test_comments_cannot_be_closed_by_data() -> None:

@@ -76,6 +76,10 @@ class Target:
         args += [f"-l{self.ssl_lib}", f"-l{self.crypto_lib}", "-ldl"]
         if self.lib_dir:
             args += [f"-Wl,-rpath,{self.lib_dir}"]
+        if self.loader:
+            # The library needs a newer glibc than this toolchain links against; the
+            # loader that runs the program brings it.
+            args += ["-Wl,--allow-shlib-undefined"]
         return args
 
     def run_args(self, binary: str) -> list[str]:
@@ -189,7 +193,18 @@ def resolve_target(column: Column, overrides: dict[str, dict[str, str]]) -> Targ
         if ssl_found is None or crypto_found is None:
             return f"no libssl/libcrypto in {lib_dir}"
         ssl_lib, crypto_lib = ssl_found, crypto_found
-    return Target(includes, lib_dir, ssl_lib, crypto_lib, over.get("loader"))
+    return Target(includes, lib_dir, ssl_lib, crypto_lib, _loader(over, lib.loader, lib_dir))
+
+
+def _loader(over: dict[str, str], recorded: list[str] | None, lib_dir: str | None) -> str | None:
+    """The ld.so to run under: as told, as the run recorded, or one beside the library."""
+    if "loader" in over:
+        return over["loader"]
+    if recorded:
+        return recorded[0]
+    if lib_dir and (Path(lib_dir) / "ld-linux-x86-64.so.2").exists():
+        return str(Path(lib_dir) / "ld-linux-x86-64.so.2")
+    return None
 
 
 def _find_headers(lib_dir: Path) -> Path | None:
