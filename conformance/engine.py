@@ -116,7 +116,13 @@ class Engine:
                 result = self._failed(rule, deviations[0], counter[0])
                 result.detail = f"{result.detail} (did not recur on every run: flaky)"
                 return result
-            return RuleResult(rule.id, "error", counter[0], detail=f"flaky: {flaky}")
+            crashes = [e for e in flaky.exceptions if isinstance(e, WorkerCrashed)]
+            if crashes:
+                return RuleResult(rule.id, "crash", counter[0],
+                                  detail=f"{crashes[0].detail} (did not recur when run again)",
+                                  script=Script(tuple(crashes[0].ops)).to_json(), seed=self.seed)
+            return RuleResult(rule.id, "error", counter[0],
+                              detail="flaky: " + str(flaky).splitlines()[0][:300])
         except Stop as stop:
             return RuleResult(rule.id, stop.status, counter[0], detail=stop.detail,  # type: ignore[arg-type]
                               script=stop.script.to_json() if stop.script else None,

@@ -275,7 +275,7 @@ def _setting_rules() -> list[Rule]:
                         "ctx_new",
                         "ssl_new",
                         "ssl_dup",
-                        f"set:ssl:{s.name}",
+                        f"set:{'ssl' if s.on_ssl else 'ctx'}:{s.name}",
                         f"get:ssl:{s.name}",
                     ),
                 )

@@ -90,13 +90,25 @@ class InProcess(Runner):
         return missing_features(self.library, features)
 
     def run(self, script: Script) -> Trace:
-        return self.interpreter.run(script)
+        try:
+            return self.interpreter.run(script)
+        except ScriptError:
+            raise
+        except Exception as exc:  # what would kill a native library's worker
+            raise WorkerCrashed(f"{type(exc).__name__}: {exc}", script.ops) from None
 
     def reset(self) -> None:
         self.interpreter.reset()
+        self._steps: list[Op] = []
 
     def step(self, op: Op) -> Observation:
-        return self.interpreter.step(op)
+        self._steps = [*getattr(self, "_steps", []), op]
+        try:
+            return self.interpreter.step(op)
+        except ScriptError:
+            raise
+        except Exception as exc:
+            raise WorkerCrashed(f"{type(exc).__name__}: {exc}", self._steps) from None
 
 
 @dataclass

@@ -30,13 +30,18 @@ def _scripts(entry: Setting) -> object:
         # context too: deviations live in how a context's value meets the SSL's own.
         ops = [Op("ctx_new", method=draw(methods_for(entry)))]
         ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+        if not entry.on_ssl:  # only a context has it: s has it from SSL_new
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=draw(setting_value(entry))))
         ops.append(Op("ssl_new", ctx=0))
+        if not entry.on_ssl and draw(st.booleans()):
+            # The context changes after SSL_new: a copy must show s's value, not this one.
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=draw(setting_value(entry))))
         others = caps.settable_ssl - {name, "accept-connect-state"}
         ops += draw(sets("ssl_set", 0, others))
         if entry.role in ROLE_STATE and name != "accept-connect-state":
             ops.append(Op("ssl_set", ssl=0, setting="accept-connect-state",
                           value=ROLE_STATE[entry.role]))
-        for _ in range(draw(st.integers(1, 2))):
+        for _ in range(draw(st.integers(1, 2)) if entry.on_ssl else 0):
             ops.append(Op("ssl_set", ssl=0, setting=name, value=draw(setting_value(entry))))
         ops += [Op("ssl_dup", ssl=0), Op("ssl_get", ssl=0, setting=name),
                 Op("ssl_get", ssl=1, setting=name)]
@@ -51,7 +56,8 @@ def _check(entry: Setting) -> object:
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
         new, dup = trace[script.ops.index(Op("ssl_new", ctx=0))], trace[-3]
         original, copied = trace[-2].value, trace[-1].value
-        wanted = ops_setting(script, "ssl_set", 0, name)
+        wanted = ops_setting(script, "ssl_set", 0, name) or ops_setting(script, "ctx_set", 0,
+                                                                       name)[:1]
         if not dup.null and dup.object != new.object and not reflects(entry, wanted, original):
             unusable(caps, f"s shows {name} {original!r} after {wanted[-1]!r} was set")
         if dup.null:
