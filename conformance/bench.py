@@ -19,17 +19,19 @@ from pathlib import Path
 from conformance.interpreter import Interpreter
 from conformance.script import Op, Script
 
-SCRIPT = Script((
-    Op("ctx_new", method="tls"),
-    Op("ssl_new", ctx=0),
-    Op("ssl_set", ssl=0, setting="verify-depth", value=5),
-    Op("ssl_set", ssl=0, setting="options", value=["no-ticket"]),
-    Op("ssl_dup", ssl=0),
-    Op("ssl_get", ssl=1, setting="verify-depth"),
-    Op("ssl_free", ssl=1),
-    Op("ssl_free", ssl=0),
-    Op("ctx_free", ctx=0),
-))
+SCRIPT = Script(
+    (
+        Op("ctx_new", method="tls"),
+        Op("ssl_new", ctx=0),
+        Op("ssl_set", ssl=0, setting="verify-depth", value=5),
+        Op("ssl_set", ssl=0, setting="options", value=["no-ticket"]),
+        Op("ssl_dup", ssl=0),
+        Op("ssl_get", ssl=1, setting="verify-depth"),
+        Op("ssl_free", ssl=1),
+        Op("ssl_free", ssl=0),
+        Op("ctx_free", ctx=0),
+    )
+)
 
 NATIVE = r"""
 #include <openssl/ssl.h>
@@ -91,14 +93,20 @@ def native(seconds: float) -> float | str:
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = Path(tmp) / "loop.c", Path(tmp) / "loop"
         src.write_text(NATIVE)
-        build = subprocess.run([cc, "-O2", str(src), "-o", str(exe), "-lssl", "-lcrypto"],
-                               capture_output=True, text=True)
+        build = subprocess.run(
+            [cc, "-O2", str(src), "-o", str(exe), "-lssl", "-lcrypto"],
+            capture_output=True,
+            text=True,
+        )
         if build.returncode != 0:
             return "not measured: " + (build.stderr.strip().splitlines() or ["cc failed"])[-1]
         n = 1000
         while True:
-            took = float(subprocess.run([str(exe), str(n)], capture_output=True, text=True,
-                                        check=True).stdout)
+            took = float(
+                subprocess.run(
+                    [str(exe), str(n)], capture_output=True, text=True, check=True
+                ).stdout
+            )
             if took >= seconds or n > 10**8:
                 return n / took
             n *= max(2, int(seconds / max(took, 1e-3)))
@@ -119,8 +127,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  {name:32}{shown}")
     worker, native_rate = rows["worker (scripts/s)"], rows["native C loop (loops/s)"]
     if isinstance(worker, float) and isinstance(native_rate, float):
-        print(f"  the worker runs a script in {1e6 / worker:,.0f} us; native C in "
-              f"{1e6 / native_rate:,.1f} us")
+        print(
+            f"  the worker runs a script in {1e6 / worker:,.0f} us; native C in "
+            f"{1e6 / native_rate:,.1f} us"
+        )
     return 0
 
 

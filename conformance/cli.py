@@ -60,7 +60,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
         since = f"  [only from OpenSSL {r.since}]" if r.since else ""
         print(f"{r.id:40} {r.group:20}{since}{mark}")
         quote = r.quotes.get("1.1.1k") or r.quotes.get("3.0.0")
-        print(f"    \"{quote}\"  ({', '.join(sorted(r.quotes))})")
+        print(f'    "{quote}"  ({", ".join(sorted(r.quotes))})')
         print(f"    observed: {r.how}")
     testable = sum(r.testable for r in RULES)
     print(f"\n{len(RULES)} rules: {testable} testable, {len(RULES) - testable} not testable")
@@ -68,8 +68,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
     if cov is None:
         print("page coverage: not checked (spec files not found; set SSLCONFORM_SPEC)")
     for c in cov or []:
-        print(f"page {c.page}: {c.percent:.1f}% of DESCRIPTION and RETURN VALUES quoted by a rule"
-              + (f"; not quoted: {c.uncovered}" if c.uncovered else ""))
+        print(
+            f"page {c.page}: {c.percent:.1f}% of DESCRIPTION and RETURN VALUES quoted by a rule"
+            + (f"; not quoted: {c.uncovered}" if c.uncovered else "")
+        )
     return 0
 
 
@@ -95,8 +97,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError(f"--profile: one of {', '.join(PROFILES)}")
     out = Path(args.results)
     command = shlex.join(["sslconform", *sys.argv[1:]]) if sys.argv[1:] else None
-    results = Results(backend=entry.name, library=None, command=command, seed=args.seed,
-                      profile=args.profile)
+    results = Results(
+        backend=entry.name, library=None, command=command, seed=args.seed, profile=args.profile
+    )
     try:
         runner = open_runner(entry, lib_dir, args.timeout)
         hello = runner.hello()
@@ -107,8 +110,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2 if lib_dir else 0
     version = LibraryVersion(str(hello["version"]))
     mapped = hello.get("mapped") or []
-    results.library = LibraryInfo(entry.family, version.text, version.page(),
-                                  ", ".join(mapped) or lib_dir)
+    results.library = LibraryInfo(
+        entry.family, version.text, version.page(), ", ".join(mapped) or lib_dir
+    )
     results.write(out)
     engine = Engine(runner, args.profile, args.seed)
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
@@ -123,8 +127,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.rules.append(result)
             results.write(out)
             if not args.quiet:
-                print(f"  {result.status:14} {rule_id}" + (f"  {result.detail}"
-                      if result.detail and result.status != "pass" else ""), file=sys.stderr)
+                print(
+                    f"  {result.status:14} {rule_id}"
+                    + (f"  {result.detail}" if result.detail and result.status != "pass" else ""),
+                    file=sys.stderr,
+                )
     except KeyboardInterrupt:
         results.state, results.reason = "aborted", "interrupted"
         results.write(out)
@@ -134,10 +141,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     results.state = "complete"
     results.write(out)
     failed = [r.id for r in results.rules if r.status == "fail"]
-    counts = {s: sum(r.status == s for r in results.rules) for s in
-              dict.fromkeys(r.status for r in results.rules)}
-    print(f"{entry.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-          + f" -> {out}", file=sys.stderr)
+    counts = {
+        s: sum(r.status == s for r in results.rules)
+        for s in dict.fromkeys(r.status for r in results.rules)
+    }
+    print(
+        f"{entry.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" -> {out}",
+        file=sys.stderr,
+    )
     return 1 if args.fail_on_deviation and failed else 0
 
 
@@ -174,15 +185,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     model = Interpreter(ModelLibrary()).run(script)
     print(f"# {entry.name}: {version}")
     differ = 0
-    for i, (op, got, want) in enumerate(zip(script.ops, trace, model)):
+    for i, (op, got, want) in enumerate(zip(script.ops, trace, model, strict=False)):
         same = got.to_json() == want.to_json()
         differ += not same
-        print(f"{i:2} {op}\n     {entry.name}: {got.to_json()}"
-              + ("" if same else f"\n     model: {want.to_json()}"))
+        print(
+            f"{i:2} {op}\n     {entry.name}: {got.to_json()}"
+            + ("" if same else f"\n     model: {want.to_json()}")
+        )
     if len(trace) < len(script.ops):
         print(f"# the backend stopped after {len(trace)} of {len(script.ops)} operations")
-    print(f"# {differ} observation(s) differ from the reference model "
-          "(library defaults differ from the model's; the rules compare a library with itself)")
+    print(
+        f"# {differ} observation(s) differ from the reference model "
+        "(library defaults differ from the model's; the rules compare a library with itself)"
+    )
     return 0
 
 
@@ -212,20 +227,29 @@ def parser() -> argparse.ArgumentParser:
 
     def backend_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--backend", required=True, help="a name from 'sslconform backends'")
-        p.add_argument("--lib", help="directory holding the libssl/libcrypto to test "
-                       "(default: $SSLCONFORM_LIB, else the backend's own)")
-        p.add_argument("--timeout", type=float, default=10.0,
-                       help="seconds one script may take before it counts as a hang")
+        p.add_argument(
+            "--lib",
+            help="directory holding the libssl/libcrypto to test "
+            "(default: $SSLCONFORM_LIB, else the backend's own)",
+        )
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=10.0,
+            help="seconds one script may take before it counts as a hang",
+        )
 
     p = sub.add_parser("run", help="hold one backend to every rule; write a results file")
     backend_args(p)
     p.add_argument("--results", required=True, help="the JSON results file to write")
-    p.add_argument("--profile", default=os.environ.get("SSLCONFORM_PROFILE", "default"),
-                   help="quick, default or thorough (examples per rule)")
+    p.add_argument(
+        "--profile",
+        default=os.environ.get("SSLCONFORM_PROFILE", "default"),
+        help="quick, default or thorough (examples per rule)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rules", nargs="*", help="rule ids or glob patterns (default: all)")
-    p.add_argument("--fail-on-deviation", action="store_true",
-                   help="exit 1 when any rule failed")
+    p.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any rule failed")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
 

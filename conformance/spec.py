@@ -57,8 +57,12 @@ class Coverage:
 
 
 # Words that introduce or label, and state nothing themselves.
-_LABELS = ("The subset of settings in s that are duplicated are:",
-           "The following return values can occur:", "NULL", "Pointer to an SSL structure")
+_LABELS = (
+    "The subset of settings in s that are duplicated are:",
+    "The following return values can occur:",
+    "NULL",
+    "Pointer to an SSL structure",
+)
 
 
 def coverage() -> list[Coverage] | None:
@@ -73,9 +77,11 @@ def coverage() -> list[Coverage] | None:
         for quote in [fold(r.quotes[page]) for r in RULES if page in r.quotes] + list(_LABELS):
             start = body.find(quote)
             while start >= 0:
-                marked[start:start + len(quote)] = [True] * len(quote)
+                marked[start : start + len(quote)] = [True] * len(quote)
                 start = body.find(quote, start + 1)
-        gaps = re.findall(r"[^\x00]+", "".join("\x00" if m else c for m, c in zip(marked, body)))
+        gaps = re.findall(
+            r"[^\x00]+", "".join("\x00" if m else c for m, c in zip(marked, body, strict=False))
+        )
         uncovered = [g.strip() for g in gaps if re.search(r"\w{3}", g)]
         counted = [c for c in body if not c.isspace()]
         missed = sum(len(g.replace(" ", "")) for g in uncovered)
@@ -89,5 +95,9 @@ def quote_problems() -> list[str] | None:
     if folder is None:
         return None
     texts = {p: fold((folder / SPEC_FILES[p]).read_text()) for p in PAGES}
-    return [f"{r.id}: not in {p}: {q!r}" for r in RULES for p, q in r.quotes.items()
-            if fold(q) not in texts[p]]
+    return [
+        f"{r.id}: not in {p}: {q!r}"
+        for r in RULES
+        for p, q in r.quotes.items()
+        if fold(q) not in texts[p]
+    ]

@@ -57,12 +57,20 @@ def test_observations_keep_zero_and_empty_lists_as_values() -> None:
 
 
 @settings(max_examples=50)
-@given(st.sampled_from([s for s in SETTINGS if s.domain is not None]).flatmap(
-    lambda s: st.tuples(st.just(s.name), setting_value(s))))
+@given(
+    st.sampled_from([s for s in SETTINGS if s.domain is not None]).flatmap(
+        lambda s: st.tuples(st.just(s.name), setting_value(s))
+    )
+)
 def test_scripts_round_trip_through_json(named: tuple[str, object]) -> None:
     name, value = named
-    script = Script((Op("ctx_new", method="tls"), Op("ssl_new", ctx=0),
-                     Op("ssl_set", ssl=0, setting=name, value=value)))  # type: ignore[arg-type]
+    script = Script(
+        (
+            Op("ctx_new", method="tls"),
+            Op("ssl_new", ctx=0),
+            Op("ssl_set", ssl=0, setting=name, value=value),
+        )
+    )  # type: ignore[arg-type]
     again = Script.from_json(json.loads(script.dumps()))
     assert again == script
     trace = Interpreter(ModelLibrary()).run(script)

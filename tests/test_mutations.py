@@ -22,6 +22,7 @@ def test_mutation_score_is_100_percent() -> None:
         result = Engine(InProcess("mutant", ModelLibrary(broken=r.id)), "default").run(r)
         (caught if result.status == "fail" else missed).append((r.id, result.status))
     score = 100.0 * len(caught) / len(TESTABLE)
-    print(f"\nmutation score: {len(caught)}/{len(TESTABLE)} rules caught their mutant "
-          f"({score:.0f}%)")
+    print(
+        f"\nmutation score: {len(caught)}/{len(TESTABLE)} rules caught their mutant ({score:.0f}%)"
+    )
     assert missed == []
