@@ -81,7 +81,9 @@ def cached_library(cache: Path | None = None) -> Path | None:
     return path if path.is_file() else None
 
 
-def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+def _run(
+    cmd: list[str], what: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> str:
     try:
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     except OSError as exc:
@@ -234,7 +236,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--cache", help="cache folder (default $SSLCONFORM_CACHE or ~/.cache/sslconform)")
+    parser.add_argument(
+        "--cache", help="cache folder (default $SSLCONFORM_CACHE or ~/.cache/sslconform)"
+    )
     parser.add_argument(
         "--require",
         action="store_true",

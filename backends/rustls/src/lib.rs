@@ -14,7 +14,10 @@
 //!   real in-memory handshake between a connection made from the config and a probe peer
 //!   (protocol versions, certificate verification, client-auth mode).
 //!
-//! Handles must not be used after their last free: like OpenSSL, the library cannot tell.
+//! Safety, for every `unsafe extern "C"` function: a handle argument is NULL or a live
+//! handle this library gave out (not yet freed to zero); output buffers hold `cap` items.
+//! Like OpenSSL, the library cannot tell a stale handle from a live one.
+#![allow(clippy::missing_safety_doc)] // the one rule above covers every function
 
 use std::ffi::{c_char, c_int, c_long, CStr, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,8 +64,8 @@ fn push_error(msg: impl Into<String>) {
 #[derive(Clone)]
 struct Params {
     server: bool,
-    min: u16, // 0: no lower bound
-    max: u16, // 0: no upper bound
+    min: u16,                               // 0: no lower bound
+    max: u16,                               // 0: no upper bound
     tls12_suites: Option<Vec<CipherSuite>>, // None: the provider's default list
     // client: 0 no verification, 1 verify the server; server: 0 no client auth,
     // 1 client auth offered (optional), 2 client auth mandatory
@@ -90,10 +93,15 @@ fn provider(params: &Params) -> Result<Arc<CryptoProvider>, Error> {
             }
         }
         if suites.is_empty() {
-            return Err(Error::General("none of the requested TLS 1.2 suites is in rustls".into()));
+            return Err(Error::General(
+                "none of the requested TLS 1.2 suites is in rustls".into(),
+            ));
         }
         suites.extend(
-            provider.cipher_suites.iter().filter(|s| matches!(s, SupportedCipherSuite::Tls13(_))),
+            provider
+                .cipher_suites
+                .iter()
+                .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_))),
         );
         provider.cipher_suites = suites;
     }
@@ -113,7 +121,10 @@ fn versions(params: &Params) -> Vec<&'static SupportedProtocolVersion> {
 
 fn certified_key(cert: &'static [u8], key: &'static [u8], p: &CryptoProvider) -> Arc<CertifiedKey> {
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
-    let signing = p.key_provider.load_private_key(der).expect("embedded test key loads");
+    let signing = p
+        .key_provider
+        .load_private_key(der)
+        .expect("embedded test key loads");
     Arc::new(CertifiedKey::new(vec![CertificateDer::from(cert)], signing))
 }
 
@@ -144,8 +155,15 @@ impl TestIdentities {
 
 impl ResolvesServerCert for TestIdentities {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let ecdsa = hello.cipher_suites().iter().any(|s| self.ecdsa_suites.contains(s));
-        Some(if ecdsa { self.ecdsa.clone() } else { self.rsa.clone() })
+        let ecdsa = hello
+            .cipher_suites()
+            .iter()
+            .any(|s| self.ecdsa_suites.contains(s));
+        Some(if ecdsa {
+            self.ecdsa.clone()
+        } else {
+            self.rsa.clone()
+        })
     }
 }
 
@@ -233,7 +251,9 @@ fn build(params: &Params) -> Result<Config, Error> {
                 .with_no_client_auth()
         } else {
             // No trust anchors: rustls verifies, and nothing is trusted.
-            builder.with_root_certificates(RootCertStore::empty()).with_no_client_auth()
+            builder
+                .with_root_certificates(RootCertStore::empty())
+                .with_no_client_auth()
         };
         Ok(Config::Client(Arc::new(config)))
     }
@@ -353,7 +373,11 @@ impl ResolvesClientCert for NoticeCertRequest {
     }
 }
 
-fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>, asked: &NoticeCertRequest) -> Result<Outcome, Error> {
+fn handshake(
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+    asked: &NoticeCertRequest,
+) -> Result<Outcome, Error> {
     let name = ServerName::try_from(SERVER_NAME).map_err(|e| Error::General(e.to_string()))?;
     let mut c = Connection::Client(ClientConnection::new(client, name)?);
     let mut s = Connection::Server(ServerConnection::new(server)?);
@@ -373,12 +397,21 @@ fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>, asked: &Notic
 
 fn probe_peer_params(server: bool, only: Option<&'static SupportedProtocolVersion>) -> Params {
     let v = only.map_or(0, |v| u16::from(v.version));
-    Params { server, min: v, max: v, tls12_suites: None, verify: 0 }
+    Params {
+        server,
+        min: v,
+        max: v,
+        tls12_suites: None,
+        verify: 0,
+    }
 }
 
 /// A handshake of `config` against a probe peer that accepts anything and, when `only` is
 /// given, speaks only that protocol version.
-fn probe(config: &Config, only: Option<&'static SupportedProtocolVersion>) -> Result<Outcome, Error> {
+fn probe(
+    config: &Config,
+    only: Option<&'static SupportedProtocolVersion>,
+) -> Result<Outcome, Error> {
     let asked = Arc::new(NoticeCertRequest::default());
     match config {
         Config::Client(client) => {
@@ -450,9 +483,17 @@ pub unsafe extern "C" fn rl_string_free(s: *mut c_char) {
 /// A context: `server` 0 builds a ClientConfig, 1 a ServerConfig. NULL on failure.
 #[no_mangle]
 pub extern "C" fn rl_ctx_new(server: c_int) -> *const Ctx {
-    let params = Params { server: server != 0, min: 0, max: 0, tls12_suites: None, verify: if server != 0 { 0 } else { 1 } };
+    let params = Params {
+        server: server != 0,
+        min: 0,
+        max: 0,
+        tls12_suites: None,
+        verify: if server != 0 { 0 } else { 1 },
+    };
     match build(&params) {
-        Ok(config) => Arc::into_raw(Arc::new(Ctx { state: Mutex::new(CtxState { params, config }) })),
+        Ok(config) => Arc::into_raw(Arc::new(Ctx {
+            state: Mutex::new(CtxState { params, config }),
+        })),
         Err(e) => {
             push_error(format!("config build: {e}"));
             std::ptr::null()
@@ -506,12 +547,21 @@ unsafe fn rebuild(ctx: *const Ctx, change: impl FnOnce(&mut Params)) -> c_int {
     }
 }
 
-/// Protocol versions from `min` to `max` (wire numbers, 0: no bound).
+/// One bound of the protocol versions (`which` 0: lowest, 1: highest) as a wire number,
+/// 0 for no bound; the other bound stays. The config gets the versions rustls has between
+/// the bounds; rustls refuses to build a config with none.
 #[no_mangle]
-pub unsafe extern "C" fn rl_ctx_set_versions(ctx: *const Ctx, min: u16, max: u16) -> c_int {
+pub unsafe extern "C" fn rl_ctx_set_version_bound(
+    ctx: *const Ctx,
+    which: c_int,
+    version: u16,
+) -> c_int {
     rebuild(ctx, |p| {
-        p.min = min;
-        p.max = max;
+        if which == 0 {
+            p.min = version;
+        } else {
+            p.max = version;
+        }
     })
 }
 
@@ -526,7 +576,11 @@ pub unsafe extern "C" fn rl_ctx_set_tls12_suites(ctx: *const Ctx, names: *const 
     let all = ring_provider::default_provider().cipher_suites;
     let wanted: Vec<CipherSuite> = text
         .split(',')
-        .filter_map(|n| all.iter().map(|s| s.suite()).find(|s| s.as_str() == Some(n)))
+        .filter_map(|n| {
+            all.iter()
+                .map(|s| s.suite())
+                .find(|s| s.as_str() == Some(n))
+        })
         .collect();
     rebuild(ctx, |p| p.tls12_suites = Some(wanted))
 }
@@ -563,7 +617,11 @@ pub unsafe extern "C" fn rl_get_tls12_suites(kind: c_int, obj: usize) -> *mut c_
         .cipher_suites
         .iter()
         .filter(|s| matches!(s, SupportedCipherSuite::Tls12(_)))
-        .map(|s| s.suite().as_str().map_or_else(|| format!("{:?}", s.suite()), str::to_string))
+        .map(|s| {
+            s.suite()
+                .as_str()
+                .map_or_else(|| format!("{:?}", s.suite()), str::to_string)
+        })
         .collect();
     CString::new(names.join(",")).map_or(std::ptr::null_mut(), CString::into_raw)
 }
@@ -577,7 +635,10 @@ pub unsafe extern "C" fn rl_get_versions(kind: c_int, obj: usize) -> c_int {
         return -1;
     };
     let mut mask = 0;
-    for (bit, version) in [&rustls::version::TLS12, &rustls::version::TLS13].into_iter().enumerate() {
+    for (bit, version) in [&rustls::version::TLS12, &rustls::version::TLS13]
+        .into_iter()
+        .enumerate()
+    {
         match probe(&config, Some(version)) {
             Ok(out) => {
                 let seen = match config {
@@ -620,7 +681,9 @@ pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
             Some(Error::InvalidCertificate(_)) => 1,
             None if out.completed => 0,
             other => {
-                push_error(format!("probe handshake showed no verification outcome: {other:?}"));
+                push_error(format!(
+                    "probe handshake showed no verification outcome: {other:?}"
+                ));
                 -1
             }
         },
@@ -629,7 +692,9 @@ pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
             (None, true) if out.completed => 1,
             (Some(Error::NoCertificatesPresented), true) => 2,
             (err, asked) => {
-                push_error(format!("probe handshake showed no client-auth mode: {err:?}, requested {asked}"));
+                push_error(format!(
+                    "probe handshake showed no client-auth mode: {err:?}, requested {asked}"
+                ));
                 -1
             }
         },
@@ -658,7 +723,12 @@ pub unsafe extern "C" fn rl_ssl_new(ctx: *const Ctx) -> *const Ssl {
         Config::Server(s) => ServerConnection::new(s.clone()).map(Connection::Server),
     };
     match conn {
-        Ok(conn) => Arc::into_raw(Arc::new(Ssl { ctx, config, conn: Mutex::new(conn), sent: Mutex::new(0) })),
+        Ok(conn) => Arc::into_raw(Arc::new(Ssl {
+            ctx,
+            config,
+            conn: Mutex::new(conn),
+            sent: Mutex::new(0),
+        })),
         Err(e) => {
             push_error(format!("connection: {e}"));
             std::ptr::null()
