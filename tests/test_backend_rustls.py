@@ -262,3 +262,43 @@ def test_cache_key_follows_the_crate_files() -> None:
     assert key == build.source_key()
     assert len(key) == 8 and int(key, 16) >= 0
     assert os.path.basename(build.LIB_NAME) == "libsslconform_rustls.so"
+
+
+def test_settings_beyond_the_table_round_trip_through_the_config(clean: RustlsLibrary) -> None:
+    lib = clean
+    client = lib.ctx_new("tls-client")
+    server = lib.ctx_new("tls-server")
+    assert client is not None and server is not None
+    lib.set("ctx", client, "verify-mode", [])  # resumption needs completed handshakes
+    for ctx in (client, server):
+        assert lib.get("ctx", ctx, "alpn") == []
+        assert lib.get("ctx", ctx, "max-fragment-size") is None
+        assert lib.get("ctx", ctx, "resumption") is True
+        assert lib.get("ctx", ctx, "key-log") is False
+        lib.set("ctx", ctx, "alpn", ["h2", "http/1.1"])
+        lib.set("ctx", ctx, "max-fragment-size", 1024)
+        lib.set("ctx", ctx, "resumption", False)
+        lib.set("ctx", ctx, "key-log", True)
+        ssl = lib.ssl_new(ctx)
+        assert ssl is not None
+        for kind, obj in (("ctx", ctx), ("ssl", ssl)):
+            assert lib.get(kind, obj, "alpn") == ["h2", "http/1.1"]  # type: ignore[arg-type]
+            assert lib.get(kind, obj, "max-fragment-size") == 1024  # type: ignore[arg-type]
+            assert lib.get(kind, obj, "resumption") is False  # type: ignore[arg-type]
+            assert lib.get(kind, obj, "key-log") is True  # type: ignore[arg-type]
+        lib.ssl_free(ssl)
+    assert lib.get("ctx", server, "tickets") is False
+    lib.set("ctx", server, "tickets", True)
+    assert lib.get("ctx", server, "tickets") is True
+    assert lib.get("ctx", client, "client-cert") is False
+    lib.set("ctx", client, "client-cert", True)
+    assert lib.get("ctx", client, "client-cert") is True
+    with pytest.raises(Absent):
+        lib.set("ctx", client, "tickets", True)
+    # rustls checks the fragment size when a connection is made, not when it is set
+    lib.set("ctx", client, "max-fragment-size", 5)
+    assert lib.errors() == []
+    assert lib.ssl_new(client) is None
+    assert any("max_fragment_size" in e for e in lib.errors())
+    lib.ctx_free(client)
+    lib.ctx_free(server)

@@ -70,6 +70,16 @@ ON_CONFIG = ("min-proto-version", "max-proto-version", "verify-mode", "cipher-li
 # Read from the connection object itself; neither can be set.
 FROM_CONNECTION = ("method", "accept-connect-state")
 
+# Settings rustls has that the page's table does not name (yet): context setters, getters
+# on both. Values: alpn a list of protocol names; max-fragment-size an int or None; the
+# switches booleans. Each maps to one field of ClientConfig/ServerConfig.
+EXTRA_SETTINGS = ("alpn", "max-fragment-size", "resumption", "tickets", "key-log", "client-cert")
+FLAGS = {"resumption": 0, "tickets": 1, "key-log": 2, "client-cert": 3}
+SERVER_ONLY = {"tickets": "a rustls client has no ticketer: tickets are a server switch"}
+CLIENT_ONLY = {
+    "client-cert": "a rustls server's identity is fixed (the test keys): this is a client switch"
+}
+
 VERSIONS = {"any": 0, "tls1": 0x0301, "tls1.1": 0x0302, "tls1.2": 0x0303, "tls1.3": 0x0304}
 # rl_get_versions bits, lowest version first
 VERSION_BITS = ("tls1.2", "tls1.3")
@@ -113,6 +123,8 @@ def missing_reason(feature: str) -> str | None:
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
         raise KeyError(f"unknown feature {feature!r}")
     action, kind, name = parts
+    if name in EXTRA_SETTINGS:
+        return CONNECTION_FIXED if action == "set" and kind == "ssl" else None
     if name not in BY_NAME:
         raise KeyError(f"unknown setting {name!r}")
     if name in NO_NOTION:
@@ -155,6 +167,12 @@ class RustlsLibrary:
             "rl_get_tls12_suites": (p, [i, sz]),
             "rl_get_versions": (i, [i, sz]),
             "rl_get_verify": (i, [i, sz]),
+            "rl_ctx_set_alpn": (i, [p, ctypes.c_char_p]),
+            "rl_ctx_set_max_fragment": (i, [p, sz]),
+            "rl_ctx_set_flag": (i, [p, i, i]),
+            "rl_get_alpn": (p, [i, sz]),
+            "rl_get_max_fragment": (ctypes.c_long, [i, sz]),
+            "rl_get_flag": (i, [i, sz, i]),
             "rl_ssl_new": (p, [p]),
             "rl_ssl_up_ref": (i, [p]),
             "rl_ssl_free": (None, [p]),
@@ -307,8 +325,30 @@ class RustlsLibrary:
                     "fail-if-no-peer-cert"
                 )
             self._lib.rl_ctx_set_verify(obj, table[names])
+        elif setting == "alpn":
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v and "," not in v for v in value
+            ):
+                raise ValueError(f"alpn: not a list of protocol names: {value!r}")
+            self._lib.rl_ctx_set_alpn(obj, ",".join(str(v) for v in value).encode())
+        elif setting == "max-fragment-size":
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise ValueError(f"max-fragment-size: not a positive size or None: {value!r}")
+            self._lib.rl_ctx_set_max_fragment(obj, value or 0)
+        elif setting in FLAGS:
+            self._check_role(kind, obj, setting)
+            if not isinstance(value, bool):
+                raise ValueError(f"{setting}: not a boolean: {value!r}")
+            self._lib.rl_ctx_set_flag(obj, FLAGS[setting], int(value))
         else:
             raise Absent(f"no rustls setter for {setting}")
+
+    def _check_role(self, kind: Kind, obj: int, setting: str) -> None:
+        server = self._is_server(kind, obj)
+        if server and setting in CLIENT_ONLY:
+            raise Absent(CLIENT_ONLY[setting])
+        if not server and setting in SERVER_ONLY:
+            raise Absent(SERVER_ONLY[setting])
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         self._check("get", kind, setting)
@@ -340,6 +380,20 @@ class RustlsLibrary:
                 if number == code:
                     return list(names)
             raise Unobservable(f"unexpected verification code {code}")
+        if setting == "alpn":
+            ptr = self._lib.rl_get_alpn(which, obj)
+            if not ptr:
+                raise Unobservable("; ".join(self.errors()) or "no ALPN list")
+            return [n for n in self._take_string(ptr).split(",") if n]
+        if setting == "max-fragment-size":
+            size: int = self._lib.rl_get_max_fragment(which, obj)
+            return size or None
+        if setting in FLAGS:
+            self._check_role(kind, obj, setting)
+            flag: int = self._lib.rl_get_flag(which, obj, FLAGS[setting])
+            if flag < 0:
+                raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
+            return flag == 1
         raise Absent(f"no rustls getter for {setting}")
 
 

@@ -70,6 +70,42 @@ struct Params {
     // client: 0 no verification, 1 verify the server; server: 0 no client auth,
     // 1 client auth offered (optional), 2 client auth mandatory
     verify: u8,
+    alpn: Vec<Vec<u8>>,  // ClientConfig/ServerConfig::alpn_protocols
+    max_fragment: usize, // ::max_fragment_size, 0: None
+    resumption: bool,    // client: in-memory sessions or disabled; server: session cache
+    tickets: bool,       // server: a ring Ticketer or none
+    key_log: bool,       // ::key_log: a recording KeyLog or NoKeyLog
+    client_cert: bool,   // client: the test identity as client certificate
+}
+
+impl Params {
+    /// What a fresh config has: rustls's builder defaults, plus the test identity on a
+    /// server and verification on (with nothing trusted) on a client.
+    fn new(server: bool) -> Self {
+        Params {
+            server,
+            min: 0,
+            max: 0,
+            tls12_suites: None,
+            verify: if server { 0 } else { 1 },
+            alpn: Vec::new(),
+            max_fragment: 0,
+            resumption: true,
+            tickets: false,
+            key_log: false,
+            client_cert: false,
+        }
+    }
+}
+
+/// Counts the secrets rustls hands it; `will_log` says yes.
+#[derive(Debug, Default)]
+struct CountingKeyLog(std::sync::atomic::AtomicUsize);
+
+impl rustls::KeyLog for CountingKeyLog {
+    fn log(&self, _label: &str, _client_random: &[u8], _secret: &[u8]) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Clone)]
@@ -239,22 +275,47 @@ fn build(params: &Params) -> Result<Config, Error> {
                 verifier.map_err(|e| Error::General(format!("client verifier: {e}")))?,
             )
         };
-        let config = builder.with_cert_resolver(Arc::new(TestIdentities::new(&provider)));
+        let mut config = builder.with_cert_resolver(Arc::new(TestIdentities::new(&provider)));
+        config.alpn_protocols = params.alpn.clone();
+        config.max_fragment_size = (params.max_fragment != 0).then_some(params.max_fragment);
+        if !params.resumption {
+            config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
+        if params.tickets {
+            config.ticketer = ring_provider::Ticketer::new()?;
+        }
+        if params.key_log {
+            config.key_log = Arc::new(CountingKeyLog::default());
+        }
         Ok(Config::Server(Arc::new(config)))
     } else {
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)?;
-        let config = if params.verify == 0 {
+        let builder = if params.verify == 0 {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServer(provider)))
-                .with_no_client_auth()
         } else {
             // No trust anchors: rustls verifies, and nothing is trusted.
-            builder
-                .with_root_certificates(RootCertStore::empty())
-                .with_no_client_auth()
+            builder.with_root_certificates(RootCertStore::empty())
         };
+        let mut config = if params.client_cert {
+            builder.with_client_auth_cert(
+                vec![CertificateDer::from(ECDSA_CERT)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ECDSA_KEY)),
+            )?
+        } else {
+            builder.with_no_client_auth()
+        };
+        config.alpn_protocols = params.alpn.clone();
+        config.max_fragment_size = (params.max_fragment != 0).then_some(params.max_fragment);
+        if !params.resumption {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
+        if params.key_log {
+            config.key_log = Arc::new(CountingKeyLog::default());
+        }
         Ok(Config::Client(Arc::new(config)))
     }
 }
@@ -356,6 +417,7 @@ struct Outcome {
     server_error: Option<Error>,
     completed: bool,
     cert_requested: bool,
+    resumed: bool,
 }
 
 /// Records whether the server asked for a client certificate; offers none.
@@ -392,17 +454,17 @@ fn handshake(
         client_error,
         server_error,
         cert_requested: asked.0.load(Ordering::SeqCst),
+        resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
     })
 }
 
 fn probe_peer_params(server: bool, only: Option<&'static SupportedProtocolVersion>) -> Params {
     let v = only.map_or(0, |v| u16::from(v.version));
     Params {
-        server,
         min: v,
         max: v,
-        tls12_suites: None,
         verify: 0,
+        ..Params::new(server)
     }
 }
 
@@ -483,13 +545,7 @@ pub unsafe extern "C" fn rl_string_free(s: *mut c_char) {
 /// A context: `server` 0 builds a ClientConfig, 1 a ServerConfig. NULL on failure.
 #[no_mangle]
 pub extern "C" fn rl_ctx_new(server: c_int) -> *const Ctx {
-    let params = Params {
-        server: server != 0,
-        min: 0,
-        max: 0,
-        tls12_suites: None,
-        verify: if server != 0 { 0 } else { 1 },
-    };
+    let params = Params::new(server != 0);
     match build(&params) {
         Ok(config) => Arc::into_raw(Arc::new(Ctx {
             state: Mutex::new(CtxState { params, config }),
@@ -699,6 +755,135 @@ pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
             }
         },
     }
+}
+
+// --- C ABI: settings rustls has beyond the page's table -----------------------------
+
+/// ALPN protocols, comma-separated (empty: none), into `alpn_protocols`.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_alpn(ctx: *const Ctx, names: *const c_char) -> c_int {
+    if names.is_null() {
+        push_error("NULL ALPN list");
+        return 0;
+    }
+    let text = CStr::from_ptr(names).to_string_lossy().into_owned();
+    let alpn: Vec<Vec<u8>> = text
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    rebuild(ctx, |p| p.alpn = alpn)
+}
+
+/// `max_fragment_size` (0: None). rustls checks the value when a connection is made.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_max_fragment(ctx: *const Ctx, size: usize) -> c_int {
+    rebuild(ctx, |p| p.max_fragment = size)
+}
+
+/// A switch of the config: 0 resumption, 1 tickets (server), 2 key log, 3 client
+/// certificate (client).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_flag(ctx: *const Ctx, which: c_int, on: c_int) -> c_int {
+    let server = rl_ctx_is_server(ctx) == 1;
+    if (which == 1 && !server) || (which == 3 && server) || !(0..=3).contains(&which) {
+        push_error(format!("no switch {which} on this config"));
+        return 0;
+    }
+    rebuild(ctx, |p| {
+        let on = on != 0;
+        match which {
+            0 => p.resumption = on,
+            1 => p.tickets = on,
+            2 => p.key_log = on,
+            _ => p.client_cert = on,
+        }
+    })
+}
+
+/// The config's `alpn_protocols`, comma-separated. Free with rl_string_free.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_alpn(kind: c_int, obj: usize) -> *mut c_char {
+    let alpn = match config_of(kind, obj) {
+        Some(Config::Client(c)) => c.alpn_protocols.clone(),
+        Some(Config::Server(s)) => s.alpn_protocols.clone(),
+        None => {
+            push_error("NULL object");
+            return std::ptr::null_mut();
+        }
+    };
+    let names: Vec<String> = alpn
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    CString::new(names.join(",")).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// The config's `max_fragment_size` (0: None), -1 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_max_fragment(kind: c_int, obj: usize) -> c_long {
+    match config_of(kind, obj) {
+        Some(Config::Client(c)) => c.max_fragment_size.unwrap_or(0) as c_long,
+        Some(Config::Server(s)) => s.max_fragment_size.unwrap_or(0) as c_long,
+        None => -1,
+    }
+}
+
+/// A switch read through rustls's API (`which` as for rl_ctx_set_flag): tickets by the
+/// ticketer's `enabled()`, the key log by `will_log`, the client certificate by the
+/// resolver's `has_certs()`; resumption, which has no reader, by two handshakes with one
+/// probe peer: 1 if the second resumed, 0 if not, -1 if they did not complete (queued).
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_flag(kind: c_int, obj: usize, which: c_int) -> c_int {
+    let Some(config) = config_of(kind, obj) else {
+        push_error("NULL object");
+        return -1;
+    };
+    match (which, &config) {
+        (0, _) => match resumes(&config) {
+            Ok(Some(resumed)) => c_int::from(resumed),
+            Ok(None) => {
+                push_error("resumption needs completed probe handshakes, and they failed");
+                -1
+            }
+            Err(e) => {
+                push_error(format!("probe handshake: {e}"));
+                -1
+            }
+        },
+        (1, Config::Server(s)) => c_int::from(s.ticketer.enabled()),
+        (2, Config::Client(c)) => c_int::from(c.key_log.will_log("CLIENT_RANDOM")),
+        (2, Config::Server(s)) => c_int::from(s.key_log.will_log("CLIENT_RANDOM")),
+        (3, Config::Client(c)) => c_int::from(c.client_auth_cert_resolver.has_certs()),
+        _ => {
+            push_error(format!("no switch {which} on this config"));
+            -1
+        }
+    }
+}
+
+/// Two handshakes of `config` with one resumption-capable probe peer: whether the second
+/// resumed; None if either did not complete.
+fn resumes(config: &Config) -> Result<Option<bool>, Error> {
+    let asked = NoticeCertRequest::default();
+    let peer_params = Params {
+        tickets: true,
+        ..probe_peer_params(matches!(config, Config::Client(_)), None)
+    };
+    let peer = build(&peer_params)?;
+    let mut resumed = false;
+    for _ in 0..2 {
+        let out = match (config, &peer) {
+            (Config::Client(c), Config::Server(s)) => handshake(c.clone(), s.clone(), &asked)?,
+            (Config::Server(s), Config::Client(c)) => handshake(c.clone(), s.clone(), &asked)?,
+            _ => unreachable!(),
+        };
+        if !out.completed {
+            return Ok(None);
+        }
+        resumed = out.resumed;
+    }
+    Ok(Some(resumed))
 }
 
 // --- C ABI: connections --------------------------------------------------------------
