@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def lib() -> RustlsLibrary:
     try:
-        return load(None, {})
+        return load(None, {"build": "yes"})
     except Unavailable as exc:
         pytest.skip(f"rustls unavailable: {exc}")
 
@@ -255,13 +255,27 @@ def test_no_cargo_is_unavailable_with_a_reason(
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(Unavailable, match="cargo not found"):
         build.build(tmp_path / "cache")
+    # a worker, which does not build, gives the same reason
+    with pytest.raises(Unavailable, match="cargo not found"):
+        build.prebuilt(tmp_path / "cache")
+
+
+def test_a_worker_gives_the_reason_the_last_build_failed_with(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(Unavailable, match="not built yet"):
+        build.prebuilt(cache)
+    note = cache / "unavailable" / f"{build.source_key()}.txt"
+    note.parent.mkdir(parents=True)
+    note.write_text("apt-get update against Debian trixie failed: E: no network\n")
+    with pytest.raises(Unavailable, match="no network"):
+        build.prebuilt(cache)
 
 
 def test_cache_key_follows_the_crate_files() -> None:
     key = build.source_key()
     assert key == build.source_key()
     assert len(key) == 8 and int(key, 16) >= 0
-    assert os.path.basename(build.LIB_NAME) == "libsslconform_rustls.so"
+    assert os.path.basename(build.LIB_NAME) == "librustls_sslconform.so"
 
 
 def test_settings_beyond_the_table_round_trip_through_the_config(clean: RustlsLibrary) -> None:

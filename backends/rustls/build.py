@@ -36,7 +36,7 @@ from conformance.library import Unavailable
 SUITE = "trixie"  # Debian's rustls 0.23 (0.23.26); bookworm has only 0.21
 MIRROR = "http://deb.debian.org/debian"
 ROOT_PACKAGE = "librust-rustls-dev"
-LIB_NAME = "libsslconform_rustls.so"
+LIB_NAME = "librustls_sslconform.so"
 CRATE_DIR = Path(__file__).resolve().parent
 CRATE_FILES = ("Cargo.toml", "build.rs", "src")
 
@@ -171,9 +171,43 @@ def find_cargo() -> str:
     return cargo
 
 
+def _failure_note(cache: Path) -> Path:
+    return cache / "unavailable" / f"{source_key()}.txt"
+
+
 def build(cache: Path | None = None, log: Log = _quiet) -> Path:
-    """The path of the built cdylib: the cached one, or a fresh offline build."""
+    """The path of the built cdylib: the cached one, or a fresh offline build.
+
+    When the build cannot be done, the reason is also kept in the cache, so that a
+    worker that may not build (see `prebuilt`) can give the same reason.
+    """
     cache = cache or cache_root()
+    note = _failure_note(cache)
+    try:
+        path = _build(cache, log)
+    except Unavailable as exc:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(f"{exc}\n")
+        raise
+    note.unlink(missing_ok=True)
+    return path
+
+
+def prebuilt(cache: Path | None = None) -> Path:
+    """The cached cdylib, without building: a cold build takes about a minute, longer
+    than a worker may take to start. Unavailable with the reason if there is none."""
+    cache = cache or cache_root()
+    found = cached_library(cache)
+    if found is not None:
+        return found
+    find_cargo()
+    note = _failure_note(cache)
+    if note.is_file():
+        raise Unavailable(note.read_text().strip())
+    raise Unavailable("the rustls adapter is not built yet: run `sslconform build-rustls`")
+
+
+def _build(cache: Path, log: Log) -> Path:
     found = cached_library(cache)
     if found is not None:
         return found

@@ -397,16 +397,21 @@ class RustlsLibrary:
         raise Absent(f"no rustls getter for {setting}")
 
 
-def library_path(lib_dir: str | None) -> str:
-    """The cdylib: in `lib_dir` when the launcher gives one, else the cached build
-    (built now if it is not there yet)."""
+def library_path(lib_dir: str | None, options: dict[str, str]) -> str:
+    """The cdylib: in `lib_dir` when the launcher gives one, else the cached build.
+
+    The worker does not build unless options say build=yes: a cold build takes longer
+    than a worker may take to start. `sslconform build-rustls` builds beforehand.
+    """
     if lib_dir:
         path = os.path.join(lib_dir, build.LIB_NAME)
         if not os.path.isfile(path):
             raise Unavailable(f"no {build.LIB_NAME} in {lib_dir}")
         return path
-    return str(build.build())
+    if options.get("build") == "yes":
+        return str(build.build())
+    return str(build.prebuilt())
 
 
 def load(lib_dir: str | None, options: dict[str, str]) -> RustlsLibrary:
-    return RustlsLibrary(library_path(lib_dir))
+    return RustlsLibrary(library_path(lib_dir, options))
