@@ -16,14 +16,11 @@ import os
 
 from backends.rustls import build
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
-from conformance.settings import BY_NAME, CIPHER_NAMES, VERIFY_MODE_NAMES
+from conformance.settings import CIPHER_NAMES, METHODS, VERIFY_MODE_NAMES
 
 # --- what rustls has no notion of, and why (one line each: the report shows them) ------
 
 NO_DUP = "rustls has no SSL_dup: connections are not copyable (no Clone)"
-NO_TLS_METHOD = (
-    "rustls has no role-neutral config (TLS_method): a config is a ClientConfig or a ServerConfig"
-)
 NO_NULL_CTX = (
     "rustls cannot make a connection without a config: ClientConnection::new takes an "
     "Arc<ClientConfig>"
@@ -62,6 +59,18 @@ NO_NOTION: dict[str, str] = {
     "security-callback": (
         "rustls has no security callback: the crypto provider fixes the algorithms"
     ),
+    "timeout": "rustls has no session timeout setting: ticket lifetimes are the ticketer's",
+    "session": "rustls has no per-connection session: resumption data is the config's store",
+    "session-id-context": "rustls has no session id context",
+    "tmp-dh": "rustls with ring has no finite-field DHE key exchange",
+    "tmp-dh-callback": "rustls with ring has no finite-field DHE key exchange",
+    "dh-auto": "rustls with ring has no finite-field DHE key exchange",
+    "dane": "rustls has no DANE",
+    "generate-session-id": "rustls has no session id generation callback",
+    "serverinfo": "rustls has no serverinfo extension data",
+    "psk-identity-hint": "rustls has no PSK suites and no PSK identity hint",
+    "custom-extensions": "rustls has no custom extension API",
+    "client-cert-types": "rustls has no client certificate type list: its types are fixed",
 }
 
 # Settings rustls has on a config, read back on a context and on a connection; only the
@@ -111,7 +120,8 @@ VERIFY_REASONS = {
 def missing_reason(feature: str) -> str | None:
     """Why rustls cannot do `feature` (see Library.missing), or None when it can.
 
-    Decided from the feature's name alone, without running anything.
+    Decided from the feature's name alone, without running anything. NotImplementedError
+    for a feature this adapter does not map.
     """
     if feature == "ssl_dup":
         return NO_DUP
@@ -121,12 +131,10 @@ def missing_reason(feature: str) -> str | None:
         return None
     parts = feature.split(":")
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
-        raise KeyError(f"unknown feature {feature!r}")
+        raise NotImplementedError(f"no rustls mapping for {feature!r}")
     action, kind, name = parts
     if name in EXTRA_SETTINGS:
         return CONNECTION_FIXED if action == "set" and kind == "ssl" else None
-    if name not in BY_NAME:
-        raise KeyError(f"unknown setting {name!r}")
     if name in NO_NOTION:
         return NO_NOTION[name]
     if name in FROM_CONNECTION:
@@ -139,7 +147,9 @@ def missing_reason(feature: str) -> str | None:
         if action == "set" and kind == "ssl":
             return CONNECTION_FIXED
         return None
-    raise KeyError(f"setting {name!r} has no rustls mapping")
+    # A setting the table gained after this adapter was written: the engine reports that
+    # the adapter cannot say, rather than a status rustls did not earn.
+    raise NotImplementedError(f"no rustls mapping for setting {name!r}")
 
 
 class RustlsLibrary:
@@ -232,9 +242,12 @@ class RustlsLibrary:
     # --- objects -------------------------------------------------------------------
 
     def ctx_new(self, method: str) -> int | None:
-        if method == "tls":
-            raise Absent(NO_TLS_METHOD)
-        if method not in ("tls-client", "tls-server"):
+        """A ClientConfig for "tls-client", a ServerConfig for "tls-server".
+
+        rustls has no role-neutral config: TLS_method ("tls") gets a ClientConfig, the
+        role the page's handshake gives an SSL object. Its method then reads "tls-client".
+        """
+        if method not in METHODS:
             raise ValueError(f"unknown method {method!r}")
         handle: int | None = self._lib.rl_ctx_new(1 if method == "tls-server" else 0)
         return handle or None
@@ -310,14 +323,16 @@ class RustlsLibrary:
         elif setting == "verify-mode":
             if not isinstance(value, list) or not all(v in VERIFY_MODE_NAMES for v in value):
                 raise ValueError(f"verify-mode: not a list of mode names: {value!r}")
+            # A mode rustls cannot express is a value it cannot take, not a missing
+            # function: the example is unusable, and the rule is judged on others.
             names = tuple(sorted(str(v) for v in set(value)))
             for name in names:
                 if name in VERIFY_REASONS:
-                    raise Absent(VERIFY_REASONS[name])
+                    raise Unobservable(VERIFY_REASONS[name])
             server = self._is_server(kind, obj)
             table = SERVER_VERIFY if server else CLIENT_VERIFY
             if names not in table:
-                raise Absent(
+                raise Unobservable(
                     "rustls client auth is none, optional or mandatory: it has no "
                     "fail-if-no-peer-cert without peer"
                     if server
