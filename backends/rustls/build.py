@@ -212,6 +212,8 @@ def _build(cache: Path, log: Log) -> Path:
     if found is not None:
         return found
     cargo = find_cargo()
+    if not (CRATE_DIR / "src" / "lib.rs").is_file():
+        raise Unavailable(f"the crate's sources are not installed in {CRATE_DIR} (src/*.rs)")
     registry = fetch_crates(cache, log)
     key = source_key()
     work = cache / "build"

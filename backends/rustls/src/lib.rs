@@ -35,12 +35,10 @@ use rustls::{
     SupportedCipherSuite, SupportedProtocolVersion,
 };
 
-// The harness's own test identities (self-signed, CN and SAN "sslconform.test"): a server
-// config cannot be built without a certificate, and handshakes need one to get anywhere.
-static ECDSA_CERT: &[u8] = include_bytes!("testcert/ecdsa-cert.der");
-static ECDSA_KEY: &[u8] = include_bytes!("testcert/ecdsa-key.der");
-static RSA_CERT: &[u8] = include_bytes!("testcert/rsa-cert.der");
-static RSA_KEY: &[u8] = include_bytes!("testcert/rsa-key.der");
+// The harness's own test identities: a server config cannot be built without a
+// certificate, and handshakes need one to get anywhere.
+mod testcert;
+use testcert::{ECDSA_CERT, ECDSA_KEY, RSA_CERT, RSA_KEY};
 const SERVER_NAME: &str = "sslconform.test";
 
 const VERSION: &str = concat!("rustls ", env!("SSLCONFORM_RUSTLS_VERSION"), "\0");
