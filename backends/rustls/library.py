@@ -51,9 +51,9 @@ NO_NOTION: dict[str, str] = {
     "max-cert-list": "rustls has no max cert list setting: its message size limits are fixed",
     "read-ahead": "rustls has no read-ahead switch: read_tls takes what the caller supplies",
     "ex-data": "rustls has no ex_data: connections carry no application data slots",
-    "ca-list": "rustls has no CA list on a config: CA names come from a verifier's roots",
+    "ca-list": "rustls has no CA list setting: a client sends none, a server its verifier's",
     "client-ca-list": (
-        "rustls has no client CA list on a config: CA names come from the client verifier"
+        "rustls has no client CA list of its own: the names sent are the client verifier's"
     ),
     "security-level": "rustls has no security levels: the crypto provider fixes the algorithms",
     "security-callback": (
