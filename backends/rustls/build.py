@@ -20,6 +20,7 @@ it uses no module that maps libcrypto: zlib, not hashlib, keys the cache.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -182,12 +183,24 @@ def build(cache: Path | None = None, log: Log = _quiet) -> Path:
     worker that may not build (see `prebuilt`) can give the same reason.
     """
     cache = cache or cache_root()
+    found = cached_library(cache)
+    if found is not None:
+        return found
     note = _failure_note(cache)
     try:
-        path = _build(cache, log)
+        cache.mkdir(parents=True, exist_ok=True)
+        # Test runs in parallel may build at once; they share the crate copy and target.
+        with open(cache / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            path = _build(cache, log)
+    except OSError as exc:
+        raise Unavailable(f"cache {cache}: {exc.strerror or exc}") from None
     except Unavailable as exc:
-        note.parent.mkdir(parents=True, exist_ok=True)
-        note.write_text(f"{exc}\n")
+        try:
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(f"{exc}\n")
+        except OSError:
+            pass  # the reason still reaches this caller; only a later worker misses it
         raise
     note.unlink(missing_ok=True)
     return path
