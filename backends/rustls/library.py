@@ -287,7 +287,8 @@ class RustlsLibrary:
     def start_handshake(self, ssl: int) -> bool:
         result: int = self._lib.rl_ssl_start_handshake(ssl)
         if result == -2:
-            raise Absent(SERVER_NOT_CLIENT)
+            # rustls has the operation, not on this object: the example is unusable
+            raise Unobservable(SERVER_NOT_CLIENT)
         if result < 0:
             raise Unobservable("; ".join(self.errors()) or "write_tls failed")
         return result == 1
