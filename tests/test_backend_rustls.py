@@ -16,6 +16,7 @@ import pytest
 
 from backends.rustls import build
 from backends.rustls.library import (
+    CONNECTION_FIXED,
     NO_DUP,
     NO_NOTION,
     NO_NULL_CTX,
@@ -230,7 +231,9 @@ def test_missing_answers_without_a_library() -> None:
                 reason = missing_reason(f"{action}:{kind}:{setting.name}")
                 assert reason is None or (reason and "\n" not in reason)
     with pytest.raises(NotImplementedError):
-        missing_reason("set:ssl:no-such-setting")
+        missing_reason("get:ssl:no-such-setting")
+    # whatever the setting, a rustls connection has no setter
+    assert missing_reason("set:ssl:no-such-setting") == CONNECTION_FIXED
 
 
 def test_worker_maps_no_libcrypto(lib: RustlsLibrary) -> None:
