@@ -318,3 +318,31 @@ def test_settings_beyond_the_table_round_trip_through_the_config(clean: RustlsLi
     assert any("max_fragment_size" in e for e in lib.errors())
     lib.ctx_free(client)
     lib.ctx_free(server)
+
+
+def test_a_script_through_the_worker_sees_the_free_at_zero(lib: RustlsLibrary) -> None:
+    from conformance.script import Op, Script
+    from conformance.worker import Launch, Worker
+
+    worker = Worker("rustls", Launch("backends.rustls.library", options={"build": "yes"}))
+    try:
+        assert worker.hello()["version"] == lib.version()
+        trace = worker.run(
+            Script(
+                (
+                    Op("ctx_new", method="tls"),
+                    Op("ssl_new", ctx=0),
+                    Op("ssl_up_ref", ssl=0),
+                    Op("ssl_free", ssl=0),
+                    Op("ssl_free", ssl=0),
+                    Op("ssl_new", ctx=0),
+                    Op("ssl_dup", ssl=1),
+                )
+            )
+        )
+    finally:
+        worker.close()
+    assert trace[2].value == 1
+    assert trace[3].freed == []
+    assert trace[4].freed == [trace[1].object]
+    assert trace[6].absent == [NO_DUP]
