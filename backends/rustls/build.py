@@ -129,6 +129,9 @@ def fetch_crates(cache: Path | None = None, log: Log = _quiet) -> Path:
     apt = _apt_options(apt_dir)
     log(f"apt-get update ({SUITE})")
     _run(["apt-get", *apt, "update"], f"apt-get update against Debian {SUITE}")
+    # apt-get update exits 0 when it could not fetch anything; the index must be there.
+    if not any((apt_dir / "lists").glob("*_Packages*")):
+        raise Unavailable(f"Debian's archive ({MIRROR}, {SUITE}) is unreachable: no package index")
     # The closure as apt resolves it for this machine; only the crate packages are kept,
     # the toolchain and libc packages it also lists are not needed.
     uris = _run(
