@@ -20,12 +20,14 @@ from backends.rustls.library import (
     NO_DUP,
     NO_NOTION,
     NO_NULL_CTX,
+    OPENSSL_TO_IANA,
+    RUSTLS_LACKS,
     RustlsLibrary,
     load,
     missing_reason,
 )
 from conformance.library import Absent, Json, Unavailable, Unobservable
-from conformance.settings import SETTINGS
+from conformance.settings import CIPHER_NAMES, SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -271,6 +273,10 @@ def test_a_worker_gives_the_reason_the_last_build_failed_with(tmp_path: Path) ->
     note.write_text("apt-get update against Debian trixie failed: E: no network\n")
     with pytest.raises(Unavailable, match="no network"):
         build.prebuilt(cache)
+
+
+def test_every_suite_of_the_table_is_mapped_or_known_lacking() -> None:
+    assert set(CIPHER_NAMES) <= set(OPENSSL_TO_IANA) | set(RUSTLS_LACKS)
 
 
 def test_cache_key_follows_the_crate_files() -> None:
