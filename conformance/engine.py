@@ -100,7 +100,9 @@ class Engine:
         # What the library lacks decides first: an adapter gap behind it changes nothing.
         lacking = sorted({n for names in answer.values() for n in names or []})
         if lacking:
-            return RuleResult(rule.id, "absent", detail="the library lacks " + ", ".join(lacking))
+            # Adapters name a missing function, or give a sentence saying why it is absent.
+            said = [n if " " in n else f"the library lacks {n}" for n in lacking]
+            return RuleResult(rule.id, "absent", detail="; ".join(said))
         unknown = [f for f, names in answer.items() if names is None]
         if unknown:
             return RuleResult(
