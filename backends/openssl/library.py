@@ -25,7 +25,7 @@ from ctypes import (
     c_ulong,
     c_void_p,
 )
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
@@ -39,12 +39,14 @@ from conformance.settings import (
 
 # Constants from the library's own headers (ssl.h, x509_vfy.h, x509v3.h of 1.1.1 to 4.0;
 # checked against Debian's libssl-dev). The names are the settings table's.
-OPTION_BITS = dict(zip(OPTION_NAMES, (10, 12, 14, 17, 20, 21, 22, 24, 26, 27, 28, 29, 30)))
-MODE_BITS = dict(zip(MODE_NAMES, (0x1, 0x2, 0x4, 0x8, 0x10, 0x80)))
-PROTO_NUMBERS = dict(zip(PROTO_VERSIONS, (0, 0x301, 0x302, 0x303, 0x304)))
-VERIFY_MODE_BITS = dict(zip(VERIFY_MODE_NAMES, (0x1, 0x2, 0x4, 0x8)))
-VERIFY_FLAG_BITS = dict(zip(VERIFY_FLAG_NAMES, (0x4, 0x8, 0x20, 0x80000, 0x200000)))
-HOST_FLAG_BITS = dict(zip(HOST_FLAG_NAMES, (0x1, 0x2, 0x4)))
+OPTION_BITS = dict(
+    zip(OPTION_NAMES, (10, 12, 14, 17, 20, 21, 22, 24, 26, 27, 28, 29, 30), strict=False)
+)
+MODE_BITS = dict(zip(MODE_NAMES, (0x1, 0x2, 0x4, 0x8, 0x10, 0x80), strict=False))
+PROTO_NUMBERS = dict(zip(PROTO_VERSIONS, (0, 0x301, 0x302, 0x303, 0x304), strict=False))
+VERIFY_MODE_BITS = dict(zip(VERIFY_MODE_NAMES, (0x1, 0x2, 0x4, 0x8), strict=False))
+VERIFY_FLAG_BITS = dict(zip(VERIFY_FLAG_NAMES, (0x4, 0x8, 0x20, 0x80000, 0x200000), strict=False))
+HOST_FLAG_BITS = dict(zip(HOST_FLAG_NAMES, (0x1, 0x2, 0x4), strict=False))
 X509_V_FLAG_USE_CHECK_TIME = 0x2
 CTRL_MODE, CTRL_GET_READ_AHEAD, CTRL_SET_READ_AHEAD = 33, 40, 41
 CTRL_GET_MAX_CERT_LIST, CTRL_SET_MAX_CERT_LIST = 50, 51
@@ -90,10 +92,19 @@ class OpenSSL:
         self._free_index = -1
         self._data_index = -1
         if self._has("CRYPTO_get_ex_new_index"):
-            new_index = self._fn("CRYPTO_get_ex_new_index", c_int, c_int, c_long, c_void_p,
-                                 c_void_p, c_void_p, EX_FREE)
-            self._free_index = new_index(CRYPTO_EX_INDEX_SSL, 0, None, None, None,
-                                         self._callbacks["ex-free"][0])
+            new_index = self._fn(
+                "CRYPTO_get_ex_new_index",
+                c_int,
+                c_int,
+                c_long,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                EX_FREE,
+            )
+            self._free_index = new_index(
+                CRYPTO_EX_INDEX_SSL, 0, None, None, None, self._callbacks["ex-free"][0]
+            )
             self._data_index = new_index(CRYPTO_EX_INDEX_SSL, 0, None, None, None, EX_FREE())
 
     # --- symbols --------------------------------------------------------------------
@@ -115,15 +126,29 @@ class OpenSSL:
     def _make_callbacks(self) -> dict[str, tuple[Any, ...]]:
         """Two native callbacks of each signature, told apart by their addresses."""
 
-        def on_free(parent: int | None, ptr: int | None, ad: int | None, idx: int,
-                    argl: int, argp: int | None) -> None:
+        def on_free(
+            parent: int | None,
+            ptr: int | None,
+            ad: int | None,
+            idx: int,
+            argl: int,
+            argp: int | None,
+        ) -> None:
             if parent:
                 self.freed_queue.append(parent)
 
         def msg(name: str) -> Callable[..., None]:
-            def seen(write_p: int, version: int, content_type: int, buf: int | None,
-                     length: int, ssl: int | None, arg: int | None) -> None:
+            def seen(
+                write_p: int,
+                version: int,
+                content_type: int,
+                buf: int | None,
+                length: int,
+                ssl: int | None,
+                arg: int | None,
+            ) -> None:
                 self.msg_seen.append((name, ssl or 0))
+
             return seen
 
         return {
@@ -144,7 +169,7 @@ class OpenSSL:
     def _cb_name(self, kind: str, pointer: int | None) -> Json:
         if not pointer:
             return None
-        for name, cb in zip(("cb-a", "cb-b"), self._callbacks[kind]):
+        for name, cb in zip(("cb-a", "cb-b"), self._callbacks[kind], strict=False):
             if ctypes.cast(cb, c_void_p).value == pointer:
                 return name
         return "other"  # the library's own default, or someone else's
@@ -165,15 +190,20 @@ class OpenSSL:
                 return bytes(raw).decode(errors="replace") if raw else "unknown"
         raise Absent("OpenSSL_version")
 
-    FEATURES: dict[str, tuple[str, ...]] = {
+    FEATURES: ClassVar[dict[str, tuple[str, ...]]] = {
         "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
         "ssl_new": ("SSL_new",),
         "ssl_dup": ("SSL_dup",),
         "ssl_up_ref": ("SSL_up_ref",),
         "ssl_free": ("SSL_free",),
         "ssl_get_ctx": ("SSL_get_SSL_CTX",),
-        "handshake": ("BIO_new_bio_pair", "SSL_set_bio", "SSL_set_connect_state",
-                      "SSL_do_handshake", "SSL_in_before"),
+        "handshake": (
+            "BIO_new_bio_pair",
+            "SSL_set_bio",
+            "SSL_set_connect_state",
+            "SSL_do_handshake",
+            "SSL_in_before",
+        ),
         "free_events": ("CRYPTO_get_ex_new_index",),
         "errors": ("ERR_get_error", "ERR_error_string_n"),
     }
@@ -188,46 +218,90 @@ class OpenSSL:
             "mode": (ctrl, ctrl),
             "min-proto-version": (ctrl, ctrl),
             "max-proto-version": (ctrl, ctrl),
-            "verify-mode": ((f"{p}set_verify", f"{p}get_verify_callback"),
-                            (f"{p}get_verify_mode",)),
-            "verify-callback": ((f"{p}set_verify", f"{p}get_verify_mode"),
-                                (f"{p}get_verify_callback",)),
+            "verify-mode": (
+                (f"{p}set_verify", f"{p}get_verify_callback"),
+                (f"{p}get_verify_mode",),
+            ),
+            "verify-callback": (
+                (f"{p}set_verify", f"{p}get_verify_mode"),
+                (f"{p}get_verify_callback",),
+            ),
             "verify-depth": ((f"{p}set_verify_depth",), (f"{p}get_verify_depth",)),
             "verify-param": (
-                (*param, "X509_VERIFY_PARAM_set_flags", "X509_VERIFY_PARAM_set_hostflags",
-                 "X509_VERIFY_PARAM_set_auth_level", "X509_VERIFY_PARAM_set_time"),
-                (*param, "X509_VERIFY_PARAM_get_flags", "X509_VERIFY_PARAM_get_hostflags",
-                 "X509_VERIFY_PARAM_get_auth_level", "X509_VERIFY_PARAM_get_time"),
+                (
+                    *param,
+                    "X509_VERIFY_PARAM_set_flags",
+                    "X509_VERIFY_PARAM_set_hostflags",
+                    "X509_VERIFY_PARAM_set_auth_level",
+                    "X509_VERIFY_PARAM_set_time",
+                ),
+                (
+                    *param,
+                    "X509_VERIFY_PARAM_get_flags",
+                    "X509_VERIFY_PARAM_get_hostflags",
+                    "X509_VERIFY_PARAM_get_auth_level",
+                    "X509_VERIFY_PARAM_get_time",
+                ),
             ),
-            "msg-callback": ((f"{p}set_msg_callback",),
-                             ("SSL_set_msg_callback", *self.FEATURES["handshake"])),
+            "msg-callback": (
+                (f"{p}set_msg_callback",),
+                ("SSL_set_msg_callback", *self.FEATURES["handshake"]),
+            ),
             "info-callback": ((f"{p}set_info_callback",), (f"{p}get_info_callback",)),
-            "default-passwd-cb": ((f"{p}set_default_passwd_cb",),
-                                  (f"{p}get_default_passwd_cb",)),
-            "default-passwd-cb-userdata": ((f"{p}set_default_passwd_cb_userdata",),
-                                           (f"{p}get_default_passwd_cb_userdata",)),
-            "cipher-list": ((f"{p}set_cipher_list",),
-                            (f"{p}get_ciphers", "OPENSSL_sk_num", "OPENSSL_sk_value",
-                             "SSL_CIPHER_get_name")),
-            "accept-connect-state": (("SSL_set_accept_state", "SSL_set_connect_state"),
-                                     ("SSL_is_server",)),
+            "default-passwd-cb": ((f"{p}set_default_passwd_cb",), (f"{p}get_default_passwd_cb",)),
+            "default-passwd-cb-userdata": (
+                (f"{p}set_default_passwd_cb_userdata",),
+                (f"{p}get_default_passwd_cb_userdata",),
+            ),
+            "cipher-list": (
+                (f"{p}set_cipher_list",),
+                (f"{p}get_ciphers", "OPENSSL_sk_num", "OPENSSL_sk_value", "SSL_CIPHER_get_name"),
+            ),
+            "accept-connect-state": (
+                ("SSL_set_accept_state", "SSL_set_connect_state"),
+                ("SSL_is_server",),
+            ),
             "max-cert-list": (ctrl, ctrl),
-            "read-ahead": (("SSL_set_read_ahead",) if kind == "ssl" else ctrl,
-                           ("SSL_get_read_ahead",) if kind == "ssl" else ctrl),
-            "ex-data": (("SSL_set_ex_data", "CRYPTO_get_ex_new_index"),
-                        ("SSL_get_ex_data", "CRYPTO_get_ex_new_index")),
-            "ca-list": ((f"{p}set0_CA_list", "OPENSSL_sk_new_null", "OPENSSL_sk_push",
-                         "X509_NAME_new", "X509_NAME_add_entry_by_txt"),
-                        (f"{p}get0_CA_list", "OPENSSL_sk_num", "OPENSSL_sk_value",
-                         "X509_NAME_get_text_by_NID")),
-            "client-ca-list": ((f"{p}set_client_CA_list", "OPENSSL_sk_new_null",
-                                "OPENSSL_sk_push", "X509_NAME_new",
-                                "X509_NAME_add_entry_by_txt"),
-                               (f"{p}get_client_CA_list", "OPENSSL_sk_num",
-                                "OPENSSL_sk_value", "X509_NAME_get_text_by_NID")),
+            "read-ahead": (
+                ("SSL_set_read_ahead",) if kind == "ssl" else ctrl,
+                ("SSL_get_read_ahead",) if kind == "ssl" else ctrl,
+            ),
+            "ex-data": (
+                ("SSL_set_ex_data", "CRYPTO_get_ex_new_index"),
+                ("SSL_get_ex_data", "CRYPTO_get_ex_new_index"),
+            ),
+            "ca-list": (
+                (
+                    f"{p}set0_CA_list",
+                    "OPENSSL_sk_new_null",
+                    "OPENSSL_sk_push",
+                    "X509_NAME_new",
+                    "X509_NAME_add_entry_by_txt",
+                ),
+                (
+                    f"{p}get0_CA_list",
+                    "OPENSSL_sk_num",
+                    "OPENSSL_sk_value",
+                    "X509_NAME_get_text_by_NID",
+                ),
+            ),
+            "client-ca-list": (
+                (
+                    f"{p}set_client_CA_list",
+                    "OPENSSL_sk_new_null",
+                    "OPENSSL_sk_push",
+                    "X509_NAME_new",
+                    "X509_NAME_add_entry_by_txt",
+                ),
+                (
+                    f"{p}get_client_CA_list",
+                    "OPENSSL_sk_num",
+                    "OPENSSL_sk_value",
+                    "X509_NAME_get_text_by_NID",
+                ),
+            ),
             "security-level": ((f"{p}set_security_level",), (f"{p}get_security_level",)),
-            "security-callback": ((f"{p}set_security_callback",),
-                                  (f"{p}get_security_callback",)),
+            "security-callback": ((f"{p}set_security_callback",), (f"{p}get_security_callback",)),
         }
         if setting not in table:
             raise NotImplementedError(f"the OpenSSL adapter does not handle {setting!r} yet")
@@ -243,8 +317,11 @@ class OpenSSL:
         return [s for s in symbols if not self._has(s)]
 
     def ctx_new(self, method: str) -> int | None:
-        methods = {"tls": "TLS_method", "tls-client": "TLS_client_method",
-                   "tls-server": "TLS_server_method"}
+        methods = {
+            "tls": "TLS_method",
+            "tls-client": "TLS_client_method",
+            "tls-server": "TLS_server_method",
+        }
         meth = self._fn(methods[method], c_void_p)()
         result: int | None = self._fn("SSL_CTX_new", c_void_p, c_void_p)(meth)
         return result
@@ -271,8 +348,9 @@ class OpenSSL:
 
     def start_handshake(self, ssl: int) -> bool:
         near, far = c_void_p(), c_void_p()
-        new_pair = self._fn("BIO_new_bio_pair", c_int, POINTER(c_void_p), c_size_t,
-                            POINTER(c_void_p), c_size_t)
+        new_pair = self._fn(
+            "BIO_new_bio_pair", c_int, POINTER(c_void_p), c_size_t, POINTER(c_void_p), c_size_t
+        )
         if not new_pair(ctypes.byref(near), 0, ctypes.byref(far), 0):
             raise Unobservable("BIO_new_bio_pair failed")
         self._peers.append(far.value or 0)
@@ -317,14 +395,17 @@ class OpenSSL:
 
     def _get_method(self, kind: Kind, obj: int) -> Json:
         current = self._fn(f"{self._pfx(kind)}get_ssl_method", c_void_p, c_void_p)(obj)
-        for name, symbol in (("tls", "TLS_method"), ("tls-client", "TLS_client_method"),
-                             ("tls-server", "TLS_server_method")):
+        for name, symbol in (
+            ("tls", "TLS_method"),
+            ("tls-client", "TLS_client_method"),
+            ("tls-server", "TLS_server_method"),
+        ):
             if self._has(symbol) and self._fn(symbol, c_void_p)() == current:
                 return name
         return "other"
 
     def _set_options(self, kind: Kind, obj: int, value: Json) -> None:
-        bits = sum(1 << OPTION_BITS[str(n)] for n in value or [])  # type: ignore[union-attr]
+        bits = sum(1 << OPTION_BITS[str(n)] for n in value or [])
         self._fn(f"{self._pfx(kind)}set_options", c_uint64, c_void_p, c_uint64)(obj, bits)
 
     def _get_options(self, kind: Kind, obj: int) -> Json:
@@ -369,13 +450,15 @@ class OpenSSL:
         return int(self._fn(f"{self._pfx(kind)}get_verify_mode", c_int, c_void_p)(obj))
 
     def _raw_verify_callback(self, kind: Kind, obj: int) -> int | None:
-        result: int | None = self._fn(f"{self._pfx(kind)}get_verify_callback", c_void_p,
-                                      c_void_p)(obj)
+        result: int | None = self._fn(f"{self._pfx(kind)}get_verify_callback", c_void_p, c_void_p)(
+            obj
+        )
         return result
 
     def _set_verify_mode(self, kind: Kind, obj: int, value: Json) -> None:
-        self._verify(kind, obj, names_to_bits(value, VERIFY_MODE_BITS),
-                     self._raw_verify_callback(kind, obj))
+        self._verify(
+            kind, obj, names_to_bits(value, VERIFY_MODE_BITS), self._raw_verify_callback(kind, obj)
+        )
 
     def _get_verify_mode(self, kind: Kind, obj: int) -> Json:
         return bits_to_names(self._raw_verify_mode(kind, obj), VERIFY_MODE_BITS)
@@ -401,13 +484,16 @@ class OpenSSL:
         param = self._param(kind, obj)
         if "flags" in value:
             self._fn("X509_VERIFY_PARAM_set_flags", c_int, c_void_p, c_ulong)(
-                param, names_to_bits(value["flags"], VERIFY_FLAG_BITS))
+                param, names_to_bits(value["flags"], VERIFY_FLAG_BITS)
+            )
         if "hostflags" in value:
             self._fn("X509_VERIFY_PARAM_set_hostflags", None, c_void_p, c_uint)(
-                param, names_to_bits(value["hostflags"], HOST_FLAG_BITS))
+                param, names_to_bits(value["hostflags"], HOST_FLAG_BITS)
+            )
         if "auth-level" in value:
             self._fn("X509_VERIFY_PARAM_set_auth_level", None, c_void_p, c_int)(
-                param, value["auth-level"])
+                param, value["auth-level"]
+            )
         if "time" in value:
             self._fn("X509_VERIFY_PARAM_set_time", None, c_void_p, c_long)(param, value["time"])
 
@@ -420,16 +506,18 @@ class OpenSSL:
             "flags": bits_to_names(flags, VERIFY_FLAG_BITS),
             "hostflags": bits_to_names(
                 int(self._fn("X509_VERIFY_PARAM_get_hostflags", c_uint, c_void_p)(param)),
-                HOST_FLAG_BITS),
-            "auth-level": int(
-                self._fn("X509_VERIFY_PARAM_get_auth_level", c_int, c_void_p)(param)),
+                HOST_FLAG_BITS,
+            ),
+            "auth-level": int(self._fn("X509_VERIFY_PARAM_get_auth_level", c_int, c_void_p)(param)),
             "time": int(self._fn("X509_VERIFY_PARAM_get_time", c_long, c_void_p)(param))
-            if uses_time else None,
+            if uses_time
+            else None,
         }
 
     def _set_msg_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_msg_callback", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("msg", value), c_void_p))
+            obj, ctypes.cast(self._cb("msg", value), c_void_p)
+        )
 
     def _get_msg_callback(self, kind: Kind, obj: int) -> Json:
         if kind == "ctx":
@@ -442,7 +530,8 @@ class OpenSSL:
 
     def _set_info_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_info_callback", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("info", value), c_void_p))
+            obj, ctypes.cast(self._cb("info", value), c_void_p)
+        )
 
     def _get_info_callback(self, kind: Kind, obj: int) -> Json:
         pointer = self._fn(f"{self._pfx(kind)}get_info_callback", c_void_p, c_void_p)(obj)
@@ -450,25 +539,27 @@ class OpenSSL:
 
     def _set_default_passwd_cb(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_default_passwd_cb", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("passwd", value), c_void_p))
+            obj, ctypes.cast(self._cb("passwd", value), c_void_p)
+        )
 
     def _get_default_passwd_cb(self, kind: Kind, obj: int) -> Json:
         pointer = self._fn(f"{self._pfx(kind)}get_default_passwd_cb", c_void_p, c_void_p)(obj)
         return self._cb_name("passwd", pointer)
 
     def _set_default_passwd_cb_userdata(self, kind: Kind, obj: int, value: Json) -> None:
-        self._fn(f"{self._pfx(kind)}set_default_passwd_cb_userdata", None, c_void_p,
-                 c_void_p)(obj, value)
+        self._fn(f"{self._pfx(kind)}set_default_passwd_cb_userdata", None, c_void_p, c_void_p)(
+            obj, value
+        )
 
     def _get_default_passwd_cb_userdata(self, kind: Kind, obj: int) -> Json:
-        result: int | None = self._fn(f"{self._pfx(kind)}get_default_passwd_cb_userdata",
-                                      c_void_p, c_void_p)(obj)
+        result: int | None = self._fn(
+            f"{self._pfx(kind)}get_default_passwd_cb_userdata", c_void_p, c_void_p
+        )(obj)
         return result
 
     def _set_cipher_list(self, kind: Kind, obj: int, value: Json) -> None:
-        text = ":".join(str(v) for v in value or []).encode()  # type: ignore[union-attr]
-        if not self._fn(f"{self._pfx(kind)}set_cipher_list", c_int, c_void_p, c_char_p)(obj,
-                                                                                        text):
+        text = ":".join(str(v) for v in value or []).encode()
+        if not self._fn(f"{self._pfx(kind)}set_cipher_list", c_int, c_void_p, c_char_p)(obj, text):
             self.errors()
             raise Unobservable(f"the library refused the cipher list {text.decode()!r}")
 
@@ -505,12 +596,12 @@ class OpenSSL:
         return int(self._fn("SSL_get_read_ahead", c_int, c_void_p)(obj))
 
     def _set_ex_data(self, kind: Kind, obj: int, value: Json) -> None:
-        self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(obj, self._data_index,
-                                                                    value)
+        self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(obj, self._data_index, value)
 
     def _get_ex_data(self, kind: Kind, obj: int) -> Json:
         result: int | None = self._fn("SSL_get_ex_data", c_void_p, c_void_p, c_int)(
-            obj, self._data_index)
+            obj, self._data_index
+        )
         return result
 
     def _stack(self, stack: int | None) -> list[int]:
@@ -523,9 +614,18 @@ class OpenSSL:
     def _name_stack(self, names: Json) -> int:
         stack = self._fn("OPENSSL_sk_new_null", c_void_p)()
         push = self._fn("OPENSSL_sk_push", c_int, c_void_p, c_void_p)
-        add = self._fn("X509_NAME_add_entry_by_txt", c_int, c_void_p, c_char_p, c_int, c_char_p,
-                       c_int, c_int, c_int)
-        for cn in names or []:  # type: ignore[union-attr]
+        add = self._fn(
+            "X509_NAME_add_entry_by_txt",
+            c_int,
+            c_void_p,
+            c_char_p,
+            c_int,
+            c_char_p,
+            c_int,
+            c_int,
+            c_int,
+        )
+        for cn in names or []:
             name = self._fn("X509_NAME_new", c_void_p)()
             add(name, b"CN", MBSTRING_ASC, str(cn).encode(), -1, -1, 0)
             push(stack, name)
@@ -542,18 +642,21 @@ class OpenSSL:
 
     def _set_ca_list(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set0_CA_list", None, c_void_p, c_void_p)(
-            obj, self._name_stack(value))
+            obj, self._name_stack(value)
+        )
 
     def _get_ca_list(self, kind: Kind, obj: int) -> Json:
         return self._names(self._fn(f"{self._pfx(kind)}get0_CA_list", c_void_p, c_void_p)(obj))
 
     def _set_client_ca_list(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_client_CA_list", None, c_void_p, c_void_p)(
-            obj, self._name_stack(value))
+            obj, self._name_stack(value)
+        )
 
     def _get_client_ca_list(self, kind: Kind, obj: int) -> Json:
         return self._names(
-            self._fn(f"{self._pfx(kind)}get_client_CA_list", c_void_p, c_void_p)(obj))
+            self._fn(f"{self._pfx(kind)}get_client_CA_list", c_void_p, c_void_p)(obj)
+        )
 
     def _set_security_level(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_security_level", None, c_void_p, c_int)(obj, value)
@@ -563,7 +666,8 @@ class OpenSSL:
 
     def _set_security_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_security_callback", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("security", value), c_void_p))
+            obj, ctypes.cast(self._cb("security", value), c_void_p)
+        )
 
     def _get_security_callback(self, kind: Kind, obj: int) -> Json:
         pointer = self._fn(f"{self._pfx(kind)}get_security_callback", c_void_p, c_void_p)(obj)
