@@ -162,6 +162,11 @@ def test_targets_say_why_not(tmp_path: Path) -> None:
     _, col = _column([], version="OpenSSL 1.1.1w  11 Sep 2023")
     reason = c_repro.resolve_target(col, {})
     assert isinstance(reason, str) and "1.1.1w" in reason
+    # The files the run mapped, as `sslconform run` records them: the system's.
+    mapped = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3, /usr/lib/x86_64-linux-gnu/libssl.so.3"
+    _, col = _column([], path=mapped)
+    target = c_repro.resolve_target(col, {})
+    assert isinstance(target, c_repro.Target) and target.lib_dir is None
     _, col = _column([], path=str(tmp_path / "nowhere"))
     assert "not on this machine" in str(c_repro.resolve_target(col, {}))
     # Headers beside a library folder (a dpkg -x of libssl-dev) are found.

@@ -111,11 +111,18 @@ def _multiarch(include: Path) -> tuple[str, ...]:
     return (str(include), *extra)
 
 
+def _paths(path: str | None) -> list[str]:
+    """LibraryInfo.path: a folder, a file, or the files mapped, separated by commas."""
+    return [p.strip() for p in (path or "").split(",") if p.strip()]
+
+
 def _lib_dir(path: str | None) -> str | None:
-    if not path:
+    paths = _paths(path)
+    if not paths:
         return None
-    p = Path(path)
-    return str(p.parent if p.is_file() or p.suffix.startswith(".so") or ".so." in p.name else p)
+    chosen = next((p for p in paths if "libssl" in Path(p).name), paths[0])
+    p = Path(chosen)
+    return str(p.parent if p.is_file() or ".so" in p.name else p)
 
 
 def _link_name(lib_dir: str, stem: str) -> str | None:
@@ -137,8 +144,9 @@ def _library_files(column: Column) -> list[str]:
     if lib is None:
         return []
     lib_dir = _lib_dir(lib.path)
-    if lib.path and Path(lib.path).is_file():
-        main = lib.path
+    files = [p for p in _paths(lib.path) if Path(p).is_file()]
+    if files:
+        main = next((p for p in files if "ssl" in Path(p).name), files[0])
     elif lib_dir and Path(lib_dir).is_dir():
         found = sorted(Path(lib_dir).glob("lib*ssl*.so*"), key=lambda p: (len(p.name), p.name))
         if not found:
