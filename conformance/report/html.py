@@ -200,7 +200,7 @@ def _percent(counts: dict[str, int]) -> str:
 
 def _chart(matrix: Matrix) -> str:
     """Stacked bars, one per backend and version: the share of rules in each status."""
-    label_w, bar_w, row_h, pad = 330, 420, 24, 6
+    label_w, bar_w, row_h, pad = 400, 420, 24, 6
     height = pad * 2 + row_h * max(1, len(matrix.columns)) + 20
     width = label_w + bar_w + 60
     out = [
@@ -213,8 +213,8 @@ def _chart(matrix: Matrix) -> str:
         y = pad + i * row_h
         out.append(f'<g data-col="{esc(col.key)}">')
         label = f"{col.key} — {col.label} (page {col.page})"
-        if len(label) > 52:
-            label = label[:51] + "…"
+        if len(label) > 56:  # about what fits the label width at 12px
+            label = label[:55] + "…"
         out.append(f'<text x="0" y="{y + 16}">{esc(label)}</text>')
         x = 0.0
         for status in CELL_STATUSES:
