@@ -182,7 +182,7 @@ def _summary(matrix: Matrix) -> str:
         rows.append(
             f'<tr data-col="{esc(col.key)}"><th>{esc(col.key)}</th><td>{esc(col.label)}</td>'
             f"<td>{esc(col.page)}</td><td>{esc(col.results.state)}</td>{cells}"
-            f'<td class="n">{_percent(counts)}</td></tr>'
+            f'<td class="n">{percent(counts)}</td></tr>'
         )
     return (
         '<table class="summary"><thead><tr><th>backend</th><th>library</th><th>page</th>'
@@ -192,7 +192,7 @@ def _summary(matrix: Matrix) -> str:
     )
 
 
-def _percent(counts: dict[str, int]) -> str:
+def percent(counts: dict[str, int]) -> str:
     """Rules that hold, out of the rules that apply and were run."""
     judged = sum(n for s, n in counts.items() if s not in ("not-applicable", NOT_RUN))
     return f"{100 * counts['pass'] / judged:.0f}%" if judged else "–"
@@ -227,7 +227,7 @@ def _chart(matrix: Matrix) -> str:
                 f'height="{row_h - 6}"><title>{esc(col.key)}: {n} {status}</title></rect>'
             )
             x += w
-        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 16}">{_percent(counts)}</text></g>')
+        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 16}">{percent(counts)}</text></g>')
     y = pad + len(matrix.columns) * row_h + 14
     x = 0
     for status in CELL_STATUSES:
@@ -340,10 +340,11 @@ def _drill(
     ]
     if result.detail:
         out.append(f"<dt>detail</dt><dd>{esc(one_line(result.detail))}</dd>")
-    out.append(
-        '<dt>expected / observed</dt><dd class="eo">'
-        f"{_pre(json_text(result.expected))}{_pre(json_text(result.observed))}</dd>"
-    )
+    if result.expected is not None or result.observed is not None:
+        out.append(
+            '<dt>expected / observed</dt><dd class="eo">'
+            f"{_pre(json_text(result.expected))}{_pre(json_text(result.observed))}</dd>"
+        )
     if repro is not None:
         out.append(
             f'<dt>C reproducer</dt><dd><span class="r-{repro.state}">{esc(repro.label)}</span>'

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from conformance.report.common import one_line
+from conformance.report.html import percent
 from conformance.report.model import CELL_STATUSES, Matrix
 from conformance.report.repro_types import Repro
 
@@ -27,12 +28,13 @@ def render(matrix: Matrix, repros: dict[tuple[str, str], Repro] | None = None) -
     out = ["# SSL_new(3) conformance", ""]
     out.append(f"{len(matrix.rules)} rules, {len(matrix.columns)} backends.")
     out.append("")
-    head = ["backend", "library", "page", *CELL_STATUSES]
+    head = ["backend", "library", "page", *CELL_STATUSES, "conformance"]
     out.append("| " + " | ".join(head) + " |")
-    out.append("|" + "---|" * 3 + "---:|" * len(CELL_STATUSES))
+    out.append("|" + "---|" * 3 + "---:|" * (len(CELL_STATUSES) + 1))
     for col in matrix.columns:
         counts = matrix.counts(col.key)
         row = [md(col.key), md(col.label), md(col.page), *(str(counts[s]) for s in CELL_STATUSES)]
+        row.append(percent(counts))
         out.append("| " + " | ".join(row) + " |")
     rows = []
     for _group, rules in matrix.groups():

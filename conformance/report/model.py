@@ -103,8 +103,8 @@ class Column:
         lib = self.results.library
         if lib is None:
             return self.key
-        # Most libraries' version strings already start with their name.
-        if lib.version.lower().startswith(lib.name.lower()):
+        # Most libraries' version strings already name the library.
+        if lib.name.lower() in lib.version.lower():
             return lib.version
         return f"{lib.name} {lib.version}"
 
