@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from conformance.report.common import json_text, one_line, printable, script_text
 from conformance.report.model import NOT_RUN, Column, Matrix
 from conformance.report.repro_types import Repro
+from conformance.results import RuleResult
 
 
 def _text(value: str) -> str:
@@ -79,10 +80,7 @@ def render(
     )
 
 
-def _body(result: object, repro: Repro | None) -> str:
-    from conformance.results import RuleResult
-
-    assert isinstance(result, RuleResult)
+def _body(result: RuleResult, repro: Repro | None) -> str:
     lines = [
         f"expected: {json_text(result.expected)}",
         f"observed: {json_text(result.observed)}",
