@@ -117,7 +117,9 @@ _VERIFY_LINE = (
     "any Verify mode, callback or depth set via SSL_set_verify(3) or SSL_set_verify_depth(3) "
     "or any configured X509 verification parameters"
 )
-_MSG_INFO_LINE = "any msg callback or info callback set via SSL_set_msg_callback(3) or SSL_set_info_callback(3)"
+_MSG_INFO_LINE = (
+    "any msg callback or info callback set via SSL_set_msg_callback(3) or SSL_set_info_callback(3)"
+)
 _PROTO_LINE = (
     "any minimum or maximum protocol settings set via SSL_set_min_proto_version(3) or "
     "SSL_set_max_proto_version(3) (Note: Only from OpenSSL 1.1.1h and above)"
