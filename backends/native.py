@@ -1,0 +1,146 @@
+"""Shared pieces of the ctypes adapters whose libraries rename OpenSSL's API.
+
+wolfSSL and GnuTLS's compatibility layer offer OpenSSL's functions under names of
+their own (often through header macros that ctypes cannot see). An adapter states,
+for each OpenSSL name the page's operations need, which exported symbol implements
+it, or None when the library's headers offer no such function. What is asked of the
+adapter is then phrased in OpenSSL's names, so `missing()` and `Absent` read the same
+for every column.
+
+This is a plain module (not a backend folder): the registry skips it. It imports
+only ctypes, so the worker process maps no libcrypto because of it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from conformance.library import Absent, Json
+
+
+class SymbolTable:
+    """OpenSSL's function names resolved to the exported symbols of one or more libraries."""
+
+    def __init__(self, libs: list[ctypes.CDLL], functions: Mapping[str, str | None]) -> None:
+        self.libs = libs
+        self.functions = functions
+
+    def symbol(self, name: str) -> str | None:
+        """The library's symbol for OpenSSL's `name`, None when it has none."""
+        mapped = self.functions.get(name)
+        if mapped is None:
+            return None
+        return mapped if any(hasattr(lib, mapped) for lib in self.libs) else None
+
+    def has(self, name: str) -> bool:
+        return self.symbol(name) is not None
+
+    def lacking(self, names: tuple[str, ...]) -> list[str]:
+        return [n for n in names if not self.has(n)]
+
+    def fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
+        mapped = self.symbol(name)
+        if mapped is None:
+            raise Absent(name)
+        for lib in self.libs:
+            if hasattr(lib, mapped):
+                # A fresh function object per call site: two OpenSSL names may share one
+                # symbol (a macro over a ctrl function) with the same prototype, but never
+                # let one caller's argtypes leak into another's.
+                func = lib[mapped]
+                func.restype = restype
+                func.argtypes = argtypes
+                return func
+        raise Absent(name)
+
+
+class CallbackPair:
+    """The harness's two native callbacks of one C signature, told apart by address."""
+
+    def __init__(self, prototype: Any, make: Callable[[str], Callable[..., Any]]) -> None:
+        # Kept alive as long as the library: the C side holds these pointers.
+        self.callbacks = {name: prototype(make(name)) for name in ("cb-a", "cb-b")}
+
+    def pointer(self, value: Json) -> int | None:
+        """The C pointer for a script value: "cb-a", "cb-b" or None (NULL)."""
+        if value is None:
+            return None
+        return ctypes.cast(self.callbacks[str(value)], ctypes.c_void_p).value
+
+    def name(self, pointer: int | None) -> Json:
+        """What a getter returned, as a script value; "other" for a pointer not ours."""
+        if not pointer:
+            return None
+        for name, callback in self.callbacks.items():
+            if ctypes.cast(callback, ctypes.c_void_p).value == pointer:
+                return name
+        return "other"
+
+
+def bits_to_names(value: int, table: Mapping[str, int]) -> list[Json]:
+    """Known flags by name (sorted), then any other bits as one hex string.
+
+    A name counts as set when all of its bits are: some libraries give one flag a
+    value that contains another's (wolfSSL's SSL_MODE_AUTO_RETRY is 3, its
+    SSL_MODE_ENABLE_PARTIAL_WRITE 2), and then both show.
+    """
+    names = sorted(name for name, bits in table.items() if bits and value & bits == bits)
+    known = 0
+    for bits in table.values():
+        known |= bits
+    rest = value & ~known
+    shown: list[Json] = [*names]
+    if rest:
+        shown.append(f"{rest:#x}")
+    return shown
+
+
+def names_to_bits(names: Json, table: Mapping[str, int | None], c_names: Mapping[str, str]) -> int:
+    """OR of the named flags; Absent(its C name) for a flag the library does not define."""
+    if not isinstance(names, list):
+        raise TypeError(f"expected a list of names, got {names!r}")
+    value = 0
+    lacking = []
+    for name in names:
+        bits = table.get(str(name))
+        if bits is None:
+            lacking.append(c_names.get(str(name), str(name)))
+        else:
+            value |= bits
+    if lacking:
+        raise Absent(*lacking)
+    return value
+
+
+# OpenSSL's names of the settings table's flags, for `Absent` when a library lacks one.
+OPTION_C_NAMES = {
+    "allow-no-dhe-kex": "SSL_OP_ALLOW_NO_DHE_KEX",
+    "no-query-mtu": "SSL_OP_NO_QUERY_MTU",
+    "no-ticket": "SSL_OP_NO_TICKET",
+    "no-compression": "SSL_OP_NO_COMPRESSION",
+    "enable-middlebox-compat": "SSL_OP_ENABLE_MIDDLEBOX_COMPAT",
+    "prioritize-chacha": "SSL_OP_PRIORITIZE_CHACHA",
+    "cipher-server-preference": "SSL_OP_CIPHER_SERVER_PREFERENCE",
+    "no-anti-replay": "SSL_OP_NO_ANTI_REPLAY",
+    "no-tlsv1": "SSL_OP_NO_TLSv1",
+    "no-tlsv1.2": "SSL_OP_NO_TLSv1_2",
+    "no-tlsv1.1": "SSL_OP_NO_TLSv1_1",
+    "no-tlsv1.3": "SSL_OP_NO_TLSv1_3",
+    "no-renegotiation": "SSL_OP_NO_RENEGOTIATION",
+}
+MODE_C_NAMES = {
+    "enable-partial-write": "SSL_MODE_ENABLE_PARTIAL_WRITE",
+    "accept-moving-write-buffer": "SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER",
+    "auto-retry": "SSL_MODE_AUTO_RETRY",
+    "no-auto-chain": "SSL_MODE_NO_AUTO_CHAIN",
+    "release-buffers": "SSL_MODE_RELEASE_BUFFERS",
+    "send-fallback-scsv": "SSL_MODE_SEND_FALLBACK_SCSV",
+}
+VERIFY_MODE_C_NAMES = {
+    "peer": "SSL_VERIFY_PEER",
+    "fail-if-no-peer-cert": "SSL_VERIFY_FAIL_IF_NO_PEER_CERT",
+    "client-once": "SSL_VERIFY_CLIENT_ONCE",
+    "post-handshake": "SSL_VERIFY_POST_HANDSHAKE",
+}
