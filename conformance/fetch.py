@@ -98,6 +98,13 @@ SOURCES: dict[str, Source] = {
             "wolfSSL 5.5 headers",
         ),
         Source(
+            "boringssl-headers",
+            "android-libboringssl-dev",
+            "trixie",
+            ("openssl/ssl.h", "openssl/base.h"),
+            "BoringSSL headers (Android's)",
+        ),
+        Source(
             "openssl111-headers",
             "libssl-dev",
             "bullseye",
