@@ -99,8 +99,9 @@ class Observation:
     def to_json(self) -> dict[str, Json]:
         out: dict[str, Json] = {}
         for key, val in asdict(self).items():
-            if val not in (None, False, []):
-                out[key] = val
+            if val is None or val is False or (val == [] and key != "value"):
+                continue  # an unset field; 0 and an empty list are values and stay
+            out[key] = val
         return out
 
     @staticmethod

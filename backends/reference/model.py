@@ -1,0 +1,237 @@
+"""The reference model: SSL_new(3) as a pure-Python library, and the oracle.
+
+It does what the page says and nothing more surprising: SSL_new copies the context's
+settings, objects carry a reference count, SSL_dup copies every listed setting in the
+initial state and otherwise returns the same handle with one more reference.
+
+`ModelLibrary(broken=RULE_ID)` is a variant that breaks just that rule; the project's
+tests run each rule against its variant to show the rule can fail (mutation score).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from conformance.library import Json, Kind
+from conformance.rules import BY_ID as RULES_BY_ID
+from conformance.settings import BY_NAME, Fields, Setting
+
+VERSION = "sslconform reference model of SSL_new(3) 1.1.1k/3.0.0"
+
+# What a getter shows before anything was set: representative, not any library's.
+DEFAULTS: dict[str, Json] = {
+    "options": [],
+    "mode": [],
+    "min-proto-version": "any",
+    "max-proto-version": "any",
+    "verify-mode": [],
+    "verify-callback": None,
+    "verify-depth": -1,
+    "verify-param": {"flags": [], "hostflags": [], "auth-level": -1, "time": None},
+    "msg-callback": None,
+    "info-callback": None,
+    "default-passwd-cb": None,
+    "default-passwd-cb-userdata": None,
+    "cipher-list": ["ECDHE-RSA-AES128-GCM-SHA256", "AES256-SHA"],
+    "max-cert-list": 102400,
+    "read-ahead": 0,
+    "ex-data": None,
+    "ca-list": [],
+    "client-ca-list": [],
+    "security-level": 1,
+    "security-callback": "default",
+}
+OR_FIELDS = {"flags"}  # X509_VERIFY_PARAM_set_flags adds flags; the other fields replace
+
+
+class ModelError(Exception):
+    """The script did something the page leaves undefined (use after free)."""
+
+
+@dataclass
+class Ctx:
+    handle: int
+    method: str
+    settings: dict[str, Json] = field(default_factory=dict)
+
+
+@dataclass
+class Ssl:
+    handle: int
+    ctx: Ctx
+    settings: dict[str, Json]
+    server: bool
+    refs: int = 1
+    started: bool = False
+
+
+def combine(setting: Setting, old: Json, new: Json) -> Json:
+    """The value a getter shows after `new` is set over `old`."""
+    if setting.combine == "or":
+        assert isinstance(old, list) and isinstance(new, list)
+        return sorted(set(old) | set(new))
+    if isinstance(setting.domain, Fields):
+        assert isinstance(old, dict) and isinstance(new, dict)
+        merged = dict(old)
+        for key, value in new.items():
+            if key in OR_FIELDS:
+                before = merged.get(key) or []
+                assert isinstance(before, list) and isinstance(value, list)
+                merged[key] = sorted(set(before) | set(value))
+            else:
+                merged[key] = value
+        return merged
+    return new
+
+
+class ModelLibrary:
+    def __init__(self, broken: str | None = None) -> None:
+        if broken is not None and broken not in RULES_BY_ID:
+            raise KeyError(f"no rule {broken!r} to break")
+        self.broken = broken
+        self.ctxs: dict[int, Ctx] = {}
+        self.ssls: dict[int, Ssl] = {}
+        self.next_handle = 0x1000
+        self.freed_queue: list[int] = []
+        self.error_queue: list[str] = []
+
+    def _breaks(self, rule_id: str) -> bool:
+        return self.broken == rule_id
+
+    def _handle(self) -> int:
+        self.next_handle += 0x10  # never reused: the model has no allocator to recycle
+        return self.next_handle
+
+    def _ssl(self, handle: int) -> Ssl:
+        ssl = self.ssls.get(handle)
+        if ssl is None:
+            raise ModelError(f"SSL {handle:#x} used after it was freed")
+        return ssl
+
+    # --- Library ------------------------------------------------------------------
+
+    def version(self) -> str:
+        return VERSION + (f" (broken: {self.broken})" if self.broken else "")
+
+    def missing(self, feature: str) -> list[str]:
+        return []
+
+    def ctx_new(self, method: str) -> int | None:
+        ctx = Ctx(self._handle(), method)
+        self.ctxs[ctx.handle] = ctx
+        return ctx.handle
+
+    def ctx_free(self, ctx: int) -> None:
+        self.ctxs.pop(ctx, None)
+
+    def ssl_new(self, ctx: int | None) -> int | None:
+        if ctx is None:
+            if not self._breaks("ret.new.null-ctx"):
+                self.error_queue.append("SSL_new: null SSL_CTX")
+            return None
+        context = self.ctxs[ctx]
+        if self._breaks("ret.new.pointer") and context.method == "tls-server":
+            return None
+        if self._breaks("new.creates"):
+            for other in self.ssls.values():
+                if other.ctx is context:
+                    other.refs += 1
+                    return other.handle
+        settings = {}
+        for name, value in context.settings.items():
+            if not self._breaks(f"new.inherits.{name}"):
+                settings[name] = copy.deepcopy(value)
+        ssl = Ssl(self._handle(), context, settings, server=context.method != "tls-client")
+        if self._breaks("ref.new.count-one"):
+            ssl.refs = 2
+        self.ssls[ssl.handle] = ssl
+        return ssl.handle
+
+    def ssl_dup(self, ssl: int) -> int | None:
+        s = self._ssl(ssl)
+        if self._breaks("ret.dup.pointer"):
+            self.error_queue.append("SSL_dup: failed")
+            return None
+        initial = not s.started
+        if self._breaks("dup.initial.new-object"):
+            initial = False
+        if self._breaks("dup.started.same-handle"):
+            initial = True
+        if not initial:
+            if not self._breaks("dup.started.increments"):
+                s.refs += 1
+            return s.handle
+        ctx = s.ctx
+        if self._breaks("dup.initial.same-ctx"):
+            ctx = Ctx(self._handle(), s.ctx.method, dict(s.ctx.settings))
+            self.ctxs[ctx.handle] = ctx
+        settings: dict[str, Json] = {}
+        for name, value in s.settings.items():
+            if self._breaks(f"dup.copies.{name}") or BY_NAME[name].dup is None:
+                if name in ctx.settings:
+                    settings[name] = copy.deepcopy(ctx.settings[name])
+                continue
+            settings[name] = copy.deepcopy(value)
+        server = s.server
+        if self._breaks("dup.copies.accept-connect-state"):
+            server = ctx.method != "tls-client"
+        dup = Ssl(self._handle(), ctx, settings, server=server)
+        self.ssls[dup.handle] = dup
+        return dup.handle
+
+    def ssl_up_ref(self, ssl: int) -> int:
+        s = self._ssl(ssl)
+        if not self._breaks("ref.up-ref.increments"):
+            s.refs += 1
+        return 2 if self._breaks("ret.up-ref.one") else 1
+
+    def ssl_free(self, ssl: int) -> None:
+        s = self._ssl(ssl)
+        if self._breaks("ref.free.decrements") and s.refs > 1:
+            return
+        s.refs -= 1
+        if s.refs == 0:
+            del self.ssls[ssl]
+            if not self._breaks("ref.free.at-zero"):
+                self.freed_queue.append(ssl)
+
+    def ssl_get_ctx(self, ssl: int) -> int:
+        return self._ssl(ssl).ctx.handle
+
+    def start_handshake(self, ssl: int) -> bool:
+        s = self._ssl(ssl)
+        if s.ctx.method == "tls-server":
+            return False  # a server-only method cannot connect: the state stays initial
+        s.server = False
+        s.started = True
+        return True
+
+    def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None:
+        entry = BY_NAME[setting]
+        if setting == "accept-connect-state":
+            self._ssl(obj).server = value == "accept"
+            return
+        target = self.ctxs[obj].settings if kind == "ctx" else self._ssl(obj).settings
+        old = target.get(setting, copy.deepcopy(DEFAULTS.get(setting)))
+        target[setting] = combine(entry, old, value)
+
+    def get(self, kind: Kind, obj: int, setting: str) -> Json:
+        if setting == "method":
+            return self.ctxs[obj].method if kind == "ctx" else self._ssl(obj).ctx.method
+        if setting == "accept-connect-state":
+            return "accept" if self._ssl(obj).server else "connect"
+        source = self.ctxs[obj].settings if kind == "ctx" else self._ssl(obj).settings
+        return copy.deepcopy(source.get(setting, DEFAULTS.get(setting)))
+
+    def errors(self) -> list[str]:
+        queued, self.error_queue = self.error_queue, []
+        return queued
+
+    def freed(self) -> list[int]:
+        queued, self.freed_queue = self.freed_queue, []
+        return queued
+
+
+def load(lib_dir: str | None, options: dict[str, str]) -> ModelLibrary:
+    return ModelLibrary(broken=options.get("broken"))

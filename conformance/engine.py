@@ -1,0 +1,191 @@
+"""Runs each rule's property against one backend and turns what happened into a status.
+
+pass: every generated example held. fail: hypothesis found (and shrank) a script that
+breaks the rule. absent: the library lacks a function the rule needs. not-applicable:
+the page's version qualifier excludes this library version. crash / timeout: the worker
+died or hung (the script that did it is kept). error: nothing could be observed, or
+the harness itself failed; the detail says which.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import FlakyFailure, Unsatisfiable
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.library import Unavailable
+from conformance.properties import PROPERTIES
+from conformance.properties.common import (
+    Capabilities,
+    Deviation,
+    MachineProperty,
+    ScriptProperty,
+    Stop,
+    screen,
+)
+from conformance.results import RuleResult
+from conformance.rules import Rule
+from conformance.script import Script, trace_to_json
+from conformance.settings import SETTINGS
+from conformance.worker import Runner, WorkerCrashed, WorkerTimedOut
+
+PROFILES = {"quick": 20, "default": 60, "thorough": 500}
+
+
+@dataclass(frozen=True)
+class LibraryVersion:
+    text: str
+
+    def openssl(self) -> tuple[int, int, int, str] | None:
+        """(major, minor, fix, letter) when this is an OpenSSL release, else None."""
+        m = re.match(r"OpenSSL (\d+)\.(\d+)\.(\d+)([a-z]*)", self.text)
+        if not m:
+            return None
+        return int(m[1]), int(m[2]), int(m[3]), m[4]
+
+    def page(self) -> str:
+        """The page version a library is held to: 1.1.1k for OpenSSL 1.x, else 3.0.0."""
+        parsed = self.openssl()
+        return "1.1.1k" if parsed and parsed[0] == 1 else "3.0.0"
+
+    def before(self, since: str) -> bool:
+        parsed = self.openssl()
+        wanted = LibraryVersion(f"OpenSSL {since}").openssl()
+        return parsed is not None and wanted is not None and parsed < wanted
+
+
+class Engine:
+    def __init__(self, runner: Runner, profile: str = "default", run_seed: int = 0) -> None:
+        self.runner = runner
+        self.max_examples = PROFILES[profile]
+        self.seed = run_seed
+        self.version = LibraryVersion(str(runner.hello()["version"]))
+        self._caps: Capabilities | None = None
+
+    def capabilities(self) -> Capabilities:
+        """Which settings scripts may use freely on this backend (asked once)."""
+        if self._caps is None:
+            names = [s.name for s in SETTINGS if s.domain is not None]
+            features = [f"set:{k}:{n}" for n in names for k in ("ssl", "ctx")]
+            answer = self.runner.missing(features)
+            ssl = {n for n in names if answer.get(f"set:ssl:{n}") == []}
+            ctx = {n for n in names if answer.get(f"set:ctx:{n}") == []}
+            self._caps = Capabilities(frozenset(ssl), frozenset(ctx & {
+                s.name for s in SETTINGS if s.on_ctx}))
+        return self._caps
+
+    def run(self, rule: Rule) -> RuleResult:
+        started = time.monotonic()
+        result = self._run(rule)
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+    def _run(self, rule: Rule) -> RuleResult:
+        if rule.since and self.version.before(rule.since):
+            return RuleResult(rule.id, "not-applicable",
+                              detail=f"the page promises this only from OpenSSL {rule.since}")
+        prop = PROPERTIES.get(rule.id)
+        if prop is None:
+            return RuleResult(rule.id, "error", detail="no property observes this rule yet")
+        answer = self.runner.missing(list(rule.needs))
+        unknown = [f for f, names in answer.items() if names is None]
+        if unknown:
+            return RuleResult(rule.id, "error", detail="this backend's adapter does not "
+                              f"observe {', '.join(unknown)} yet")
+        lacking = sorted({n for names in answer.values() for n in names or []})
+        if lacking:
+            return RuleResult(rule.id, "absent", detail="the library lacks " + ", ".join(lacking))
+        caps = self.capabilities()
+        caps.unobservable.clear()
+        counter = [0]
+        try:
+            if isinstance(prop, ScriptProperty):
+                self._run_scripts(rule, prop, caps, counter)
+            else:
+                self._run_machine(rule, prop, counter)
+        except Deviation as dev:
+            return self._failed(rule, dev, counter[0])
+        except FlakyFailure as flaky:
+            deviations = [e for e in flaky.exceptions if isinstance(e, Deviation)]
+            if deviations:
+                result = self._failed(rule, deviations[0], counter[0])
+                result.detail = f"{result.detail} (did not recur on every run: flaky)"
+                return result
+            return RuleResult(rule.id, "error", counter[0], detail=f"flaky: {flaky}")
+        except Stop as stop:
+            return RuleResult(rule.id, stop.status, counter[0], detail=stop.detail,  # type: ignore[arg-type]
+                              script=stop.script.to_json() if stop.script else None,
+                              trace=trace_to_json(stop.trace) if stop.trace else None)
+        except WorkerCrashed as crash:
+            return RuleResult(rule.id, "crash", counter[0], detail=crash.detail,
+                              script=Script(tuple(crash.ops)).to_json(), seed=self.seed)
+        except WorkerTimedOut as hang:
+            return RuleResult(rule.id, "timeout", counter[0], detail=hang.detail,
+                              script=Script(tuple(hang.ops)).to_json(), seed=self.seed)
+        except Unsatisfiable:
+            common = Counter(caps.unobservable).most_common(1)
+            why = common[0][0] if common else "every example was rejected"
+            return RuleResult(rule.id, "error", counter[0],
+                              detail=f"no example could be observed: {why}")
+        except Unavailable as gone:
+            return RuleResult(rule.id, "error", counter[0], detail=f"worker unavailable: {gone}")
+        return RuleResult(rule.id, "pass", counter[0], seed=self.seed)
+
+    def _settings(self) -> settings:
+        return settings(
+            max_examples=self.max_examples,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+            stateful_step_count=20,  # reference-count bugs show within a few steps
+        )
+
+    def _run_scripts(self, rule: Rule, prop: ScriptProperty, caps: Capabilities,
+                     counter: list[int]) -> None:
+        runner = self.runner
+
+        @self._settings()
+        @seed(self.seed)
+        @given(prop.scripts(rule, caps))
+        def holds(script: Script) -> None:
+            trace = runner.run(script)
+            counter[0] += 1
+            screen(script, trace, caps)
+            try:
+                prop.check(rule, script, trace, caps)
+            except Deviation as dev:
+                dev.script, dev.trace = script, trace
+                raise
+
+        holds()
+
+    def _run_machine(self, rule: Rule, prop: MachineProperty, counter: list[int]) -> None:
+        machine = prop.machine(rule, self.runner)
+        original_init = machine.__init__
+
+        def counted(self_: object) -> None:
+            counter[0] += 1
+            original_init(self_)
+
+        machine.__init__ = counted  # type: ignore[method-assign]
+        machine._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
+        run_state_machine_as_test(machine, settings=self._settings())
+
+    def _failed(self, rule: Rule, dev: Deviation, examples: int) -> RuleResult:
+        trace = dev.trace
+        if trace is None and dev.script is not None:
+            trace = self.runner.run(dev.script)  # the machine's steps, replayed whole
+        return RuleResult(
+            rule.id, "fail", examples, detail=dev.detail,
+            script=dev.script.to_json() if dev.script else None,
+            expected=dev.expected, observed=dev.observed,
+            trace=trace_to_json(trace) if trace else None, seed=self.seed,
+        )

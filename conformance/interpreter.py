@@ -1,0 +1,140 @@
+"""Runs scripts over a Library and records what happened (sans-I/O).
+
+The interpreter owns the bookkeeping that every backend would otherwise repeat: which
+handle a script variable names, which object id a pointer is, which objects the free
+callback reported. It knows nothing of processes or pipes: the worker feeds it ops.
+"""
+
+from __future__ import annotations
+
+from conformance.library import Absent, Library, Unobservable
+from conformance.script import Observation, Op, Script, Trace
+
+
+class ScriptError(Exception):
+    """The script itself is wrong (names a handle that does not exist)."""
+
+
+class Interpreter:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.reset()
+
+    def reset(self) -> None:
+        self.ctxs: list[int | None] = []  # ctx variable -> handle
+        self.ssls: list[int | None] = []  # ssl variable -> handle
+        self.ctx_ids: dict[int, int] = {}  # live ctx handle -> object id
+        self.ssl_ids: dict[int, int] = {}  # live ssl handle -> object id
+        self.next_id = 0
+
+    def run(self, script: Script) -> Trace:
+        self.reset()
+        trace: Trace = []
+        for op in script.ops:
+            obs = self.step(op)
+            trace.append(obs)
+            if obs.absent or obs.unobservable:
+                break  # later ops depend on this one; what was seen stands
+        return trace
+
+    def step(self, op: Op) -> Observation:
+        obs = Observation()
+        try:
+            self._do(op, obs)
+        except Absent as exc:
+            obs.absent = exc.missing
+        except Unobservable as exc:
+            obs.unobservable = str(exc)
+        self._collect_freed(obs)
+        return obs
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+    def _ctx(self, op: Op) -> int:
+        if op.ctx is None or not 0 <= op.ctx < len(self.ctxs):
+            raise ScriptError(f"{op}: no context {op.ctx}")
+        handle = self.ctxs[op.ctx]
+        if handle is None:
+            raise ScriptError(f"{op}: context {op.ctx} is NULL")
+        return handle
+
+    def _ssl(self, op: Op) -> int:
+        if op.ssl is None or not 0 <= op.ssl < len(self.ssls):
+            raise ScriptError(f"{op}: no SSL handle {op.ssl}")
+        handle = self.ssls[op.ssl]
+        if handle is None:
+            raise ScriptError(f"{op}: SSL handle {op.ssl} is NULL")
+        return handle
+
+    def _bind_ssl(self, handle: int | None, obs: Observation) -> None:
+        self.ssls.append(handle)
+        if handle is None:
+            obs.null = True
+            return
+        if handle not in self.ssl_ids:
+            self.ssl_ids[handle] = self._new_id()
+        obs.object = self.ssl_ids[handle]
+
+    def _collect_freed(self, obs: Observation) -> None:
+        if not self.ssl_ids:
+            return
+        try:
+            freed = self.library.freed()
+        except (Absent, Unobservable):
+            return  # only the rules that need free events ask; they check `missing`
+        for handle in freed:
+            object_id = self.ssl_ids.pop(handle, None)
+            # A handle not live here was freed twice or is not one of ours: say so.
+            obs.freed.append(object_id if object_id is not None else -1)
+
+    def _do(self, op: Op, obs: Observation) -> None:
+        lib = self.library
+        match op.op:
+            case "ctx_new":
+                handle = lib.ctx_new(op.method or "tls")
+                self.ctxs.append(handle)
+                if handle is None:
+                    obs.null = True
+                else:
+                    self.ctx_ids[handle] = self._new_id()
+                    obs.object = self.ctx_ids[handle]
+            case "ctx_free":
+                lib.ctx_free(self._ctx(op))
+            case "ctx_set":
+                lib.set("ctx", self._ctx(op), _setting(op), op.value)
+            case "ctx_get":
+                obs.value = lib.get("ctx", self._ctx(op), _setting(op))
+            case "ssl_new":
+                ctx = None if op.ctx is None else self._ctx(op)
+                self._bind_ssl(lib.ssl_new(ctx), obs)
+                if obs.null:
+                    obs.errors = lib.errors()
+            case "ssl_dup":
+                self._bind_ssl(lib.ssl_dup(self._ssl(op)), obs)
+                if obs.null:
+                    obs.errors = lib.errors()
+            case "ssl_up_ref":
+                obs.value = lib.ssl_up_ref(self._ssl(op))
+            case "ssl_free":
+                lib.ssl_free(self._ssl(op))
+            case "ssl_set":
+                lib.set("ssl", self._ssl(op), _setting(op), op.value)
+            case "ssl_get":
+                obs.value = lib.get("ssl", self._ssl(op), _setting(op))
+            case "ssl_get_ctx":
+                handle = lib.ssl_get_ctx(self._ssl(op))
+                obs.value = self.ctx_ids.get(handle, -1)
+            case "handshake":
+                obs.value = lib.start_handshake(self._ssl(op))
+            case _:
+                raise ScriptError(f"unknown operation {op.op}")
+
+
+def _setting(op: Op) -> str:
+    if not op.setting:
+        raise ScriptError(f"{op}: no setting named")
+    return op.setting

@@ -1,0 +1,125 @@
+"""What every property shares: the verdict exceptions and the trace checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hypothesis import reject
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis import strategies as st
+
+from conformance.library import Json
+from conformance.rules import Rule
+from conformance.script import Observation, Op, Script, Trace
+from conformance.settings import Fields, Setting
+from conformance.worker import Runner
+
+
+class Deviation(Exception):
+    """The library did not do what the rule promises."""
+
+    def __init__(self, detail: str, expected: Json = None, observed: Json = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.expected = expected
+        self.observed = observed
+        self.script: Script | None = None
+        self.trace: Trace | None = None
+
+
+class Stop(BaseException):
+    """End the rule now with this status (absent, error); never shrunk by hypothesis."""
+
+    def __init__(self, status: str, detail: str, script: Script | None = None,
+                 trace: Trace | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.script = script
+        self.trace = trace
+
+
+@dataclass
+class Capabilities:
+    """What the backend under test can do, asked once per run (see Engine)."""
+
+    settable_ssl: frozenset[str] = frozenset()
+    settable_ctx: frozenset[str] = frozenset()
+    unobservable: list[str] = field(default_factory=list)  # details of rejected examples
+
+
+@dataclass
+class ScriptProperty:
+    scripts: Callable[[Rule, Capabilities], st.SearchStrategy[Script]]
+    check: Callable[[Rule, Script, Trace, Capabilities], None]
+
+
+@dataclass
+class MachineProperty:
+    """A state machine run step by step on the model and the backend side by side."""
+
+    machine: Callable[[Rule, Runner], type[RuleBasedStateMachine]]
+
+
+Property = ScriptProperty | MachineProperty
+
+
+def screen(script: Script, trace: Trace, caps: Capabilities) -> None:
+    """Turn what the library could not do into a verdict before any check looks.
+
+    A missing function ends the rule as absent; a value the library could not show
+    makes this example unusable (hypothesis tries others; none usable is an error).
+    """
+    for obs in trace:
+        if obs.absent:
+            raise Stop("absent", "the library lacks " + ", ".join(obs.absent), script, trace)
+        if obs.unobservable:
+            caps.unobservable.append(obs.unobservable)
+            reject()
+    if len(trace) != len(script.ops):
+        raise Stop("error", "the backend stopped before the end of the script", script, trace)
+
+
+def unusable(caps: Capabilities, why: str) -> None:
+    caps.unobservable.append(why)
+    reject()
+
+
+def ops_setting(script: Script, op: str, index: int, name: str) -> list[Json]:
+    """Values a script set for `name` on ctx or ssl variable `index`, in order."""
+    key = "ctx" if op == "ctx_set" else "ssl"
+    return [o.value for o in script.ops
+            if o.op == op and o.setting == name and getattr(o, key) == index]
+
+
+def reflects(setting: Setting, sets: list[Json], observed: Json) -> bool:
+    """Does the getter show what the setter was given? (the precondition of a check)."""
+    if not sets:
+        return True
+    if setting.combine == "or":
+        wanted = {v for s in sets for v in (s or [])}  # type: ignore[union-attr]
+        return isinstance(observed, list) and wanted <= set(observed)
+    if isinstance(setting.domain, Fields):
+        if not isinstance(observed, dict):
+            return False
+        for key in {k for s in sets for k in s}:  # type: ignore[union-attr]
+            given = [s[key] for s in sets if key in s]  # type: ignore[index,operator]
+            if key == "flags":  # X509_VERIFY_PARAM_set_flags adds
+                seen = observed.get(key) or []
+                if not {f for g in given for f in g} <= set(seen):  # type: ignore[union-attr]
+                    return False
+            elif observed.get(key) != given[-1]:
+                return False
+        return True
+    return sets[-1] == observed
+
+
+def find(script: Script, trace: Trace, op: str, nth: int = 0) -> Observation:
+    """The observation of the nth operation named `op`."""
+    matches = [obs for o, obs in zip(script.ops, trace) if o.op == op]
+    return matches[nth]
+
+
+def with_ops(*ops: Op) -> Script:
+    return Script(tuple(ops))

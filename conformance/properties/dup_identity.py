@@ -1,0 +1,111 @@
+"""SSL_dup's identity: a new object from the same context in the initial state; once
+the handshake has started, the same handle with one more reference."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.properties.common import (
+    Capabilities,
+    Deviation,
+    Property,
+    ScriptProperty,
+    find,
+    unusable,
+)
+from conformance.rules import Rule
+from conformance.script import Op, Script, Trace
+from conformance.settings import METHODS
+from conformance.strategies import sets
+
+
+@st.composite
+def _initial_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
+    contexts = draw(st.integers(1, 2))
+    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS))) for _ in range(contexts)]
+    ctx = draw(st.integers(0, contexts - 1))
+    ops += draw(sets("ctx_set", ctx, caps.settable_ctx))
+    ops.append(Op("ssl_new", ctx=ctx))
+    ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+    ops += [Op("ssl_dup", ssl=0), Op("ssl_get_ctx", ssl=1)]
+    return Script(tuple(ops))
+
+
+def _initial_new_object(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    new, dup = find(script, trace, "ssl_new"), find(script, trace, "ssl_dup")
+    if dup.null:
+        raise Deviation("SSL_dup returned NULL in the initial state", "a new object", "NULL")
+    if dup.object == new.object:
+        raise Deviation("SSL_dup returned s itself in the initial state", "a new object", "s")
+
+
+def _initial_same_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    ctx = next(op.ctx for op in script.ops if op.op == "ssl_new")
+    made_from = trace[ctx].object  # ctx_new observations come first, in order
+    dup = find(script, trace, "ssl_dup")
+    if dup.null:
+        raise Deviation("SSL_dup returned NULL in the initial state", "a new object", "NULL")
+    got = trace[-1].value
+    if got != made_from:
+        raise Deviation(f"the duplicate's SSL_CTX is object {got}, s was made from object "
+                        f"{made_from} (-1: a context the script never made)", made_from, got)
+
+
+@st.composite
+def _started_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=draw(st.sampled_from(("tls", "tls-client"))))]
+    ops += draw(sets("ctx_set", 0, caps.settable_ctx - {"min-proto-version",
+                                                        "max-proto-version", "options",
+                                                        "cipher-list"}))
+    ops += [Op("ssl_new", ctx=0)]
+    ops += draw(sets("ssl_set", 0, caps.settable_ssl - {"min-proto-version",
+                                                        "max-proto-version", "options",
+                                                        "cipher-list", "msg-callback"}))
+    dups = draw(st.integers(1, 3))
+    ops.append(Op("handshake", ssl=0))
+    ops += [Op("ssl_dup", ssl=0) for _ in range(dups)]
+    if rule.id == "dup.started.increments":
+        ops += [Op("ssl_free", ssl=0) for _ in range(dups + 1)]
+    return Script(tuple(ops))
+
+
+def _started(script: Script, trace: Trace, caps: Capabilities) -> None:
+    if not find(script, trace, "handshake").value:
+        unusable(caps, "the handshake did not leave the initial state (SSL_in_before)")
+
+
+def _started_same_handle(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    _started(script, trace, caps)
+    original = find(script, trace, "ssl_new").object
+    for op, obs in zip(script.ops, trace):
+        if op.op == "ssl_dup" and obs.object != original:
+            got = "NULL" if obs.null else f"object {obs.object}"
+            raise Deviation(f"after the handshake started SSL_dup returned {got}, not s",
+                            "s", got)
+
+
+def _started_increments(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    _started(script, trace, caps)
+    original = find(script, trace, "ssl_new").object
+    dups = [obs for op, obs in zip(script.ops, trace) if op.op == "ssl_dup"]
+    if any(obs.object != original for obs in dups):
+        unusable(caps, "SSL_dup did not return s (see dup.started.same-handle)")
+    frees = [obs.freed for op, obs in zip(script.ops, trace) if op.op == "ssl_free"]
+    for i, freed in enumerate(frees[:-1]):
+        if freed:
+            raise Deviation(f"s was freed by SSL_free number {i + 1} of {len(frees)}; "
+                            f"{len(dups)} SSL_dup call(s) should each have added a reference",
+                            f"freed by SSL_free number {len(frees)}",
+                            f"freed by SSL_free number {i + 1}")
+    if frees[-1] != [original]:
+        raise Deviation(f"the last SSL_free freed {frees[-1]}, not s",
+                        [original], frees[-1])
+
+
+def properties() -> dict[str, Property]:
+    return {
+        "dup.initial.new-object": ScriptProperty(_initial_scripts, _initial_new_object),
+        "dup.initial.same-ctx": ScriptProperty(_initial_scripts, _initial_same_ctx),
+        "dup.started.same-handle": ScriptProperty(_started_scripts, _started_same_handle),
+        "dup.started.increments": ScriptProperty(_started_scripts, _started_increments),
+    }

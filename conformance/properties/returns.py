@@ -1,0 +1,72 @@
+"""RETURN VALUES: NULL with an error queued on failure; a usable object otherwise;
+SSL_up_ref's 1."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.properties.common import (
+    Capabilities,
+    Deviation,
+    Property,
+    ScriptProperty,
+    find,
+)
+from conformance.rules import Rule
+from conformance.script import Op, Script, Trace
+from conformance.settings import METHODS
+from conformance.strategies import sets
+
+
+def _null_ctx_scripts(rule: Rule, caps: Capabilities) -> st.SearchStrategy[Script]:
+    return st.just(Script((Op("ssl_new"),)))
+
+
+def _null_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    obs = trace[0]
+    if not obs.null:
+        raise Deviation("SSL_new(NULL) returned an object", "NULL", f"object {obs.object}")
+    if not obs.errors:
+        raise Deviation("SSL_new(NULL) returned NULL with nothing on the error stack",
+                        "an error queued", [])
+
+
+@st.composite
+def _new_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
+    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+    ops += [Op("ssl_new", ctx=0)]
+    if rule.id == "ret.new.pointer":
+        ops.append(Op("ssl_free", ssl=0))
+    elif rule.id == "ret.dup.pointer":
+        ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+        ops.append(Op("ssl_dup", ssl=0))
+    else:  # ret.up-ref.one
+        ops += [Op("ssl_up_ref", ssl=0) for _ in range(draw(st.integers(1, 3)))]
+    return Script(tuple(ops))
+
+
+def _new_pointer(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    if find(script, trace, "ssl_new").null:
+        raise Deviation("SSL_new returned NULL for a valid context", "an SSL object", "NULL")
+
+
+def _dup_pointer(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    _new_pointer(rule, script, trace, caps)
+    if find(script, trace, "ssl_dup").null:
+        raise Deviation("SSL_dup returned NULL", "an SSL object", "NULL")
+
+
+def _up_ref_one(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    for op, obs in zip(script.ops, trace):
+        if op.op == "ssl_up_ref" and obs.value != 1:
+            raise Deviation(f"SSL_up_ref returned {obs.value!r}", 1, obs.value)
+
+
+def properties() -> dict[str, Property]:
+    return {
+        "ret.new.null-ctx": ScriptProperty(_null_ctx_scripts, _null_ctx),
+        "ret.new.pointer": ScriptProperty(_new_scripts, _new_pointer),
+        "ret.dup.pointer": ScriptProperty(_new_scripts, _dup_pointer),
+        "ret.up-ref.one": ScriptProperty(_new_scripts, _up_ref_one),
+    }

@@ -1,0 +1,294 @@
+"""The rules catalogue: every sentence of SSL_new(3), as data.
+
+Each normative statement of DESCRIPTION and RETURN VALUES, in either page version, is a
+`Rule` with a stable id, its verbatim quote per page version, any version qualifier and
+how it is observed. Statements that are advice or cannot be observed from outside are
+rules too, with `testable=False` and the reason. Tests, CLI and report all read this.
+
+Quotes are checked against ../shared/spec by the project's own tests (whitespace folded).
+The 3.0.0 file is a rendering that dropped the text of list items without a link; where
+it kept a fragment of a line, that fragment is the 3.0.0 quote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from conformance.settings import SETTINGS
+
+PAGES = ("1.1.1k", "3.0.0")
+
+Group = Literal[
+    "SSL_new", "reference counting", "SSL_dup identity", "SSL_dup settings", "return values"
+]
+GROUPS: tuple[str, ...] = Group.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    group: Group
+    quotes: dict[str, str]  # page version -> verbatim quote
+    how: str  # how it is observed (or what would be needed)
+    since: str | None = None  # "Only from OpenSSL 1.1.1h and above": applies by version
+    testable: bool = True
+    reason: str | None = None  # why not testable
+    needs: tuple[str, ...] = field(default=())  # library features (conformance.library)
+
+
+def _both(text: str) -> dict[str, str]:
+    return {"1.1.1k": text, "3.0.0": text}
+
+
+_INHERIT = (
+    "The new structure inherits the settings of the underlying context ctx: connection "
+    "method, options, verification settings, timeout settings."
+)
+_DUP_NEW = (
+    "The function SSL_dup() creates and returns a new SSL structure from the same SSL_CTX "
+    "that was used to create s."
+)
+_NOT_INITIAL = (
+    "For connections that are not in their initial state SSL_dup() just increments an "
+    "internal reference count and returns the same handle."
+)
+_OBJECT_OPS = ("ctx_new", "ssl_new", "ssl_free", "free_events")
+
+
+def _static_rules() -> list[Rule]:
+    return [
+        Rule(
+            "new.creates",
+            "SSL_new",
+            _both(
+                "SSL_new() creates a new SSL structure which is needed to hold the data "
+                "for a TLS/SSL connection."
+            ),
+            "SSL_new on a fresh context of every method returns a new, distinct object",
+            needs=("ctx_new", "ssl_new"),
+        ),
+        Rule(
+            "ref.counted",
+            "reference counting",
+            _both("An SSL structure is reference counted."),
+            "summary of the ref.* rules below, which observe it",
+            testable=False,
+            reason="a summary; each of its consequences is a rule of its own (ref.*)",
+        ),
+        Rule(
+            "ref.new.count-one",
+            "reference counting",
+            _both(
+                "Creating an SSL structure for the first time increments the reference count."
+            ),
+            "a new object is freed by exactly one SSL_free (ex_data free callback)",
+            needs=_OBJECT_OPS,
+        ),
+        Rule(
+            "ref.free.decrements",
+            "reference counting",
+            _both("Freeing it (using SSL_free) decrements it."),
+            "an object with n references is freed by its n-th SSL_free, not earlier, "
+            "not later (state machine against the model)",
+            needs=(*_OBJECT_OPS, "ssl_up_ref"),
+        ),
+        Rule(
+            "ref.free.at-zero",
+            "reference counting",
+            _both(
+                "When the reference count drops to zero, any memory or resources allocated "
+                "to the SSL structure are freed."
+            ),
+            "the free callback fires exactly once per object, at the SSL_free that takes "
+            "the model's count to zero; nothing is left unfreed at the end",
+            needs=(*_OBJECT_OPS, "ssl_up_ref"),
+        ),
+        Rule(
+            "ref.up-ref.increments",
+            "reference counting",
+            _both("SSL_up_ref() increments the reference count for an existing SSL structure."),
+            "after k SSL_up_ref calls the object survives k SSL_free calls",
+            needs=(*_OBJECT_OPS, "ssl_up_ref"),
+        ),
+        Rule(
+            "dup.initial.new-object",
+            "SSL_dup identity",
+            _both(_DUP_NEW),
+            "in the initial state SSL_dup returns a handle that is not s",
+            needs=("ctx_new", "ssl_new", "ssl_dup"),
+        ),
+        Rule(
+            "dup.initial.same-ctx",
+            "SSL_dup identity",
+            _both(_DUP_NEW),
+            "SSL_get_SSL_CTX of the duplicate is the context s was made from",
+            needs=("ctx_new", "ssl_new", "ssl_dup", "ssl_get_ctx"),
+        ),
+        Rule(
+            "dup.initial.copies",
+            "SSL_dup identity",
+            _both(
+                "It additionally duplicates a subset of the settings in s into the new SSL "
+                "object."
+            ),
+            "summary: the subset is the list below; each item is a dup.copies.* rule",
+            testable=False,
+            reason="a summary; each listed setting is a rule of its own (dup.copies.*)",
+        ),
+        Rule(
+            "dup.initial.required",
+            "SSL_dup identity",
+            _both(
+                "For SSL_dup() to work, the connection MUST be in its initial state and MUST "
+                "NOT have yet started the SSL handshake."
+            ),
+            "a requirement on the caller; what SSL_dup does otherwise is dup.started.*",
+            testable=False,
+            reason="a precondition on the caller, not a behaviour of the library",
+        ),
+        Rule(
+            "dup.started.same-handle",
+            "SSL_dup identity",
+            _both(_NOT_INITIAL),
+            "after SSL_do_handshake has sent a ClientHello, SSL_dup returns s itself",
+            needs=("ctx_new", "ssl_new", "ssl_dup", "handshake"),
+        ),
+        Rule(
+            "dup.started.increments",
+            "SSL_dup identity",
+            _both(_NOT_INITIAL),
+            "after such an SSL_dup, s needs one more SSL_free before it is freed",
+            needs=(*_OBJECT_OPS, "ssl_dup", "handshake"),
+        ),
+        Rule(
+            "advice.ssl-clear",
+            "SSL_dup identity",
+            _both(
+                "It may be possible to use SSL_clear(3) to recycle an SSL handle that is not "
+                "in its initial state for re-use, but this is best avoided."
+            ),
+            "advice",
+            testable=False,
+            reason="advice to the caller ('may be possible', 'best avoided'), no promise",
+        ),
+        Rule(
+            "advice.fresh-handle",
+            "SSL_dup identity",
+            _both(
+                "Instead, save and restore the session, if desired, and construct a fresh "
+                "handle for each connection."
+            ),
+            "advice",
+            testable=False,
+            reason="advice to the caller, no promise",
+        ),
+        Rule(
+            "ret.new.null-ctx",
+            "return values",
+            _both(
+                "The creation of a new SSL structure failed. Check the error stack to find "
+                "out the reason."
+            ),
+            "SSL_new(NULL) returns NULL and queues an error",
+            needs=("ssl_new", "errors"),
+        ),
+        Rule(
+            "ret.new.pointer",
+            "return values",
+            _both("The return value points to an allocated SSL structure."),
+            "SSL_new returns a non-NULL object the library then accepts (it can be freed)",
+            needs=("ctx_new", "ssl_new", "ssl_free"),
+        ),
+        Rule(
+            "ret.dup.pointer",
+            "return values",
+            _both("The return value points to an allocated SSL structure."),
+            "SSL_dup returns a non-NULL object whose getters answer",
+            needs=("ctx_new", "ssl_new", "ssl_dup"),
+        ),
+        Rule(
+            "ret.up-ref.one",
+            "return values",
+            _both("SSL_up_ref() returns 1 for success and 0 for failure."),
+            "SSL_up_ref on a live object returns 1",
+            needs=("ctx_new", "ssl_new", "ssl_up_ref"),
+        ),
+        Rule(
+            "ret.up-ref.zero",
+            "return values",
+            _both("SSL_up_ref() returns 1 for success and 0 for failure."),
+            "would need SSL_up_ref to fail",
+            testable=False,
+            reason="SSL_up_ref allocates nothing; no input from outside makes it fail",
+        ),
+    ]
+
+
+# Where the 3.0.0 rendering kept a fragment of a line of the SSL_dup list.
+_FRAGMENTS_300 = (
+    "SSL_set_tmp_dh(3), SSL_set_tmp_dh_callback(3), or SSL_set_dh_auto(3)",
+    "SSL_set_min_proto_version(3) or SSL_set_max_proto_version(3) (Note: Only from OpenSSL "
+    "1.1.1h and above)",
+    "SSL_set_verify(3) or SSL_set_verify_depth(3) or any configured X509 verification "
+    "parameters",
+    "SSL_set_msg_callback(3) or SSL_set_info_callback(3)",
+    "SSL_set0_CA_list(3), SSL_set0_client_CA_list() or similar functions",
+)
+
+
+def _dup_quotes(line: str) -> dict[str, str]:
+    quotes = {"1.1.1k": line}
+    for fragment in _FRAGMENTS_300:
+        if fragment in line:
+            quotes["3.0.0"] = fragment
+    return quotes
+
+
+def _setting_rules() -> list[Rule]:
+    rules: list[Rule] = []
+    for s in SETTINGS:
+        if s.inherit:
+            needs = ["ctx_new", "ssl_new", f"get:ssl:{s.name}", f"get:ctx:{s.name}"]
+            if s.domain is not None:
+                needs.append(f"set:ctx:{s.name}")
+            rules.append(
+                Rule(
+                    f"new.inherits.{s.name}",
+                    "SSL_new",
+                    _both(_INHERIT),
+                    f"{s.inherit}: right after SSL_new the SSL shows the context's value "
+                    f"({s.how})",
+                    needs=tuple(needs),
+                )
+            )
+        if s.dup:
+            rules.append(
+                Rule(
+                    f"dup.copies.{s.name}",
+                    "SSL_dup settings",
+                    _dup_quotes(s.dup),
+                    f"set on s (and on its context), then SSL_dup: the duplicate shows s's "
+                    f"value ({s.how})",
+                    since=s.since,
+                    needs=(
+                        "ctx_new",
+                        "ssl_new",
+                        "ssl_dup",
+                        f"set:ssl:{s.name}",
+                        f"get:ssl:{s.name}",
+                    ),
+                )
+            )
+    return rules
+
+
+RULES: tuple[Rule, ...] = tuple(_static_rules() + _setting_rules())
+BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    try:
+        return BY_ID[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule {rule_id!r}") from None

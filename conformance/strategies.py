@@ -1,0 +1,64 @@
+"""Hypothesis strategies: setting values from the table's domains, and script pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from conformance.library import Json
+from conformance.script import Op
+from conformance.settings import (
+    BY_NAME,
+    METHODS,
+    Domain,
+    Fields,
+    IntRange,
+    OneOf,
+    Setting,
+    SubsetOf,
+)
+
+
+def values(domain: Domain) -> st.SearchStrategy[Json]:
+    match domain:
+        case OneOf(choices):
+            return st.sampled_from(choices)
+        case IntRange(lo, hi):
+            return st.integers(lo, hi)
+        case SubsetOf(names, min_size, max_size, ordered):
+            lists = st.lists(st.sampled_from(names), min_size=min_size,
+                             max_size=max_size, unique=True)
+            return lists if ordered else lists.map(sorted)
+        case Fields(fields):
+            keys = [k for k, _ in fields]
+            return st.fixed_dictionaries(
+                {}, optional={k: values(d) for k, d in fields}
+            ).filter(bool).map(lambda d: {k: d[k] for k in keys if k in d})
+    raise TypeError(f"unknown domain {domain!r}")
+
+
+def setting_value(setting: Setting) -> st.SearchStrategy[Json]:
+    assert setting.domain is not None, f"{setting.name} is not settable"
+    return values(setting.domain)
+
+
+def methods_for(setting: Setting) -> st.SearchStrategy[str]:
+    """Methods under which an SSL can show the setting (a client to start a handshake)."""
+    if setting.role == "client":
+        return st.sampled_from(("tls", "tls-client"))
+    return st.sampled_from(METHODS)
+
+
+@st.composite
+def sets(draw: st.DrawFn, op: str, target: int, names: Sequence[str],
+         max_count: int = 3) -> list[Op]:
+    """A few ctx_set or ssl_set operations of random settings among `names`."""
+    if not names:
+        return []
+    chosen = draw(st.lists(st.sampled_from(sorted(names)), max_size=max_count, unique=True))
+    key = "ctx" if op == "ctx_set" else "ssl"
+    return [
+        Op(op, setting=name, value=draw(setting_value(BY_NAME[name])), **{key: target})  # type: ignore[arg-type]
+        for name in chosen
+    ]

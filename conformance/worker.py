@@ -1,0 +1,358 @@
+"""Native libraries run in a worker process; a crash or a hang becomes a result.
+
+The parent side (`Worker`) sends operations as JSON lines and reads observations back.
+If the library kills the process (segfault, abort) the call raises `WorkerCrashed`;
+if it does not answer in time the process is killed and the call raises
+`WorkerTimedOut`. Either way the next call starts a fresh worker, so a run goes on.
+
+The child side (`python -m conformance.worker`) loads one adapter and nothing else
+that could map a second libcrypto: it imports no hypothesis, hashlib or ssl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.interpreter import Interpreter, ScriptError
+from conformance.library import Library, Unavailable
+from conformance.script import Observation, Op, Script, Trace, trace_from_json, trace_to_json
+
+PROTOCOL = 1
+MAPPED_NAMES = ("libssl", "libcrypto", "libwolfssl", "libgnutls", "libboringssl", "librustls")
+
+
+class WorkerCrashed(Exception):
+    """The worker process died while running `ops` (the library crashed)."""
+
+    def __init__(self, detail: str, ops: Sequence[Op]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.ops = list(ops)
+
+
+class WorkerTimedOut(BaseException):
+    """The library did not answer in time. A BaseException so that hypothesis does not
+    spend a timeout on every shrinking step: the script that hung is reported as is."""
+
+    def __init__(self, detail: str, ops: Sequence[Op]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.ops = list(ops)
+
+
+class Runner:
+    """What the engine talks to: runs scripts or single steps on one library."""
+
+    name: str
+
+    def hello(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def missing(self, features: Sequence[str]) -> dict[str, list[str] | None]:
+        """For each feature, what the library lacks; None where the adapter cannot say."""
+        raise NotImplementedError
+
+    def run(self, script: Script) -> Trace:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def step(self, op: Op) -> Observation:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class InProcess(Runner):
+    """A pure-Python library (the reference model) needs no worker."""
+
+    def __init__(self, name: str, library: Library) -> None:
+        self.name = name
+        self.library = library
+        self.interpreter = Interpreter(library)
+
+    def hello(self) -> dict[str, Any]:
+        return {"version": self.library.version(), "mapped": []}
+
+    def missing(self, features: Sequence[str]) -> dict[str, list[str] | None]:
+        return missing_features(self.library, features)
+
+    def run(self, script: Script) -> Trace:
+        return self.interpreter.run(script)
+
+    def reset(self) -> None:
+        self.interpreter.reset()
+
+    def step(self, op: Op) -> Observation:
+        return self.interpreter.step(op)
+
+
+@dataclass
+class Launch:
+    """How to start a worker: the adapter module, its library, and any loader prefix."""
+
+    adapter: str
+    lib_dir: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    prefix: list[str] = field(default_factory=list)  # e.g. a newer glibc's ld.so
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 10.0  # seconds one request may take
+
+
+class Worker(Runner):
+    def __init__(self, name: str, launch: Launch) -> None:
+        self.name = name
+        self.launch = launch
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr: Any = None
+        self._hello: dict[str, Any] | None = None
+        self._pending: list[Op] = []  # ops sent since the last reset (for crash reports)
+        self.restarts = 0
+
+    # --- process management ---------------------------------------------------
+
+    def _start(self) -> None:
+        interpreter = os.path.realpath(sys.executable)  # not a pyenv shim: a loader runs it
+        argv = [*self.launch.prefix, interpreter, "-m", "conformance.worker"]
+        argv += ["--adapter", self.launch.adapter]
+        if self.launch.lib_dir:
+            argv += ["--lib", self.launch.lib_dir]
+        for key, value in sorted(self.launch.options.items()):
+            argv += ["--option", f"{key}={value}"]
+        env = dict(os.environ)
+        env.update(self.launch.env)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_project_root(), env.get("PYTHONPATH")]))
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env,
+            start_new_session=True,
+        )
+        self.restarts += 1
+        hello = self._request({"cmd": "hello"}, [])
+        if "unavailable" in hello:
+            self.close()
+            raise Unavailable(hello["unavailable"])
+        if hello.get("protocol") != PROTOCOL:
+            self.close()
+            raise Unavailable(f"worker speaks protocol {hello.get('protocol')}, not {PROTOCOL}")
+        self._hello = hello
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        assert self.proc is not None
+        return self.proc
+
+    def _stderr_tail(self) -> str:
+        if self.stderr is None:
+            return ""
+        self.stderr.seek(0)
+        lines = self.stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1][:300] if lines else ""
+
+    def _died(self, ops: Sequence[Op]) -> WorkerCrashed:
+        assert self.proc is not None
+        code = self.proc.wait()
+        if code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exited with status {code}"
+        tail = self._stderr_tail()
+        self.proc = None
+        return WorkerCrashed(f"worker {how}" + (f": {tail}" if tail else ""), ops)
+
+    def _request(self, message: dict[str, Any], ops: Sequence[Op]) -> dict[str, Any]:
+        proc = self.proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(message).encode() + b"\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._died(ops) from None
+        ready, _, _ = select.select([proc.stdout], [], [], self.launch.timeout)
+        if not ready:
+            self._kill()
+            raise WorkerTimedOut(f"no answer within {self.launch.timeout:g} s", ops)
+        line = proc.stdout.readline()
+        if not line:
+            raise self._died(ops)
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"worker: {answer['error']}")
+        return answer
+
+    def _kill(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._kill()
+        self.proc = None
+
+    # --- Runner -----------------------------------------------------------------
+
+    def hello(self) -> dict[str, Any]:
+        self._ensure()
+        assert self._hello is not None
+        return self._hello
+
+    def missing(self, features: Sequence[str]) -> dict[str, list[str] | None]:
+        self._ensure()
+        answer = self._request({"cmd": "missing", "features": list(features)}, [])
+        result: dict[str, list[str] | None] = answer["missing"]
+        return result
+
+    def run(self, script: Script) -> Trace:
+        self._ensure()
+        self._pending = []
+        answer = self._request({"cmd": "run", "script": script.to_json()}, script.ops)
+        return trace_from_json(answer["trace"])
+
+    def reset(self) -> None:
+        self._ensure()
+        self._pending = []
+        self._request({"cmd": "reset"}, [])
+
+    def step(self, op: Op) -> Observation:
+        if self._pending and (self.proc is None or self.proc.poll() is not None):
+            # A fresh worker would know none of the earlier steps: the sequence is lost.
+            raise WorkerCrashed("worker died earlier in this sequence", self._pending)
+        self._ensure()
+        self._pending.append(op)
+        answer = self._request({"cmd": "step", "op": op.to_json()}, self._pending)
+        return Observation.from_json(answer["obs"])
+
+
+def missing_features(library: Library, features: Sequence[str]) -> dict[str, list[str] | None]:
+    answer: dict[str, list[str] | None] = {}
+    for feature in features:
+        try:
+            answer[feature] = library.missing(feature)
+        except NotImplementedError:
+            answer[feature] = None  # the adapter does not observe this (yet)
+    return answer
+
+
+def _project_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --- the child ---------------------------------------------------------------------
+
+
+def mapped_libraries() -> list[str]:
+    """TLS libraries this process has mapped, from /proc/self/maps."""
+    found: set[str] = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                parts = line.split()
+                if len(parts) >= 6:
+                    base = os.path.basename(parts[5])
+                    if base.startswith(MAPPED_NAMES):
+                        found.add(parts[5])
+    except OSError:
+        pass
+    return sorted(found)
+
+
+def _check_mapped(lib_dir: str | None) -> None:
+    """Refuse to run if the library mapped is not the one asked for (two libcrypto)."""
+    if not lib_dir:
+        return
+    want = os.path.realpath(lib_dir)
+    strays = [p for p in mapped_libraries() if not os.path.realpath(p).startswith(want + os.sep)]
+    if strays:
+        raise Unavailable(f"asked for the library in {lib_dir}, but the process also mapped "
+                          f"{', '.join(strays)}")
+
+
+def _serve(library: Library, lib_dir: str | None) -> int:
+    interpreter = Interpreter(library)
+    out = sys.stdout
+    for line in sys.stdin:
+        message = json.loads(line)
+        cmd = message.get("cmd")
+        answer: dict[str, Any]
+        try:
+            if cmd == "hello":
+                answer = {
+                    "protocol": PROTOCOL,
+                    "version": library.version(),
+                    "mapped": mapped_libraries(),
+                    "pid": os.getpid(),
+                }
+            elif cmd == "missing":
+                answer = {"missing": missing_features(library, message["features"])}
+            elif cmd == "run":
+                trace = interpreter.run(Script.from_json(message["script"]))
+                answer = {"trace": trace_to_json(trace)}
+            elif cmd == "reset":
+                interpreter.reset()
+                answer = {}
+            elif cmd == "step":
+                answer = {"obs": interpreter.step(Op.from_json(message["op"])).to_json()}
+            else:
+                answer = {"error": f"unknown command {cmd!r}"}
+        except (ScriptError, ValueError, NotImplementedError) as exc:
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.worker")
+    parser.add_argument("--adapter", required=True)
+    parser.add_argument("--lib")
+    parser.add_argument("--option", action="append", default=[])
+    args = parser.parse_args(argv)
+    options = dict(o.split("=", 1) for o in args.option)
+    # Stop a library's own chatter from corrupting the protocol on stdout.
+    protocol_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = protocol_out
+    try:
+        module = __import__(args.adapter, fromlist=["load"])
+        library: Library = module.load(args.lib, options)
+        _check_mapped(args.lib)
+    except Exception as exc:  # any failure to load is the column's reason, in one line
+        sys.stdin.readline()
+        reason = str(exc) if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {exc}"
+        protocol_out.write(json.dumps({"unavailable": reason.splitlines()[0]}) + "\n")
+        protocol_out.flush()
+        return 0
+    return _serve(library, args.lib)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
