@@ -2,8 +2,10 @@
 
 Only what pyOpenSSL documents is used: no `_lib` / `_ffi` bindings. A page operation
 pyOpenSSL cannot express is `Absent`, named by the OpenSSL function it would need, so
-the column reads like the native ones. Objects are Python objects; their handles are
-their ids, kept alive in a dict until the script frees them.
+the column reads like the native ones. Objects are Python objects, kept alive in a dict
+until the script frees them. Their handles are numbers handed out in order, never
+reused: an id() could come back for a new object once the old one is gone, and the
+harness would then take the new Connection for the old one.
 
 This adapter imports pyOpenSSL and so cryptography's statically linked OpenSSL; it
 runs in a worker process of its own, where that is the only OpenSSL mapped.
@@ -11,7 +13,9 @@ runs in a worker process of its own, where that is the only OpenSSL mapped.
 
 from __future__ import annotations
 
+import itertools
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -178,7 +182,11 @@ class PyOpenSSL:
     family = "pyOpenSSL"
 
     def __init__(self) -> None:
-        self.objects: dict[int, Any] = {}
+        self.objects: dict[int, Any] = {}  # handle -> object the script holds
+        # object -> its handle, for as long as the object lives (a Connection keeps its
+        # Context alive after the script let go of it).
+        self.handles: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        self._numbers = itertools.count(0x1000)
         self.queued_errors: list[str] = []
         self.option_bits = _constants({k: v[0] for k, v in OPTION_CONSTANTS.items()})
         self.mode_bits = _constants({k: v[0] for k, v in MODE_CONSTANTS.items()})
@@ -194,8 +202,10 @@ class PyOpenSSL:
     # --- helpers ------------------------------------------------------------------------
 
     def _keep(self, obj: Any) -> int:
-        self.objects[id(obj)] = obj
-        return id(obj)
+        handle = next(self._numbers)
+        self.objects[handle] = obj
+        self.handles[obj] = handle
+        return handle
 
     def _obj(self, handle: int) -> Any:
         try:
@@ -275,7 +285,8 @@ class PyOpenSSL:
         self.objects.pop(ssl, None)
 
     def ssl_get_ctx(self, ssl: int) -> int:
-        return id(self._obj(ssl).get_context())
+        ctx = self._obj(ssl).get_context()
+        return self.handles.get(ctx, -1)
 
     def start_handshake(self, ssl: int) -> bool:
         """set_connect_state + do_handshake over pyOpenSSL's memory BIOs.
