@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from conformance.library import Absent, Json
+from conformance.library import Absent, Json, Kind, Unobservable
 
 
 class SymbolTable:
@@ -144,3 +144,78 @@ VERIFY_MODE_C_NAMES = {
     "client-once": "SSL_VERIFY_CLIENT_ONCE",
     "post-handshake": "SSL_VERIFY_POST_HANDSHAKE",
 }
+
+
+# One value per setting for a load-time round trip: set it on a throwaway object, read
+# it back at once. A getter that does not show it is Unobservable for that kind of
+# object (a stub returning 0, a setter that does nothing), whatever the version says.
+PROBES: dict[str, Json] = {
+    "options": ["no-ticket"],
+    "mode": ["enable-partial-write"],
+    "min-proto-version": "tls1.2",
+    "max-proto-version": "tls1.2",
+    "verify-mode": ["peer"],
+    "verify-callback": "cb-a",
+    "verify-depth": 7,
+    "info-callback": "cb-a",
+    "default-passwd-cb": "cb-a",
+    "default-passwd-cb-userdata": 77,
+    "cipher-list": ["ECDHE-RSA-AES128-GCM-SHA256"],
+    "accept-connect-state": "accept",
+    "max-cert-list": 5000,
+    "read-ahead": 1,
+    "ex-data": 99,
+    "ca-list": ["alpha", "bravo"],
+    "client-ca-list": ["alpha", "bravo"],
+    "security-level": 3,
+    "security-callback": "cb-a",
+}
+
+
+class _Settable(Protocol):
+    def missing(self, feature: str) -> list[str]: ...
+    def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None: ...
+    def get(self, kind: Kind, obj: int, setting: str) -> Json: ...
+
+
+def round_trip(
+    library: _Settable,
+    ctx: int,
+    new_ssl: Callable[[], int | None],
+    free_ssl: Callable[[int], None],
+) -> dict[tuple[Kind, str], str]:
+    """The settings whose getter does not show what its setter just stored, and why.
+
+    `library.get` must not consult the result while this runs (it is what is built).
+    """
+    from conformance.settings import BY_NAME  # data only; kept out of import time
+
+    found: dict[tuple[Kind, str], str] = {}
+    kinds: tuple[Kind, ...] = ("ctx", "ssl")
+    for kind in kinds:
+        for name, value in PROBES.items():
+            setting = BY_NAME[name]
+            if kind == "ctx" and not setting.on_ctx:
+                continue
+            if library.missing(f"set:{kind}:{name}") or library.missing(f"get:{kind}:{name}"):
+                continue
+            obj = ctx if kind == "ctx" else new_ssl()
+            if not obj:
+                continue
+            try:
+                library.set(kind, obj, name, value)
+                shown = library.get(kind, obj, name)
+            except (Absent, Unobservable) as err:
+                shown = f"an error: {err}"
+            if setting.combine == "or" and isinstance(shown, list) and isinstance(value, list):
+                ok = all(v in shown for v in value)
+            else:
+                ok = shown == value
+            if not ok:
+                found[(kind, name)] = (
+                    f"the getter showed {shown!r} right after setting {value!r} on the same "
+                    f"{'context' if kind == 'ctx' else 'object'}"
+                )
+            if kind == "ssl":
+                free_ssl(obj)
+    return found

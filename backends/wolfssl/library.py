@@ -29,9 +29,9 @@ from backends.native import (
     SymbolTable,
     bits_to_names,
     names_to_bits,
+    round_trip,
 )
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
-from conformance.settings import BY_NAME
 
 SONAME = "libwolfssl.so.35"
 
@@ -302,28 +302,6 @@ def _setting_functions(op: str, kind: Kind, setting: str) -> tuple[str, ...]:
     return setters if op == "set" else getters
 
 
-# One value per setting for the load-time round trip (set, then read back on the same
-# object). A getter that does not show it is Unobservable for that kind of object.
-PROBES: dict[str, Json] = {
-    "options": ["no-ticket"],
-    "mode": ["enable-partial-write"],
-    "min-proto-version": "tls1.2",
-    "max-proto-version": "tls1.2",
-    "verify-mode": ["peer"],
-    "verify-callback": "cb-a",
-    "verify-depth": 7,
-    "default-passwd-cb": "cb-a",
-    "default-passwd-cb-userdata": 77,
-    # A suite this build enables by default (it has no plain-RSA AES256-SHA).
-    "cipher-list": ["ECDHE-RSA-AES128-GCM-SHA256"],
-    "accept-connect-state": "accept",
-    "read-ahead": 1,
-    "ex-data": 99,
-    "client-ca-list": ["alpha", "bravo"],
-    "security-level": 3,
-}
-
-
 class WolfSSL:
     family = "wolfSSL"
 
@@ -395,31 +373,7 @@ class WolfSSL:
         ctx = self.ctx_new("tls")
         if not ctx:
             raise Unavailable("wolfSSL_CTX_new(wolfSSLv23_method()) returned NULL")
-        for kind in ("ctx", "ssl"):
-            for name, value in PROBES.items():
-                setting = BY_NAME[name]
-                if (kind == "ctx" and not setting.on_ctx) or self.missing(f"set:{kind}:{name}"):
-                    continue
-                if self.missing(f"get:{kind}:{name}"):
-                    continue
-                obj = ctx if kind == "ctx" else self.ssl_new(ctx)
-                assert obj is not None
-                try:
-                    self.set(kind, obj, name, value)
-                    shown = self.get(kind, obj, name)
-                except (Absent, Unobservable) as err:
-                    shown = f"an error: {err}"
-                if setting.combine == "or" and isinstance(shown, list):
-                    ok = all(v in shown for v in value)  # type: ignore[union-attr]
-                else:
-                    ok = shown == value
-                if not ok:
-                    self.unobservable[(kind, name)] = (
-                        f"the getter showed {shown!r} right after setting {value!r} on the "
-                        f"same {kind} object"
-                    )
-                if kind == "ssl":
-                    self.ssl_free(obj)
+        self.unobservable = round_trip(self, ctx, lambda: self.ssl_new(ctx), self.ssl_free)
         # Does wolfSSL_free run the ex_data free callback? Watch one object go.
         ssl = self.ssl_new(ctx)
         if ssl and self._free_index >= 0:
