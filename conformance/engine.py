@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import FlakyFailure, Unsatisfiable
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from conformance.library import Unavailable
 from conformance.properties import PROPERTIES
@@ -75,8 +75,9 @@ class Engine:
             answer = self.runner.missing(features)
             ssl = {n for n in names if answer.get(f"set:ssl:{n}") == []}
             ctx = {n for n in names if answer.get(f"set:ctx:{n}") == []}
-            self._caps = Capabilities(frozenset(ssl), frozenset(ctx & {
-                s.name for s in SETTINGS if s.on_ctx}))
+            self._caps = Capabilities(
+                frozenset(ssl), frozenset(ctx & {s.name for s in SETTINGS if s.on_ctx})
+            )
         return self._caps
 
     def run(self, rule: Rule) -> RuleResult:
@@ -87,16 +88,22 @@ class Engine:
 
     def _run(self, rule: Rule) -> RuleResult:
         if rule.since and self.version.before(rule.since):
-            return RuleResult(rule.id, "not-applicable",
-                              detail=f"the page promises this only from OpenSSL {rule.since}")
+            return RuleResult(
+                rule.id,
+                "not-applicable",
+                detail=f"the page promises this only from OpenSSL {rule.since}",
+            )
         prop = PROPERTIES.get(rule.id)
         if prop is None:
             return RuleResult(rule.id, "error", detail="no property observes this rule yet")
         answer = self.runner.missing(list(rule.needs))
         unknown = [f for f, names in answer.items() if names is None]
         if unknown:
-            return RuleResult(rule.id, "error", detail="this backend's adapter does not "
-                              f"observe {', '.join(unknown)} yet")
+            return RuleResult(
+                rule.id,
+                "error",
+                detail=f"this backend's adapter does not observe {', '.join(unknown)} yet",
+            )
         lacking = sorted({n for names in answer.values() for n in names or []})
         if lacking:
             return RuleResult(rule.id, "absent", detail="the library lacks " + ", ".join(lacking))
@@ -116,22 +123,52 @@ class Engine:
                 result = self._failed(rule, deviations[0], counter[0])
                 result.detail = f"{result.detail} (did not recur on every run: flaky)"
                 return result
-            return RuleResult(rule.id, "error", counter[0], detail=f"flaky: {flaky}")
+            crashes = [e for e in flaky.exceptions if isinstance(e, WorkerCrashed)]
+            if crashes:
+                return RuleResult(
+                    rule.id,
+                    "crash",
+                    counter[0],
+                    detail=f"{crashes[0].detail} (did not recur when run again)",
+                    script=Script(tuple(crashes[0].ops)).to_json(),
+                    seed=self.seed,
+                )
+            return RuleResult(
+                rule.id, "error", counter[0], detail="flaky: " + str(flaky).splitlines()[0][:300]
+            )
         except Stop as stop:
-            return RuleResult(rule.id, stop.status, counter[0], detail=stop.detail,  # type: ignore[arg-type]
-                              script=stop.script.to_json() if stop.script else None,
-                              trace=trace_to_json(stop.trace) if stop.trace else None)
+            return RuleResult(
+                rule.id,
+                stop.status,
+                counter[0],
+                detail=stop.detail,
+                script=stop.script.to_json() if stop.script else None,
+                trace=trace_to_json(stop.trace) if stop.trace else None,
+            )
         except WorkerCrashed as crash:
-            return RuleResult(rule.id, "crash", counter[0], detail=crash.detail,
-                              script=Script(tuple(crash.ops)).to_json(), seed=self.seed)
+            return RuleResult(
+                rule.id,
+                "crash",
+                counter[0],
+                detail=crash.detail,
+                script=Script(tuple(crash.ops)).to_json(),
+                seed=self.seed,
+            )
         except WorkerTimedOut as hang:
-            return RuleResult(rule.id, "timeout", counter[0], detail=hang.detail,
-                              script=Script(tuple(hang.ops)).to_json(), seed=self.seed)
+            return RuleResult(
+                rule.id,
+                "timeout",
+                counter[0],
+                detail=hang.detail,
+                script=Script(tuple(hang.ops)).to_json(),
+                seed=self.seed,
+            )
         except Unsatisfiable:
             common = Counter(caps.unobservable).most_common(1)
             why = common[0][0] if common else "every example was rejected"
-            return RuleResult(rule.id, "error", counter[0],
-                              detail=f"no example could be observed: {why}")
+            return RuleResult(
+                rule.id, "error", counter[0], detail=f"no example could be observed: {why}"
+            )
         except Unavailable as gone:
             return RuleResult(rule.id, "error", counter[0], detail=f"worker unavailable: {gone}")
         return RuleResult(rule.id, "pass", counter[0], seed=self.seed)
@@ -148,8 +185,9 @@ class Engine:
             stateful_step_count=20,  # reference-count bugs show within a few steps
         )
 
-    def _run_scripts(self, rule: Rule, prop: ScriptProperty, caps: Capabilities,
-                     counter: list[int]) -> None:
+    def _run_scripts(
+        self, rule: Rule, prop: ScriptProperty, caps: Capabilities, counter: list[int]
+    ) -> None:
         runner = self.runner
 
         @self._settings()
@@ -169,23 +207,26 @@ class Engine:
 
     def _run_machine(self, rule: Rule, prop: MachineProperty, counter: list[int]) -> None:
         machine = prop.machine(rule, self.runner)
-        original_init = machine.__init__
 
-        def counted(self_: object) -> None:
-            counter[0] += 1
-            original_init(self_)
+        def counted() -> RuleBasedStateMachine:
+            counter[0] += 1  # one example: one fresh machine
+            return machine()
 
-        machine.__init__ = counted  # type: ignore[method-assign]
-        machine._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
-        run_state_machine_as_test(machine, settings=self._settings())
+        counted._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
+        run_state_machine_as_test(counted, settings=self._settings())  # type: ignore[no-untyped-call]
 
     def _failed(self, rule: Rule, dev: Deviation, examples: int) -> RuleResult:
         trace = dev.trace
         if trace is None and dev.script is not None:
             trace = self.runner.run(dev.script)  # the machine's steps, replayed whole
         return RuleResult(
-            rule.id, "fail", examples, detail=dev.detail,
+            rule.id,
+            "fail",
+            examples,
+            detail=dev.detail,
             script=dev.script.to_json() if dev.script else None,
-            expected=dev.expected, observed=dev.observed,
-            trace=trace_to_json(trace) if trace else None, seed=self.seed,
+            expected=dev.expected,
+            observed=dev.observed,
+            trace=trace_to_json(trace) if trace else None,
+            seed=self.seed,
         )

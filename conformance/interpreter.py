@@ -15,6 +15,11 @@ class ScriptError(Exception):
     """The script itself is wrong (names a handle that does not exist)."""
 
 
+class Skipped(Exception):
+    """The op names a NULL handle or an object the library reported freed: running it
+    would be a NULL dereference or a use-after-free, which says nothing of the page."""
+
+
 class Interpreter:
     def __init__(self, library: Library) -> None:
         self.library = library
@@ -25,6 +30,7 @@ class Interpreter:
         self.ssls: list[int | None] = []  # ssl variable -> handle
         self.ctx_ids: dict[int, int] = {}  # live ctx handle -> object id
         self.ssl_ids: dict[int, int] = {}  # live ssl handle -> object id
+        self.dead: dict[int, int] = {}  # freed ssl handle -> its object id
         self.next_id = 0
 
     def run(self, script: Script) -> Trace:
@@ -45,6 +51,8 @@ class Interpreter:
             obs.absent = exc.missing
         except Unobservable as exc:
             obs.unobservable = str(exc)
+        except Skipped as exc:
+            obs.skipped = str(exc)
         self._collect_freed(obs)
         return obs
 
@@ -59,7 +67,7 @@ class Interpreter:
             raise ScriptError(f"{op}: no context {op.ctx}")
         handle = self.ctxs[op.ctx]
         if handle is None:
-            raise ScriptError(f"{op}: context {op.ctx} is NULL")
+            raise Skipped(f"context {op.ctx} is NULL")
         return handle
 
     def _ssl(self, op: Op) -> int:
@@ -67,7 +75,9 @@ class Interpreter:
             raise ScriptError(f"{op}: no SSL handle {op.ssl}")
         handle = self.ssls[op.ssl]
         if handle is None:
-            raise ScriptError(f"{op}: SSL handle {op.ssl} is NULL")
+            raise Skipped(f"SSL handle {op.ssl} is NULL")
+        if handle in self.dead:
+            raise Skipped(f"object {self.dead[handle]} was already freed")
         return handle
 
     def _bind_ssl(self, handle: int | None, obs: Observation) -> None:
@@ -75,6 +85,7 @@ class Interpreter:
         if handle is None:
             obs.null = True
             return
+        self.dead.pop(handle, None)  # the allocator may hand a freed address out again
         if handle not in self.ssl_ids:
             self.ssl_ids[handle] = self._new_id()
         obs.object = self.ssl_ids[handle]
@@ -88,6 +99,8 @@ class Interpreter:
             return  # only the rules that need free events ask; they check `missing`
         for handle in freed:
             object_id = self.ssl_ids.pop(handle, None)
+            if object_id is not None:
+                self.dead[handle] = object_id
             # A handle not live here was freed twice or is not one of ours: say so.
             obs.freed.append(object_id if object_id is not None else -1)
 

@@ -11,9 +11,11 @@ Setting values are plain JSON data whose shape the settings table
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+# JSON data (None, bool, int, float, str, lists and str-keyed dicts of those).
+# Checked at the edges (Script.from_json, the results schema), not by the type checker.
+Json = Any
 Kind = Literal["ctx", "ssl"]
 
 

@@ -31,8 +31,8 @@ class RuleResult:
     examples: int = 0  # scripts run for this rule
     detail: str | None = None  # one line: what deviated, what is absent, why n/a
     script: dict[str, Json] | None = None  # the minimal script (anything but pass)
-    expected: Json = None
-    observed: Json = None
+    expected: Any = None  # JSON data
+    observed: Any = None  # JSON data
     trace: list[dict[str, Json]] | None = None  # the backend's observations of `script`
     seed: int | None = None  # hypothesis seed of the run that found it
     seconds: float = 0.0

@@ -79,9 +79,7 @@ def _static_rules() -> list[Rule]:
         Rule(
             "ref.new.count-one",
             "reference counting",
-            _both(
-                "Creating an SSL structure for the first time increments the reference count."
-            ),
+            _both("Creating an SSL structure for the first time increments the reference count."),
             "a new object is freed by exactly one SSL_free (ex_data free callback)",
             needs=_OBJECT_OPS,
         ),
@@ -129,8 +127,7 @@ def _static_rules() -> list[Rule]:
             "dup.initial.copies",
             "SSL_dup identity",
             _both(
-                "It additionally duplicates a subset of the settings in s into the new SSL "
-                "object."
+                "It additionally duplicates a subset of the settings in s into the new SSL object."
             ),
             "summary: the subset is the list below; each item is a dup.copies.* rule",
             testable=False,
@@ -230,8 +227,7 @@ _FRAGMENTS_300 = (
     "SSL_set_tmp_dh(3), SSL_set_tmp_dh_callback(3), or SSL_set_dh_auto(3)",
     "SSL_set_min_proto_version(3) or SSL_set_max_proto_version(3) (Note: Only from OpenSSL "
     "1.1.1h and above)",
-    "SSL_set_verify(3) or SSL_set_verify_depth(3) or any configured X509 verification "
-    "parameters",
+    "SSL_set_verify(3) or SSL_set_verify_depth(3) or any configured X509 verification parameters",
     "SSL_set_msg_callback(3) or SSL_set_info_callback(3)",
     "SSL_set0_CA_list(3), SSL_set0_client_CA_list() or similar functions",
 )
@@ -257,8 +253,7 @@ def _setting_rules() -> list[Rule]:
                     f"new.inherits.{s.name}",
                     "SSL_new",
                     _both(_INHERIT),
-                    f"{s.inherit}: right after SSL_new the SSL shows the context's value "
-                    f"({s.how})",
+                    f"{s.inherit}: right after SSL_new the SSL shows the context's value ({s.how})",
                     needs=tuple(needs),
                 )
             )
@@ -275,7 +270,7 @@ def _setting_rules() -> list[Rule]:
                         "ctx_new",
                         "ssl_new",
                         "ssl_dup",
-                        f"set:ssl:{s.name}",
+                        f"set:{'ssl' if s.on_ssl else 'ctx'}:{s.name}",
                         f"get:ssl:{s.name}",
                     ),
                 )

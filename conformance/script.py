@@ -95,6 +95,7 @@ class Observation:
     errors: list[str] = field(default_factory=list)  # errors queued by the call
     absent: list[str] = field(default_factory=list)  # functions the library lacks
     unobservable: str | None = None  # why the library could not show this
+    skipped: str | None = None  # not run: it would use an object already freed
 
     def to_json(self) -> dict[str, Json]:
         out: dict[str, Json] = {}

@@ -129,6 +129,17 @@ _CA_LINE = (
     "or similar functions"
 )
 _SECLEVEL_LINE = "any security level settings or callbacks"
+_SESSION_LINE = "any session data if configured (including the session_id_context)"
+_DH_LINE = (
+    "any tmp_dh settings set via SSL_set_tmp_dh(3), SSL_set_tmp_dh_callback(3), or "
+    "SSL_set_dh_auto(3)"
+)
+_CERT_LINE = "any configured certificates, private keys or certificate chains"
+_SIGALGS_LINE = "any configured signature algorithms, or client signature algorithms"
+# Fixture names: certificates, keys, chains and sessions are made by the harness at run
+# time (conformance.fixtures) and handed to the backend by name.
+KEY_TYPES = ("rsa-2048", "ec-p256", "ed25519")
+SIGALG_NAMES = ("RSA+SHA256", "RSA-PSS+SHA256", "ECDSA+SHA256", "ed25519", "RSA+SHA384")
 _PASSWD_LINE = "any default password callback set via SSL_set_default_passwd_cb(3)"
 
 SETTINGS: tuple[Setting, ...] = (
@@ -305,6 +316,152 @@ SETTINGS: tuple[Setting, ...] = (
         OneOf(CALLBACKS),
         on_ctx=True,
         dup=_SECLEVEL_LINE,
+    ),
+)
+
+SETTINGS += (
+    Setting(
+        "timeout",
+        "SSL_CTX_set_timeout; the session a handshake makes shows it (SSL_SESSION_get_timeout)",
+        IntRange(60, 86400),
+        on_ctx=True,
+        on_ssl=False,
+        inherit="timeout settings",
+        observed_by="handshake",
+    ),
+    Setting(
+        "session",
+        "SSL_set_session with a session from a completed handshake / SSL_get_session",
+        OneOf(("session-a", "session-b")),
+        dup=_SESSION_LINE,
+        role="client",
+    ),
+    Setting(
+        "session-id-context",
+        "SSL_set_session_id_context; the session a server makes carries it",
+        OneOf(("context-a", "context-b", "context-c")),
+        on_ctx=True,
+        dup=_SESSION_LINE,
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "tmp-dh",
+        "SSL_set_tmp_dh (3.x: SSL_set0_tmp_dh_pkey); the DHE group a handshake uses",
+        OneOf(("ffdhe2048", "ffdhe3072")),
+        on_ctx=True,
+        dup=_DH_LINE,
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "tmp-dh-callback",
+        "SSL_set_tmp_dh_callback; the callback a DHE handshake calls",
+        OneOf(CALLBACKS),
+        on_ctx=True,
+        dup=_DH_LINE,
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "dh-auto",
+        "SSL_set_dh_auto (SSL_ctrl 118); whether a DHE handshake succeeds without parameters",
+        OneOf((0, 1)),
+        on_ctx=True,
+        dup=_DH_LINE,
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "certificate",
+        "SSL_use_certificate / SSL_get_certificate (subject CN)",
+        OneOf(KEY_TYPES),
+        on_ctx=True,
+        dup=_CERT_LINE,
+    ),
+    Setting(
+        "private-key",
+        "SSL_use_PrivateKey / SSL_get_privatekey (which key)",
+        OneOf(KEY_TYPES),
+        on_ctx=True,
+        dup=_CERT_LINE,
+    ),
+    Setting(
+        "chain",
+        "SSL_add1_chain_cert / SSL_get0_chain_certs (subject CNs), chains of depth 1 to 3",
+        IntRange(1, 3),
+        on_ctx=True,
+        dup=_CERT_LINE,
+    ),
+    Setting(
+        "sigalgs",
+        "SSL_set1_sigalgs_list; the signature algorithms the peer receives",
+        SubsetOf(SIGALG_NAMES, ordered=True),
+        on_ctx=True,
+        dup=_SIGALGS_LINE,
+        observed_by="handshake",
+    ),
+    Setting(
+        "client-sigalgs",
+        "SSL_set1_client_sigalgs_list; the signature algorithms a CertificateRequest lists",
+        SubsetOf(SIGALG_NAMES, ordered=True),
+        on_ctx=True,
+        dup=_SIGALGS_LINE,
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "dane",
+        "SSL_dane_enable + SSL_dane_tlsa_add; the TLSA record that authenticates the peer",
+        OneOf(("dane-ee-spki-sha256", "dane-ta-cert-full")),
+        dup="any DANE settings",
+        observed_by="handshake",
+        role="client",
+    ),
+    Setting(
+        "generate-session-id",
+        "SSL_set_generate_session_id; the callback a server's full handshake calls",
+        OneOf(CALLBACKS),
+        on_ctx=True,
+        dup="any session id generation callback set via SSL_set_generate_session_id(3)",
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "serverinfo",
+        "SSL_use_serverinfo_ex; the extension data the client receives",
+        OneOf(("serverinfo-a", "serverinfo-b")),
+        on_ctx=True,
+        dup="any configured serverinfo data",
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "psk-identity-hint",
+        "SSL_use_psk_identity_hint; the hint a PSK client receives",
+        OneOf(("hint-a", "hint-b")),
+        on_ctx=True,
+        dup="any configured PSK identity hint",
+        observed_by="handshake",
+        role="server",
+    ),
+    Setting(
+        "custom-extensions",
+        "SSL_CTX_add_custom_ext (contexts only); the extension the peer receives",
+        OneOf((1000, 1001)),
+        on_ctx=True,
+        on_ssl=False,
+        dup="any configured custom extensions",
+        observed_by="handshake",
+    ),
+    Setting(
+        "client-cert-types",
+        "SSL_set1_client_certificate_types; the types a CertificateRequest lists",
+        SubsetOf(("rsa-sign", "ecdsa-sign"), ordered=True),
+        on_ctx=True,
+        dup="any client certificate types configured via SSL_set1_client_certificate_types",
+        observed_by="handshake",
+        role="server",
     ),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 
 from hypothesis import strategies as st
 
@@ -27,15 +27,23 @@ def values(domain: Domain) -> st.SearchStrategy[Json]:
         case IntRange(lo, hi):
             return st.integers(lo, hi)
         case SubsetOf(names, min_size, max_size, ordered):
-            lists = st.lists(st.sampled_from(names), min_size=min_size,
-                             max_size=max_size, unique=True)
-            return lists if ordered else lists.map(sorted)
+            lists = st.lists(
+                st.sampled_from(names), min_size=min_size, max_size=max_size, unique=True
+            )
+            chosen: st.SearchStrategy[Json] = lists if ordered else lists.map(_sorted)
+            return chosen
         case Fields(fields):
             keys = [k for k, _ in fields]
-            return st.fixed_dictionaries(
-                {}, optional={k: values(d) for k, d in fields}
-            ).filter(bool).map(lambda d: {k: d[k] for k in keys if k in d})
+            return (
+                st.fixed_dictionaries({}, optional={k: values(d) for k, d in fields})
+                .filter(bool)
+                .map(lambda d: {k: d[k] for k in keys if k in d})
+            )
     raise TypeError(f"unknown domain {domain!r}")
+
+
+def _sorted(names: list[str]) -> Json:
+    return sorted(names)
 
 
 def setting_value(setting: Setting) -> st.SearchStrategy[Json]:
@@ -51,8 +59,9 @@ def methods_for(setting: Setting) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def sets(draw: st.DrawFn, op: str, target: int, names: Sequence[str],
-         max_count: int = 3) -> list[Op]:
+def sets(
+    draw: st.DrawFn, op: str, target: int, names: Collection[str], max_count: int = 3
+) -> list[Op]:
     """A few ctx_set or ssl_set operations of random settings among `names`."""
     if not names:
         return []

@@ -12,6 +12,7 @@ that could map a second libcrypto: it imports no hypothesis, hashlib or ssl.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import select
@@ -90,13 +91,25 @@ class InProcess(Runner):
         return missing_features(self.library, features)
 
     def run(self, script: Script) -> Trace:
-        return self.interpreter.run(script)
+        try:
+            return self.interpreter.run(script)
+        except ScriptError:
+            raise
+        except Exception as exc:  # what would kill a native library's worker
+            raise WorkerCrashed(f"{type(exc).__name__}: {exc}", script.ops) from None
 
     def reset(self) -> None:
         self.interpreter.reset()
+        self._steps: list[Op] = []
 
     def step(self, op: Op) -> Observation:
-        return self.interpreter.step(op)
+        self._steps = [*getattr(self, "_steps", []), op]
+        try:
+            return self.interpreter.step(op)
+        except ScriptError:
+            raise
+        except Exception as exc:
+            raise WorkerCrashed(f"{type(exc).__name__}: {exc}", self._steps) from None
 
 
 @dataclass
@@ -134,7 +147,7 @@ class Worker(Runner):
         env = dict(os.environ)
         env.update(self.launch.env)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_project_root(), env.get("PYTHONPATH")]))
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -202,10 +215,8 @@ class Worker(Runner):
 
     def _kill(self) -> None:
         if self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait()
             self.proc = None
 
@@ -292,8 +303,9 @@ def _check_mapped(lib_dir: str | None) -> None:
     want = os.path.realpath(lib_dir)
     strays = [p for p in mapped_libraries() if not os.path.realpath(p).startswith(want + os.sep)]
     if strays:
-        raise Unavailable(f"asked for the library in {lib_dir}, but the process also mapped "
-                          f"{', '.join(strays)}")
+        raise Unavailable(
+            f"asked for the library in {lib_dir}, but the process also mapped {', '.join(strays)}"
+        )
 
 
 def _serve(library: Library, lib_dir: str | None) -> int:

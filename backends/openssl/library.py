@@ -27,7 +27,7 @@ from ctypes import (
     c_ulong,
     c_void_p,
 )
-from typing import Any
+from typing import Any, ClassVar
 
 from backends.native import round_trip
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
@@ -42,12 +42,14 @@ from conformance.settings import (
 
 # Constants from the library's own headers (ssl.h, x509_vfy.h, x509v3.h of 1.1.1 to 4.0;
 # checked against Debian's libssl-dev). The names are the settings table's.
-OPTION_BITS = dict(zip(OPTION_NAMES, (10, 12, 14, 17, 20, 21, 22, 24, 26, 27, 28, 29, 30)))
-MODE_BITS = dict(zip(MODE_NAMES, (0x1, 0x2, 0x4, 0x8, 0x10, 0x80)))
-PROTO_NUMBERS = dict(zip(PROTO_VERSIONS, (0, 0x301, 0x302, 0x303, 0x304)))
-VERIFY_MODE_BITS = dict(zip(VERIFY_MODE_NAMES, (0x1, 0x2, 0x4, 0x8)))
-VERIFY_FLAG_BITS = dict(zip(VERIFY_FLAG_NAMES, (0x4, 0x8, 0x20, 0x80000, 0x200000)))
-HOST_FLAG_BITS = dict(zip(HOST_FLAG_NAMES, (0x1, 0x2, 0x4)))
+OPTION_BITS = dict(
+    zip(OPTION_NAMES, (10, 12, 14, 17, 20, 21, 22, 24, 26, 27, 28, 29, 30), strict=False)
+)
+MODE_BITS = dict(zip(MODE_NAMES, (0x1, 0x2, 0x4, 0x8, 0x10, 0x80), strict=False))
+PROTO_NUMBERS = dict(zip(PROTO_VERSIONS, (0, 0x301, 0x302, 0x303, 0x304), strict=False))
+VERIFY_MODE_BITS = dict(zip(VERIFY_MODE_NAMES, (0x1, 0x2, 0x4, 0x8), strict=False))
+VERIFY_FLAG_BITS = dict(zip(VERIFY_FLAG_NAMES, (0x4, 0x8, 0x20, 0x80000, 0x200000), strict=False))
+HOST_FLAG_BITS = dict(zip(HOST_FLAG_NAMES, (0x1, 0x2, 0x4), strict=False))
 X509_V_FLAG_USE_CHECK_TIME = 0x2
 CTRL_MODE, CTRL_GET_READ_AHEAD, CTRL_SET_READ_AHEAD = 33, 40, 41
 CTRL_GET_MAX_CERT_LIST, CTRL_SET_MAX_CERT_LIST = 50, 51
@@ -93,8 +95,11 @@ BORINGSSL_VERIFY_MODE_MASKS: dict[str, int | None] = {
 }
 # OpenSSL's spelling of each flag, for what is absent or does nothing.
 FLAG_C_NAMES: dict[str, str] = {
-    **{n: "SSL_OP_" + n.upper().replace("-", "_").replace("TLSV1.", "TLSv1_")
-       .replace("TLSV1", "TLSv1") for n in OPTION_NAMES},
+    **{
+        n: "SSL_OP_"
+        + n.upper().replace("-", "_").replace("TLSV1.", "TLSv1_").replace("TLSV1", "TLSv1")
+        for n in OPTION_NAMES
+    },
     **{n: "SSL_MODE_" + n.upper().replace("-", "_") for n in MODE_NAMES},
     **{n: "SSL_VERIFY_" + n.upper().replace("-", "_") for n in VERIFY_MODE_NAMES},
 }
@@ -179,19 +184,30 @@ class OpenSSL:
         # is an internal one of another signature) and a macro over
         # CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, ...) in OpenSSL.
         self.ex_index_function = (
-            "SSL_get_ex_new_index" if self._has("SSL_get_ex_new_index")
+            "SSL_get_ex_new_index"
+            if self._has("SSL_get_ex_new_index")
             else "CRYPTO_get_ex_new_index"
         )
         if self.ex_index_function == "SSL_get_ex_new_index":
-            ssl_index = self._fn("SSL_get_ex_new_index", c_int, c_long, c_void_p, c_void_p,
-                                 c_void_p, EX_FREE)
+            ssl_index = self._fn(
+                "SSL_get_ex_new_index", c_int, c_long, c_void_p, c_void_p, c_void_p, EX_FREE
+            )
             self._free_index = ssl_index(0, None, None, None, self._callbacks["ex-free"][0])
             self._data_index = ssl_index(0, None, None, None, EX_FREE())
         elif self._has("CRYPTO_get_ex_new_index"):
-            new_index = self._fn("CRYPTO_get_ex_new_index", c_int, c_int, c_long, c_void_p,
-                                 c_void_p, c_void_p, EX_FREE)
-            self._free_index = new_index(CRYPTO_EX_INDEX_SSL, 0, None, None, None,
-                                         self._callbacks["ex-free"][0])
+            new_index = self._fn(
+                "CRYPTO_get_ex_new_index",
+                c_int,
+                c_int,
+                c_long,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                EX_FREE,
+            )
+            self._free_index = new_index(
+                CRYPTO_EX_INDEX_SSL, 0, None, None, None, self._callbacks["ex-free"][0]
+            )
             self._data_index = new_index(CRYPTO_EX_INDEX_SSL, 0, None, None, None, EX_FREE())
 
     # --- symbols --------------------------------------------------------------------
@@ -213,15 +229,29 @@ class OpenSSL:
     def _make_callbacks(self) -> dict[str, tuple[Any, ...]]:
         """Two native callbacks of each signature, told apart by their addresses."""
 
-        def on_free(parent: int | None, ptr: int | None, ad: int | None, idx: int,
-                    argl: int, argp: int | None) -> None:
+        def on_free(
+            parent: int | None,
+            ptr: int | None,
+            ad: int | None,
+            idx: int,
+            argl: int,
+            argp: int | None,
+        ) -> None:
             if parent:
                 self.freed_queue.append(parent)
 
         def msg(name: str) -> Callable[..., None]:
-            def seen(write_p: int, version: int, content_type: int, buf: int | None,
-                     length: int, ssl: int | None, arg: int | None) -> None:
+            def seen(
+                write_p: int,
+                version: int,
+                content_type: int,
+                buf: int | None,
+                length: int,
+                ssl: int | None,
+                arg: int | None,
+            ) -> None:
                 self.msg_seen.append((name, ssl or 0))
+
             return seen
 
         return {
@@ -242,7 +272,7 @@ class OpenSSL:
     def _cb_name(self, kind: str, pointer: int | None) -> Json:
         if not pointer:
             return None
-        for name, cb in zip(("cb-a", "cb-b"), self._callbacks[kind]):
+        for name, cb in zip(("cb-a", "cb-b"), self._callbacks[kind], strict=False):
             if ctypes.cast(cb, c_void_p).value == pointer:
                 return name
         return "other"  # the library's own default, or someone else's
@@ -282,27 +312,39 @@ class OpenSSL:
             raise Absent("OpenSSL_version")
         return text
 
-    FEATURES: dict[str, tuple[str, ...]] = {
+    FEATURES: ClassVar[dict[str, tuple[str, ...]]] = {
         "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
         "ssl_new": ("SSL_new",),
         "ssl_dup": ("SSL_dup",),
         "ssl_up_ref": ("SSL_up_ref",),
         "ssl_free": ("SSL_free",),
         "ssl_get_ctx": ("SSL_get_SSL_CTX",),
-        "handshake": ("BIO_new_bio_pair", "SSL_set_bio", "SSL_set_connect_state",
-                      "SSL_do_handshake", "SSL_in_before"),
+        "handshake": (
+            "BIO_new_bio_pair",
+            "SSL_set_bio",
+            "SSL_set_connect_state",
+            "SSL_do_handshake",
+            "SSL_in_before",
+        ),
         "free_events": ("CRYPTO_get_ex_new_index",),
         "errors": ("ERR_get_error", "ERR_error_string_n"),
     }
 
     def _features(self, feature: str) -> tuple[str, ...]:
-        if feature == "handshake" and not self._has("SSL_in_before") and self._has(
-            "BIO_ctrl_pending"
+        if (
+            feature == "handshake"
+            and not self._has("SSL_in_before")
+            and self._has("BIO_ctrl_pending")
         ):
             # BoringSSL has no SSL_in_before: the ClientHello waiting on the far end of
             # the BIO pair is what shows the handshake started.
-            return ("BIO_new_bio_pair", "SSL_set_bio", "SSL_set_connect_state",
-                    "SSL_do_handshake", "BIO_ctrl_pending")
+            return (
+                "BIO_new_bio_pair",
+                "SSL_set_bio",
+                "SSL_set_connect_state",
+                "SSL_do_handshake",
+                "BIO_ctrl_pending",
+            )
         if feature == "free_events":
             return (self.ex_index_function,)
         return self.FEATURES.get(feature, (feature,))
@@ -310,54 +352,96 @@ class OpenSSL:
     def _setting_symbols(self, op: str, kind: Kind, setting: str) -> tuple[str, ...]:
         p = self._pfx(kind)
         via = self._function_or_ctrl
-        sk_num, sk_value, sk_new, sk_push = (self._sk(o) for o in ("num", "value", "new_null",
-                                                                   "push"))
+        sk_num, sk_value, sk_new, sk_push = (
+            self._sk(o) for o in ("num", "value", "new_null", "push")
+        )
         param = ("SSL_get0_param" if kind == "ssl" else "SSL_CTX_get0_param",)
         table: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "method": ((), (f"{p}get_ssl_method", "TLS_method")),
             "options": ((f"{p}set_options",), (f"{p}get_options",)),
             "mode": (via(f"{p}set_mode", kind), via(f"{p}get_mode", kind)),
-            "min-proto-version": (via(f"{p}set_min_proto_version", kind),
-                                  via(f"{p}get_min_proto_version", kind)),
-            "max-proto-version": (via(f"{p}set_max_proto_version", kind),
-                                  via(f"{p}get_max_proto_version", kind)),
-            "verify-mode": ((f"{p}set_verify", f"{p}get_verify_callback"),
-                            (f"{p}get_verify_mode",)),
-            "verify-callback": ((f"{p}set_verify", f"{p}get_verify_mode"),
-                                (f"{p}get_verify_callback",)),
+            "min-proto-version": (
+                via(f"{p}set_min_proto_version", kind),
+                via(f"{p}get_min_proto_version", kind),
+            ),
+            "max-proto-version": (
+                via(f"{p}set_max_proto_version", kind),
+                via(f"{p}get_max_proto_version", kind),
+            ),
+            "verify-mode": (
+                (f"{p}set_verify", f"{p}get_verify_callback"),
+                (f"{p}get_verify_mode",),
+            ),
+            "verify-callback": (
+                (f"{p}set_verify", f"{p}get_verify_mode"),
+                (f"{p}get_verify_callback",),
+            ),
             "verify-depth": ((f"{p}set_verify_depth",), (f"{p}get_verify_depth",)),
             "verify-param": (
-                (*param, "X509_VERIFY_PARAM_set_flags", "X509_VERIFY_PARAM_set_hostflags",
-                 "X509_VERIFY_PARAM_set_auth_level", "X509_VERIFY_PARAM_set_time"),
-                (*param, "X509_VERIFY_PARAM_get_flags", "X509_VERIFY_PARAM_get_hostflags",
-                 "X509_VERIFY_PARAM_get_auth_level", "X509_VERIFY_PARAM_get_time"),
+                (
+                    *param,
+                    "X509_VERIFY_PARAM_set_flags",
+                    "X509_VERIFY_PARAM_set_hostflags",
+                    "X509_VERIFY_PARAM_set_auth_level",
+                    "X509_VERIFY_PARAM_set_time",
+                ),
+                (
+                    *param,
+                    "X509_VERIFY_PARAM_get_flags",
+                    "X509_VERIFY_PARAM_get_hostflags",
+                    "X509_VERIFY_PARAM_get_auth_level",
+                    "X509_VERIFY_PARAM_get_time",
+                ),
             ),
-            "msg-callback": ((f"{p}set_msg_callback",),
-                             ("SSL_set_msg_callback", *self._features("handshake"))),
+            "msg-callback": (
+                (f"{p}set_msg_callback",),
+                ("SSL_set_msg_callback", *self._features("handshake")),
+            ),
             "info-callback": ((f"{p}set_info_callback",), (f"{p}get_info_callback",)),
-            "default-passwd-cb": ((f"{p}set_default_passwd_cb",),
-                                  (f"{p}get_default_passwd_cb",)),
-            "default-passwd-cb-userdata": ((f"{p}set_default_passwd_cb_userdata",),
-                                           (f"{p}get_default_passwd_cb_userdata",)),
-            "cipher-list": ((f"{p}set_cipher_list",),
-                            (f"{p}get_ciphers", sk_num, sk_value, "SSL_CIPHER_get_name")),
-            "accept-connect-state": (("SSL_set_accept_state", "SSL_set_connect_state"),
-                                     ("SSL_is_server",)),
-            "max-cert-list": (via(f"{p}set_max_cert_list", kind),
-                              via(f"{p}get_max_cert_list", kind)),
+            "default-passwd-cb": ((f"{p}set_default_passwd_cb",), (f"{p}get_default_passwd_cb",)),
+            "default-passwd-cb-userdata": (
+                (f"{p}set_default_passwd_cb_userdata",),
+                (f"{p}get_default_passwd_cb_userdata",),
+            ),
+            "cipher-list": (
+                (f"{p}set_cipher_list",),
+                (f"{p}get_ciphers", sk_num, sk_value, "SSL_CIPHER_get_name"),
+            ),
+            "accept-connect-state": (
+                ("SSL_set_accept_state", "SSL_set_connect_state"),
+                ("SSL_is_server",),
+            ),
+            "max-cert-list": (
+                via(f"{p}set_max_cert_list", kind),
+                via(f"{p}get_max_cert_list", kind),
+            ),
             "read-ahead": (via(f"{p}set_read_ahead", kind), via(f"{p}get_read_ahead", kind)),
-            "ex-data": (("SSL_set_ex_data", self.ex_index_function),
-                        ("SSL_get_ex_data", self.ex_index_function)),
-            "ca-list": ((f"{p}set0_CA_list", sk_new, sk_push, "X509_NAME_new",
-                         "X509_NAME_add_entry_by_txt"),
-                        (f"{p}get0_CA_list", sk_num, sk_value, "X509_NAME_get_text_by_NID")),
-            "client-ca-list": ((f"{p}set_client_CA_list", sk_new, sk_push, "X509_NAME_new",
-                                "X509_NAME_add_entry_by_txt"),
-                               (f"{p}get_client_CA_list", sk_num, sk_value,
-                                "X509_NAME_get_text_by_NID")),
+            "ex-data": (
+                ("SSL_set_ex_data", self.ex_index_function),
+                ("SSL_get_ex_data", self.ex_index_function),
+            ),
+            "ca-list": (
+                (
+                    f"{p}set0_CA_list",
+                    sk_new,
+                    sk_push,
+                    "X509_NAME_new",
+                    "X509_NAME_add_entry_by_txt",
+                ),
+                (f"{p}get0_CA_list", sk_num, sk_value, "X509_NAME_get_text_by_NID"),
+            ),
+            "client-ca-list": (
+                (
+                    f"{p}set_client_CA_list",
+                    sk_new,
+                    sk_push,
+                    "X509_NAME_new",
+                    "X509_NAME_add_entry_by_txt",
+                ),
+                (f"{p}get_client_CA_list", sk_num, sk_value, "X509_NAME_get_text_by_NID"),
+            ),
             "security-level": ((f"{p}set_security_level",), (f"{p}get_security_level",)),
-            "security-callback": ((f"{p}set_security_callback",),
-                                  (f"{p}get_security_callback",)),
+            "security-callback": ((f"{p}set_security_callback",), (f"{p}get_security_callback",)),
         }
         if setting not in table:
             raise NotImplementedError(f"the OpenSSL adapter does not handle {setting!r} yet")
@@ -373,8 +457,11 @@ class OpenSSL:
         return [s for s in symbols if not self._has(s)]
 
     def ctx_new(self, method: str) -> int | None:
-        methods = {"tls": "TLS_method", "tls-client": "TLS_client_method",
-                   "tls-server": "TLS_server_method"}
+        methods = {
+            "tls": "TLS_method",
+            "tls-client": "TLS_client_method",
+            "tls-server": "TLS_server_method",
+        }
         meth = self._fn(methods[method], c_void_p)()
         result: int | None = self._fn("SSL_CTX_new", c_void_p, c_void_p)(meth)
         return result
@@ -388,7 +475,8 @@ class OpenSSL:
             # BoringSSL may skip the free callbacks of an object that has no ex_data at
             # all (ex_data.h), so every object gets a marker at the harness's index.
             self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(
-                result, self._free_index, 1)
+                result, self._free_index, 1
+            )
         return result
 
     def ssl_dup(self, ssl: int) -> int | None:
@@ -406,8 +494,9 @@ class OpenSSL:
 
     def start_handshake(self, ssl: int) -> bool:
         near, far = c_void_p(), c_void_p()
-        new_pair = self._fn("BIO_new_bio_pair", c_int, POINTER(c_void_p), c_size_t,
-                            POINTER(c_void_p), c_size_t)
+        new_pair = self._fn(
+            "BIO_new_bio_pair", c_int, POINTER(c_void_p), c_size_t, POINTER(c_void_p), c_size_t
+        )
         if not new_pair(ctypes.byref(near), 0, ctypes.byref(far), 0):
             raise Unobservable("BIO_new_bio_pair failed")
         self._peers.append(far.value or 0)
@@ -473,8 +562,11 @@ class OpenSSL:
 
     def _get_method(self, kind: Kind, obj: int) -> Json:
         current = self._fn(f"{self._pfx(kind)}get_ssl_method", c_void_p, c_void_p)(obj)
-        for name, symbol in (("tls", "TLS_method"), ("tls-client", "TLS_client_method"),
-                             ("tls-server", "TLS_server_method")):
+        for name, symbol in (
+            ("tls", "TLS_method"),
+            ("tls-client", "TLS_client_method"),
+            ("tls-server", "TLS_server_method"),
+        ):
             if self._has(symbol) and self._fn(symbol, c_void_p)() == current:
                 return name
         return "other"
@@ -549,13 +641,18 @@ class OpenSSL:
         return int(self._fn(f"{self._pfx(kind)}get_verify_mode", c_int, c_void_p)(obj))
 
     def _raw_verify_callback(self, kind: Kind, obj: int) -> int | None:
-        result: int | None = self._fn(f"{self._pfx(kind)}get_verify_callback", c_void_p,
-                                      c_void_p)(obj)
+        result: int | None = self._fn(f"{self._pfx(kind)}get_verify_callback", c_void_p, c_void_p)(
+            obj
+        )
         return result
 
     def _set_verify_mode(self, kind: Kind, obj: int, value: Json) -> None:
-        self._verify(kind, obj, names_to_masks(value, self.verify_mode_masks),
-                     self._raw_verify_callback(kind, obj))
+        self._verify(
+            kind,
+            obj,
+            names_to_masks(value, self.verify_mode_masks),
+            self._raw_verify_callback(kind, obj),
+        )
 
     def _get_verify_mode(self, kind: Kind, obj: int) -> Json:
         return masks_to_names(self._raw_verify_mode(kind, obj), self.verify_mode_masks)
@@ -581,13 +678,16 @@ class OpenSSL:
         param = self._param(kind, obj)
         if "flags" in value:
             self._fn("X509_VERIFY_PARAM_set_flags", c_int, c_void_p, c_ulong)(
-                param, names_to_bits(value["flags"], VERIFY_FLAG_BITS))
+                param, names_to_bits(value["flags"], VERIFY_FLAG_BITS)
+            )
         if "hostflags" in value:
             self._fn("X509_VERIFY_PARAM_set_hostflags", None, c_void_p, c_uint)(
-                param, names_to_bits(value["hostflags"], HOST_FLAG_BITS))
+                param, names_to_bits(value["hostflags"], HOST_FLAG_BITS)
+            )
         if "auth-level" in value:
             self._fn("X509_VERIFY_PARAM_set_auth_level", None, c_void_p, c_int)(
-                param, value["auth-level"])
+                param, value["auth-level"]
+            )
         if "time" in value:
             self._fn("X509_VERIFY_PARAM_set_time", None, c_void_p, c_long)(param, value["time"])
 
@@ -600,16 +700,18 @@ class OpenSSL:
             "flags": bits_to_names(flags, VERIFY_FLAG_BITS),
             "hostflags": bits_to_names(
                 int(self._fn("X509_VERIFY_PARAM_get_hostflags", c_uint, c_void_p)(param)),
-                HOST_FLAG_BITS),
-            "auth-level": int(
-                self._fn("X509_VERIFY_PARAM_get_auth_level", c_int, c_void_p)(param)),
+                HOST_FLAG_BITS,
+            ),
+            "auth-level": int(self._fn("X509_VERIFY_PARAM_get_auth_level", c_int, c_void_p)(param)),
             "time": int(self._fn("X509_VERIFY_PARAM_get_time", c_long, c_void_p)(param))
-            if uses_time else None,
+            if uses_time
+            else None,
         }
 
     def _set_msg_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_msg_callback", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("msg", value), c_void_p))
+            obj, ctypes.cast(self._cb("msg", value), c_void_p)
+        )
 
     def _get_msg_callback(self, kind: Kind, obj: int) -> Json:
         if kind == "ctx":
@@ -622,7 +724,8 @@ class OpenSSL:
 
     def _set_info_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_info_callback", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("info", value), c_void_p))
+            obj, ctypes.cast(self._cb("info", value), c_void_p)
+        )
 
     def _get_info_callback(self, kind: Kind, obj: int) -> Json:
         pointer = self._fn(f"{self._pfx(kind)}get_info_callback", c_void_p, c_void_p)(obj)
@@ -630,25 +733,27 @@ class OpenSSL:
 
     def _set_default_passwd_cb(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_default_passwd_cb", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("passwd", value), c_void_p))
+            obj, ctypes.cast(self._cb("passwd", value), c_void_p)
+        )
 
     def _get_default_passwd_cb(self, kind: Kind, obj: int) -> Json:
         pointer = self._fn(f"{self._pfx(kind)}get_default_passwd_cb", c_void_p, c_void_p)(obj)
         return self._cb_name("passwd", pointer)
 
     def _set_default_passwd_cb_userdata(self, kind: Kind, obj: int, value: Json) -> None:
-        self._fn(f"{self._pfx(kind)}set_default_passwd_cb_userdata", None, c_void_p,
-                 c_void_p)(obj, value)
+        self._fn(f"{self._pfx(kind)}set_default_passwd_cb_userdata", None, c_void_p, c_void_p)(
+            obj, value
+        )
 
     def _get_default_passwd_cb_userdata(self, kind: Kind, obj: int) -> Json:
-        result: int | None = self._fn(f"{self._pfx(kind)}get_default_passwd_cb_userdata",
-                                      c_void_p, c_void_p)(obj)
+        result: int | None = self._fn(
+            f"{self._pfx(kind)}get_default_passwd_cb_userdata", c_void_p, c_void_p
+        )(obj)
         return result
 
     def _set_cipher_list(self, kind: Kind, obj: int, value: Json) -> None:
-        text = ":".join(str(v) for v in value or []).encode()  # type: ignore[union-attr]
-        if not self._fn(f"{self._pfx(kind)}set_cipher_list", c_int, c_void_p, c_char_p)(obj,
-                                                                                        text):
+        text = ":".join(str(v) for v in value or []).encode()
+        if not self._fn(f"{self._pfx(kind)}set_cipher_list", c_int, c_void_p, c_char_p)(obj, text):
             self.errors()
             raise Unobservable(f"the library refused the cipher list {text.decode()!r}")
 
@@ -694,12 +799,12 @@ class OpenSSL:
         return self._ctrl(kind, obj, CTRL_GET_READ_AHEAD, 0)
 
     def _set_ex_data(self, kind: Kind, obj: int, value: Json) -> None:
-        self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(obj, self._data_index,
-                                                                    value)
+        self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(obj, self._data_index, value)
 
     def _get_ex_data(self, kind: Kind, obj: int) -> Json:
         result: int | None = self._fn("SSL_get_ex_data", c_void_p, c_void_p, c_int)(
-            obj, self._data_index)
+            obj, self._data_index
+        )
         return result
 
     def _stack(self, stack: int | None) -> list[int]:
@@ -712,9 +817,18 @@ class OpenSSL:
     def _name_stack(self, names: Json) -> int:
         stack = self._fn(self._sk("new_null"), c_void_p)()
         push = self._fn(self._sk("push"), c_int, c_void_p, c_void_p)
-        add = self._fn("X509_NAME_add_entry_by_txt", c_int, c_void_p, c_char_p, c_int, c_char_p,
-                       c_int, c_int, c_int)
-        for cn in names or []:  # type: ignore[union-attr]
+        add = self._fn(
+            "X509_NAME_add_entry_by_txt",
+            c_int,
+            c_void_p,
+            c_char_p,
+            c_int,
+            c_char_p,
+            c_int,
+            c_int,
+            c_int,
+        )
+        for cn in names or []:
             name = self._fn("X509_NAME_new", c_void_p)()
             add(name, b"CN", MBSTRING_ASC, str(cn).encode(), -1, -1, 0)
             push(stack, name)
@@ -731,18 +845,21 @@ class OpenSSL:
 
     def _set_ca_list(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set0_CA_list", None, c_void_p, c_void_p)(
-            obj, self._name_stack(value))
+            obj, self._name_stack(value)
+        )
 
     def _get_ca_list(self, kind: Kind, obj: int) -> Json:
         return self._names(self._fn(f"{self._pfx(kind)}get0_CA_list", c_void_p, c_void_p)(obj))
 
     def _set_client_ca_list(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_client_CA_list", None, c_void_p, c_void_p)(
-            obj, self._name_stack(value))
+            obj, self._name_stack(value)
+        )
 
     def _get_client_ca_list(self, kind: Kind, obj: int) -> Json:
         return self._names(
-            self._fn(f"{self._pfx(kind)}get_client_CA_list", c_void_p, c_void_p)(obj))
+            self._fn(f"{self._pfx(kind)}get_client_CA_list", c_void_p, c_void_p)(obj)
+        )
 
     def _set_security_level(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_security_level", None, c_void_p, c_int)(obj, value)
@@ -752,7 +869,8 @@ class OpenSSL:
 
     def _set_security_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn(f"{self._pfx(kind)}set_security_callback", None, c_void_p, c_void_p)(
-            obj, ctypes.cast(self._cb("security", value), c_void_p))
+            obj, ctypes.cast(self._cb("security", value), c_void_p)
+        )
 
     def _get_security_callback(self, kind: Kind, obj: int) -> Json:
         pointer = self._fn(f"{self._pfx(kind)}get_security_callback", c_void_p, c_void_p)(obj)

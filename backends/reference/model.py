@@ -62,6 +62,7 @@ class Ssl:
     ctx: Ctx
     settings: dict[str, Json]
     server: bool
+    method: str
     refs: int = 1
     started: bool = False
 
@@ -142,7 +143,8 @@ class ModelLibrary:
         for name, value in context.settings.items():
             if not self._breaks(f"new.inherits.{name}"):
                 settings[name] = copy.deepcopy(value)
-        ssl = Ssl(self._handle(), context, settings, server=context.method != "tls-client")
+        method = "tls-client" if self._breaks("new.inherits.method") else context.method
+        ssl = Ssl(self._handle(), context, settings, context.method != "tls-client", method)
         if self._breaks("ref.new.count-one"):
             ssl.refs = 2
         self.ssls[ssl.handle] = ssl
@@ -176,7 +178,7 @@ class ModelLibrary:
         server = s.server
         if self._breaks("dup.copies.accept-connect-state"):
             server = ctx.method != "tls-client"
-        dup = Ssl(self._handle(), ctx, settings, server=server)
+        dup = Ssl(self._handle(), ctx, settings, server, s.method)
         self.ssls[dup.handle] = dup
         return dup.handle
 
@@ -218,7 +220,7 @@ class ModelLibrary:
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         if setting == "method":
-            return self.ctxs[obj].method if kind == "ctx" else self._ssl(obj).ctx.method
+            return self.ctxs[obj].method if kind == "ctx" else self._ssl(obj).method
         if setting == "accept-connect-state":
             return "accept" if self._ssl(obj).server else "connect"
         source = self.ctxs[obj].settings if kind == "ctx" else self._ssl(obj).settings

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import reject
-from hypothesis.stateful import RuleBasedStateMachine
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine
 
 from conformance.library import Json
+from conformance.results import Status
 from conformance.rules import Rule
 from conformance.script import Observation, Op, Script, Trace
 from conformance.settings import Fields, Setting
@@ -19,7 +21,7 @@ from conformance.worker import Runner
 class Deviation(Exception):
     """The library did not do what the rule promises."""
 
-    def __init__(self, detail: str, expected: Json = None, observed: Json = None) -> None:
+    def __init__(self, detail: str, expected: Any = None, observed: Any = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.expected = expected
@@ -31,8 +33,9 @@ class Deviation(Exception):
 class Stop(BaseException):
     """End the rule now with this status (absent, error); never shrunk by hypothesis."""
 
-    def __init__(self, status: str, detail: str, script: Script | None = None,
-                 trace: Trace | None = None) -> None:
+    def __init__(
+        self, status: Status, detail: str, script: Script | None = None, trace: Trace | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -89,35 +92,36 @@ def unusable(caps: Capabilities, why: str) -> None:
 def ops_setting(script: Script, op: str, index: int, name: str) -> list[Json]:
     """Values a script set for `name` on ctx or ssl variable `index`, in order."""
     key = "ctx" if op == "ctx_set" else "ssl"
-    return [o.value for o in script.ops
-            if o.op == op and o.setting == name and getattr(o, key) == index]
+    return [
+        o.value for o in script.ops if o.op == op and o.setting == name and getattr(o, key) == index
+    ]
 
 
-def reflects(setting: Setting, sets: list[Json], observed: Json) -> bool:
+def reflects(setting: Setting, sets: list[Any], observed: Any) -> bool:
     """Does the getter show what the setter was given? (the precondition of a check)."""
     if not sets:
         return True
     if setting.combine == "or":
-        wanted = {v for s in sets for v in (s or [])}  # type: ignore[union-attr]
+        wanted = {v for s in sets for v in (s or [])}
         return isinstance(observed, list) and wanted <= set(observed)
     if isinstance(setting.domain, Fields):
         if not isinstance(observed, dict):
             return False
-        for key in {k for s in sets for k in s}:  # type: ignore[union-attr]
-            given = [s[key] for s in sets if key in s]  # type: ignore[index,operator]
+        for key in {k for s in sets for k in s}:
+            given = [s[key] for s in sets if key in s]
             if key == "flags":  # X509_VERIFY_PARAM_set_flags adds
                 seen = observed.get(key) or []
-                if not {f for g in given for f in g} <= set(seen):  # type: ignore[union-attr]
+                if not {f for g in given for f in g} <= set(seen):
                     return False
             elif observed.get(key) != given[-1]:
                 return False
         return True
-    return sets[-1] == observed
+    return bool(sets[-1] == observed)
 
 
 def find(script: Script, trace: Trace, op: str, nth: int = 0) -> Observation:
     """The observation of the nth operation named `op`."""
-    matches = [obs for o, obs in zip(script.ops, trace) if o.op == op]
+    matches = [obs for o, obs in zip(script.ops, trace, strict=False) if o.op == op]
     return matches[nth]
 
 

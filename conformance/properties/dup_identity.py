@@ -41,26 +41,40 @@ def _initial_new_object(rule: Rule, script: Script, trace: Trace, caps: Capabili
 
 def _initial_same_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
     ctx = next(op.ctx for op in script.ops if op.op == "ssl_new")
-    made_from = trace[ctx].object  # ctx_new observations come first, in order
+    made_from = trace[ctx or 0].object  # ctx_new observations come first, in order
     dup = find(script, trace, "ssl_dup")
     if dup.null:
         raise Deviation("SSL_dup returned NULL in the initial state", "a new object", "NULL")
     got = trace[-1].value
     if got != made_from:
-        raise Deviation(f"the duplicate's SSL_CTX is object {got}, s was made from object "
-                        f"{made_from} (-1: a context the script never made)", made_from, got)
+        raise Deviation(
+            f"the duplicate's SSL_CTX is object {got}, s was made from object "
+            f"{made_from} (-1: a context the script never made)",
+            made_from,
+            got,
+        )
 
 
 @st.composite
 def _started_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
     ops = [Op("ctx_new", method=draw(st.sampled_from(("tls", "tls-client"))))]
-    ops += draw(sets("ctx_set", 0, caps.settable_ctx - {"min-proto-version",
-                                                        "max-proto-version", "options",
-                                                        "cipher-list"}))
+    ops += draw(
+        sets(
+            "ctx_set",
+            0,
+            caps.settable_ctx
+            - {"min-proto-version", "max-proto-version", "options", "cipher-list"},
+        )
+    )
     ops += [Op("ssl_new", ctx=0)]
-    ops += draw(sets("ssl_set", 0, caps.settable_ssl - {"min-proto-version",
-                                                        "max-proto-version", "options",
-                                                        "cipher-list", "msg-callback"}))
+    ops += draw(
+        sets(
+            "ssl_set",
+            0,
+            caps.settable_ssl
+            - {"min-proto-version", "max-proto-version", "options", "cipher-list", "msg-callback"},
+        )
+    )
     dups = draw(st.integers(1, 3))
     ops.append(Op("handshake", ssl=0))
     ops += [Op("ssl_dup", ssl=0) for _ in range(dups)]
@@ -77,29 +91,29 @@ def _started(script: Script, trace: Trace, caps: Capabilities) -> None:
 def _started_same_handle(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
     _started(script, trace, caps)
     original = find(script, trace, "ssl_new").object
-    for op, obs in zip(script.ops, trace):
+    for op, obs in zip(script.ops, trace, strict=False):
         if op.op == "ssl_dup" and obs.object != original:
             got = "NULL" if obs.null else f"object {obs.object}"
-            raise Deviation(f"after the handshake started SSL_dup returned {got}, not s",
-                            "s", got)
+            raise Deviation(f"after the handshake started SSL_dup returned {got}, not s", "s", got)
 
 
 def _started_increments(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
     _started(script, trace, caps)
     original = find(script, trace, "ssl_new").object
-    dups = [obs for op, obs in zip(script.ops, trace) if op.op == "ssl_dup"]
+    dups = [obs for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_dup"]
     if any(obs.object != original for obs in dups):
         unusable(caps, "SSL_dup did not return s (see dup.started.same-handle)")
-    frees = [obs.freed for op, obs in zip(script.ops, trace) if op.op == "ssl_free"]
+    frees = [obs.freed for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_free"]
     for i, freed in enumerate(frees[:-1]):
         if freed:
-            raise Deviation(f"s was freed by SSL_free number {i + 1} of {len(frees)}; "
-                            f"{len(dups)} SSL_dup call(s) should each have added a reference",
-                            f"freed by SSL_free number {len(frees)}",
-                            f"freed by SSL_free number {i + 1}")
+            raise Deviation(
+                f"s was freed by SSL_free number {i + 1} of {len(frees)}; "
+                f"{len(dups)} SSL_dup call(s) should each have added a reference",
+                f"freed by SSL_free number {len(frees)}",
+                f"freed by SSL_free number {i + 1}",
+            )
     if frees[-1] != [original]:
-        raise Deviation(f"the last SSL_free freed {frees[-1]}, not s",
-                        [original], frees[-1])
+        raise Deviation(f"the last SSL_free freed {frees[-1]}, not s", [original], frees[-1])
 
 
 def properties() -> dict[str, Property]:

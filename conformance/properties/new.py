@@ -16,7 +16,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import METHODS, SETTINGS, setting
-from conformance.strategies import setting_value, sets
+from conformance.strategies import sets, setting_value
 
 
 @st.composite
@@ -29,12 +29,11 @@ def _creates_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
 
 
 def _creates_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
-    objects = [obs.object for op, obs in zip(script.ops, trace) if op.op == "ssl_new"]
+    objects = [obs.object for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_new"]
     if None in objects:
         raise Deviation("SSL_new returned NULL for a valid context", "an SSL object", "NULL")
     if len(set(objects)) != len(objects):
-        raise Deviation("two SSL_new calls returned the same object",
-                        "distinct objects", objects)
+        raise Deviation("two SSL_new calls returned the same object", "distinct objects", objects)
 
 
 def _inherits(name: str) -> ScriptProperty:
@@ -47,8 +46,11 @@ def _inherits(name: str) -> ScriptProperty:
         if entry.domain is not None:
             for _ in range(draw(st.integers(1, 2))):
                 ops.append(Op("ctx_set", ctx=0, setting=name, value=draw(setting_value(entry))))
-        ops += [Op("ssl_new", ctx=0), Op("ctx_get", ctx=0, setting=name),
-                Op("ssl_get", ssl=0, setting=name)]
+        ops += [
+            Op("ssl_new", ctx=0),
+            Op("ctx_get", ctx=0, setting=name),
+            Op("ssl_get", ssl=0, setting=name),
+        ]
         return Script(tuple(ops))
 
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
@@ -57,13 +59,16 @@ def _inherits(name: str) -> ScriptProperty:
         if entry.domain is None:
             wanted = [script.ops[0].method]
         if not reflects(entry, wanted, ctx_value):
-            unusable(caps, f"the context's getter shows {ctx_value!r} after "
-                     f"{wanted[-1]!r} was set")
+            unusable(caps, f"the context's getter shows {ctx_value!r} after {wanted[-1]!r} was set")
         if trace[-3].null:
             raise Deviation("SSL_new returned NULL", "an SSL object", "NULL")
         if ssl_value != ctx_value:
-            raise Deviation(f"right after SSL_new the SSL shows {name} {ssl_value!r}, its "
-                            f"context {ctx_value!r}", ctx_value, ssl_value)
+            raise Deviation(
+                f"right after SSL_new the SSL shows {name} {ssl_value!r}, its "
+                f"context {ctx_value!r}",
+                ctx_value,
+                ssl_value,
+            )
 
     return ScriptProperty(scripts, check)
 
@@ -76,4 +81,3 @@ def properties() -> dict[str, Property]:
         if s.inherit:
             props[f"new.inherits.{s.name}"] = _inherits(s.name)
     return props
-

@@ -48,13 +48,16 @@ def _machine(checked: Rule, runner: Runner) -> type[RuleBasedStateMachine]:
             expected = self.model.step(op)
             observed = runner.step(op)
             if observed.absent:
-                raise Stop("absent", "the library lacks " + ", ".join(observed.absent),
-                           Script(tuple(self.ops)))
+                raise Stop(
+                    "absent",
+                    "the library lacks " + ", ".join(observed.absent),
+                    Script(tuple(self.ops)),
+                )
             return expected, observed
 
         def _fail(self, detail: str, expected: object, observed: object) -> None:
             self.failed = True
-            deviation = Deviation(detail, expected, observed)  # type: ignore[arg-type]
+            deviation = Deviation(detail, expected, observed)
             deviation.script = Script(tuple(self.ops))
             raise deviation
 
@@ -63,11 +66,18 @@ def _machine(checked: Rule, runner: Runner) -> type[RuleBasedStateMachine]:
             late = [o for o in expected.freed if o not in observed.freed]
             if checked.id in EARLY and early:
                 what = "freed twice" if -1 in early else "freed while still referenced"
-                self._fail(f"object(s) {early} {what} at step {len(self.ops) - 1}",
-                           expected.freed, observed.freed)
+                self._fail(
+                    f"object(s) {early} {what} at step {len(self.ops) - 1}",
+                    expected.freed,
+                    observed.freed,
+                )
             if checked.id in LATE and late:
-                self._fail(f"object(s) {late} not freed at step {len(self.ops) - 1}, when "
-                           "the count reached zero", expected.freed, observed.freed)
+                self._fail(
+                    f"object(s) {late} not freed at step {len(self.ops) - 1}, when "
+                    "the count reached zero",
+                    expected.freed,
+                    observed.freed,
+                )
 
         @rule(target=handles)
         def new(self) -> int:
@@ -110,6 +120,10 @@ def _machine(checked: Rule, runner: Runner) -> type[RuleBasedStateMachine]:
 def properties() -> dict[str, Property]:
     return {
         rule_id: MachineProperty(_machine)
-        for rule_id in ("ref.new.count-one", "ref.up-ref.increments", "ref.free.decrements",
-                        "ref.free.at-zero")
+        for rule_id in (
+            "ref.new.count-one",
+            "ref.up-ref.increments",
+            "ref.free.decrements",
+            "ref.free.at-zero",
+        )
     }

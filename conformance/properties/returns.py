@@ -27,8 +27,9 @@ def _null_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> N
     if not obs.null:
         raise Deviation("SSL_new(NULL) returned an object", "NULL", f"object {obs.object}")
     if not obs.errors:
-        raise Deviation("SSL_new(NULL) returned NULL with nothing on the error stack",
-                        "an error queued", [])
+        raise Deviation(
+            "SSL_new(NULL) returned NULL with nothing on the error stack", "an error queued", []
+        )
 
 
 @st.composite
@@ -58,7 +59,7 @@ def _dup_pointer(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -
 
 
 def _up_ref_one(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
-    for op, obs in zip(script.ops, trace):
+    for op, obs in zip(script.ops, trace, strict=False):
         if op.op == "ssl_up_ref" and obs.value != 1:
             raise Deviation(f"SSL_up_ref returned {obs.value!r}", 1, obs.value)
 

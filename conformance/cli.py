@@ -1,0 +1,282 @@
+"""sslconform's command line: rules, run, replay, and the commands other modules add."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance.library import Unavailable
+from conformance.registry import Backend, all_backends, backend
+from conformance.results import LibraryInfo, Results, RuleResult
+from conformance.rules import RULES, rule
+from conformance.script import Script
+from conformance.worker import InProcess, Launch, Runner, Worker
+
+# Modules that add subcommands of their own, through register(subparsers).
+EXTENSIONS: tuple[str, ...] = ("conformance.bench",)
+
+
+class UserError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+def open_runner(entry: Backend, lib_dir: str | None, timeout: float = 10.0) -> Runner:
+    """A runner for the backend: in-process for the model, a worker for native code."""
+    if entry.in_process:
+        module = importlib.import_module(entry.adapter)
+        return InProcess(entry.name, module.load(lib_dir, dict(entry.options)))
+    launch = Launch(entry.adapter, lib_dir=lib_dir, options=dict(entry.options), timeout=timeout)
+    if lib_dir is None and entry.fetch:
+        from conformance.fetch import fetch  # only columns that fetch need the archive
+
+        fetched = fetch(entry.fetch)
+        launch.lib_dir = str(fetched.lib_dir)
+        launch.prefix = list(fetched.loader or [])
+        launch.env = dict(getattr(fetched, "env", {}) or {})
+    return Worker(entry.name, launch)
+
+
+def _lib_dir(args: argparse.Namespace) -> str | None:
+    lib = args.lib or os.environ.get("SSLCONFORM_LIB") or None
+    if lib and not Path(lib).is_dir():
+        raise UserError(f"--lib {lib}: not a directory")
+    return lib
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from conformance.spec import coverage
+
+    if args.json:
+        print(json.dumps([{**vars(r), "needs": list(r.needs)} for r in RULES], indent=1))
+        return 0
+    for r in RULES:
+        mark = "" if r.testable else "  (not testable: " + str(r.reason) + ")"
+        since = f"  [only from OpenSSL {r.since}]" if r.since else ""
+        print(f"{r.id:40} {r.group:20}{since}{mark}")
+        quote = r.quotes.get("1.1.1k") or r.quotes.get("3.0.0")
+        print(f'    "{quote}"  ({", ".join(sorted(r.quotes))})')
+        print(f"    observed: {r.how}")
+    testable = sum(r.testable for r in RULES)
+    print(f"\n{len(RULES)} rules: {testable} testable, {len(RULES) - testable} not testable")
+    cov = coverage()
+    if cov is None:
+        print("page coverage: not checked (spec files not found; set SSLCONFORM_SPEC)")
+    for c in cov or []:
+        print(
+            f"page {c.page}: {c.percent:.1f}% of DESCRIPTION and RETURN VALUES quoted by a rule"
+            + (f"; not quoted: {c.uncovered}" if c.uncovered else "")
+        )
+    return 0
+
+
+def _select(patterns: Sequence[str] | None) -> list[str]:
+    from fnmatch import fnmatch
+
+    ids = [r.id for r in RULES if r.testable]
+    if not patterns:
+        return ids
+    chosen = [i for i in ids if any(fnmatch(i, p) for p in patterns)]
+    if not chosen:
+        raise UserError(f"no testable rule matches {' '.join(patterns)}")
+    return chosen
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.engine import PROFILES, Engine, LibraryVersion
+
+    entry = _backend(args.backend)
+    lib_dir = _lib_dir(args)
+    ids = _select(args.rules)
+    if args.profile not in PROFILES:
+        raise UserError(f"--profile: one of {', '.join(PROFILES)}")
+    out = Path(args.results)
+    command = shlex.join(["sslconform", *sys.argv[1:]]) if sys.argv[1:] else None
+    results = Results(
+        backend=entry.name, library=None, command=command, seed=args.seed, profile=args.profile
+    )
+    try:
+        runner = open_runner(entry, lib_dir, args.timeout)
+        hello = runner.hello()
+    except Unavailable as exc:
+        results.state, results.reason = "unavailable", str(exc)
+        results.write(out)
+        print(f"{entry.name}: unavailable: {exc}", file=sys.stderr)
+        return 2 if lib_dir else 0
+    version = LibraryVersion(str(hello["version"]))
+    mapped = hello.get("mapped") or []
+    results.library = LibraryInfo(
+        entry.family, version.text, version.page(), ", ".join(mapped) or lib_dir
+    )
+    results.write(out)
+    engine = Engine(runner, args.profile, args.seed)
+    print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
+    try:
+        for rule_id in ids:
+            try:
+                result = engine.run(rule(rule_id))
+            except Unavailable as exc:
+                result = RuleResult(rule_id, "error", detail=f"worker unavailable: {exc}")
+            except Exception as exc:  # a harness bug must not lose what was measured
+                result = RuleResult(rule_id, "error", detail=f"{type(exc).__name__}: {exc}")
+            results.rules.append(result)
+            results.write(out)
+            if not args.quiet:
+                print(
+                    f"  {result.status:14} {rule_id}"
+                    + (f"  {result.detail}" if result.detail and result.status != "pass" else ""),
+                    file=sys.stderr,
+                )
+    except KeyboardInterrupt:
+        results.state, results.reason = "aborted", "interrupted"
+        results.write(out)
+        return 130
+    finally:
+        runner.close()
+    results.state = "complete"
+    results.write(out)
+    failed = [r.id for r in results.rules if r.status == "fail"]
+    counts = {
+        s: sum(r.status == s for r in results.rules)
+        for s in dict.fromkeys(r.status for r in results.rules)
+    }
+    print(
+        f"{entry.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" -> {out}",
+        file=sys.stderr,
+    )
+    return 1 if args.fail_on_deviation and failed else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from backends.reference.model import ModelLibrary
+    from conformance.interpreter import Interpreter
+
+    path = Path(args.script)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot read a JSON script: {exc}") from None
+    if isinstance(data, dict) and "rules" in data:  # a results file: take one rule's script
+        if not args.rule:
+            raise UserError(f"{path} is a results file: name the rule with --rule")
+        found = [r for r in data["rules"] if r.get("id") == args.rule and r.get("script")]
+        if not found:
+            raise UserError(f"{path}: no script recorded for rule {args.rule}")
+        data = found[0]["script"]
+    try:
+        script = Script.from_json(data)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{path}: {exc}") from None
+    entry = _backend(args.backend)
+    try:
+        runner = open_runner(entry, _lib_dir(args), args.timeout)
+        version = runner.hello()["version"]
+        trace = runner.run(script)
+    except Unavailable as exc:
+        raise UserError(f"{entry.name}: unavailable: {exc}") from None
+    finally:
+        if "runner" in locals():
+            runner.close()
+    model = Interpreter(ModelLibrary()).run(script)
+    print(f"# {entry.name}: {version}")
+    differ = 0
+    for i, (op, got, want) in enumerate(zip(script.ops, trace, model, strict=False)):
+        same = got.to_json() == want.to_json()
+        differ += not same
+        print(
+            f"{i:2} {op}\n     {entry.name}: {got.to_json()}"
+            + ("" if same else f"\n     model: {want.to_json()}")
+        )
+    if len(trace) < len(script.ops):
+        print(f"# the backend stopped after {len(trace)} of {len(script.ops)} operations")
+    print(
+        f"# {differ} observation(s) differ from the reference model "
+        "(library defaults differ from the model's; the rules compare a library with itself)"
+    )
+    return 0
+
+
+def _backend(name: str) -> Backend:
+    try:
+        return backend(name)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    for name, entry in sorted(all_backends().items()):
+        print(f"{name:12} {entry.family:18} {entry.summary}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="sslconform", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("rules", help="print the rules catalogue and its page coverage")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser("backends", help="list the backends (matrix columns)")
+    p.set_defaults(func=cmd_backends)
+
+    def backend_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--backend", required=True, help="a name from 'sslconform backends'")
+        p.add_argument(
+            "--lib",
+            help="directory holding the libssl/libcrypto to test "
+            "(default: $SSLCONFORM_LIB, else the backend's own)",
+        )
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=10.0,
+            help="seconds one script may take before it counts as a hang",
+        )
+
+    p = sub.add_parser("run", help="hold one backend to every rule; write a results file")
+    backend_args(p)
+    p.add_argument("--results", required=True, help="the JSON results file to write")
+    p.add_argument(
+        "--profile",
+        default=os.environ.get("SSLCONFORM_PROFILE", "default"),
+        help="quick, default or thorough (examples per rule)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rules", nargs="*", help="rule ids or glob patterns (default: all)")
+    p.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any rule failed")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("replay", help="run one script again on a backend")
+    p.add_argument("script", help="a script JSON file, or a results file with --rule")
+    p.add_argument("--rule", help="with a results file: the rule whose script to replay")
+    backend_args(p)
+    p.set_defaults(func=cmd_replay)
+
+    for name in EXTENSIONS:
+        importlib.import_module(name).register(sub)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except UserError as exc:
+        print(f"sslconform: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"sslconform: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

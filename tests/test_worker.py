@@ -1,0 +1,79 @@
+"""A library that crashes or hangs becomes a crash or timeout result; the run goes on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine import Engine
+from conformance.library import Unavailable
+from conformance.rules import rule
+from conformance.script import Op, Script
+from conformance.worker import Launch, Worker, WorkerCrashed, WorkerTimedOut
+
+ADAPTER = "tests.adapters.misbehaving"
+SCRIPT = Script((Op("ctx_new", method="tls"), Op("ssl_new", ctx=0), Op("ssl_dup", ssl=0)))
+
+
+def test_a_segfault_becomes_a_crash_carrying_the_script(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER, crash="ssl_dup")
+    with pytest.raises(WorkerCrashed) as caught:
+        worker.run(SCRIPT)
+    assert "SIGSEGV" in caught.value.detail
+    assert caught.value.ops == list(SCRIPT.ops)
+    # the next script gets a fresh worker
+    assert len(worker.run(Script(SCRIPT.ops[:2]))) == 2
+    assert worker.restarts == 2
+
+
+def test_a_hang_becomes_a_timeout_and_the_worker_is_replaced(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER, timeout=1.0, hang="ssl_dup")
+    started = time.monotonic()
+    with pytest.raises(WorkerTimedOut):
+        worker.run(SCRIPT)
+    assert time.monotonic() - started < 5
+    assert len(worker.run(Script(SCRIPT.ops[:2]))) == 2
+
+
+def test_engine_reports_crash_and_timeout_as_statuses(worker_for: Any) -> None:
+    crashing = Engine(worker_for(ADAPTER, crash="ssl_dup"), "quick")
+    result = crashing.run(rule("dup.initial.new-object"))
+    assert result.status == "crash"
+    assert result.script and any(op["op"] == "ssl_dup" for op in result.script["ops"])
+    hanging = Engine(worker_for(ADAPTER, timeout=1.0, hang="ssl_up_ref"), "quick")
+    result = hanging.run(rule("ret.up-ref.one"))
+    assert result.status == "timeout"
+    # and the same engine goes on to the next rule
+    assert hanging.run(rule("new.creates")).status == "pass"
+
+
+def test_killing_the_worker_mid_run_is_a_crash_and_the_run_finishes(
+    worker_for: Any, tmp_path: Path
+) -> None:
+    busy = tmp_path / "busy"
+    busy.touch()  # the worker sits in SSL_dup while this exists
+    worker = worker_for(ADAPTER, hang="ssl_dup", timeout=30.0, **{"while": str(busy)})
+    engine = Engine(worker, "quick")
+    pid = worker.hello()["pid"]
+
+    def kill() -> None:
+        os.kill(pid, signal.SIGKILL)
+        busy.unlink()
+
+    threading.Timer(0.5, kill).start()
+    result = engine.run(rule("dup.initial.new-object"))
+    assert result.status == "crash"
+    assert "SIGKILL" in (result.detail or "")
+    assert engine.run(rule("new.creates")).status == "pass"
+
+
+def test_an_adapter_that_cannot_load_is_unavailable_with_its_reason() -> None:
+    worker = Worker("nowhere", Launch("backends.openssl.library", lib_dir="/nonexistent"))
+    with pytest.raises(Unavailable, match="no libcrypto"):
+        worker.hello()
