@@ -98,7 +98,11 @@ def bits_to_names(value: int, table: Mapping[str, int]) -> list[Json]:
 
 
 def names_to_bits(names: Json, table: Mapping[str, int | None], c_names: Mapping[str, str]) -> int:
-    """OR of the named flags; Absent(its C name) for a flag the library does not define."""
+    """OR of the named flags; Unobservable naming any flag the library does not define.
+
+    Not Absent: the setting exists, only this value cannot be said, so the example is
+    set aside and others still test the setting.
+    """
     if not isinstance(names, list):
         raise TypeError(f"expected a list of names, got {names!r}")
     value = 0
@@ -110,7 +114,7 @@ def names_to_bits(names: Json, table: Mapping[str, int | None], c_names: Mapping
         else:
             value |= bits
     if lacking:
-        raise Absent(*lacking)
+        raise Unobservable(f"the library does not define {', '.join(lacking)}")
     return value
 
 

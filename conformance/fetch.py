@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from conformance.library import Unavailable
@@ -127,6 +127,8 @@ SOURCES: dict[str, Source] = {
 
 # The loader library the newer-glibc libraries run under.
 GLIBC_SOURCE = "glibc241"
+# Fetched libraries that read an OpenSSL configuration file at start.
+READS_OPENSSL_CONF = ("openssl111", "openssl35", "openssl36", "openssl40")
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,10 @@ class Fetched:
     loader: tuple[str, ...] | None = None
     reused: bool = False  # came from the cache without downloading
     system: bool = False  # the machine's own copy, not fetched
+    # Environment for the process that loads it. A fetched OpenSSL reads no
+    # configuration (OPENSSL_CONF names an empty file): the machine's openssl.cnf was
+    # written for its own OpenSSL, and a column should show the library's defaults.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def cache_root() -> Path:
@@ -420,6 +426,8 @@ def fetch(name: str) -> Fetched:
     if source is None:
         raise Unavailable(f"unknown library {name!r}; known: {', '.join(sorted(SOURCES))}")
     got = _fetch_files(source)
+    if name in READS_OPENSSL_CONF:
+        got = replace(got, env={"OPENSSL_CONF": str(empty_openssl_conf())})
     if name == GLIBC_SOURCE or source.files[0].endswith(".h"):
         return got
     wanted = needed_glibc([Path(f) for f in got.files])
@@ -428,16 +436,15 @@ def fetch(name: str) -> Fetched:
         return got
     glibc = fetch(GLIBC_SOURCE)
     loader = str(Path(glibc.lib_dir) / "ld-linux-x86-64.so.2")
-    return Fetched(
-        name=got.name,
-        package=got.package,
-        version=got.version,
-        lib_dir=got.lib_dir,
-        files=got.files,
-        loader=(loader, "--library-path", f"{glibc.lib_dir}:{got.lib_dir}"),
-        reused=got.reused,
-        system=got.system,
-    )
+    return replace(got, loader=(loader, "--library-path", f"{glibc.lib_dir}:{got.lib_dir}"))
+
+
+def empty_openssl_conf() -> Path:
+    path = cache_root() / "openssl-empty.cnf"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# sslconform: no configuration, so the library shows its defaults\n")
+    return path
 
 
 def python_executable() -> str:

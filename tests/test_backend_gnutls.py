@@ -53,8 +53,8 @@ def test_no_openssl_is_mapped(seen: dict[str, Any]) -> None:
 def test_what_the_layer_has(seen: dict[str, Any]) -> None:
     assert seen["ctx"] and seen["ssl"]
     assert seen["missing"]["ssl_new"] == [] and seen["missing"]["ssl_free"] == []
-    assert seen["missing"]["ctx_new"] == ["TLS_method"]
-    assert seen["tls"] == {"absent": ["TLS_method"]}
+    assert seen["missing"]["ctx_new"] == []
+    assert "TLS_method" in seen["tls"]["unobservable"]
 
 
 def test_what_the_layer_lacks(seen: dict[str, Any]) -> None:
@@ -62,6 +62,6 @@ def test_what_the_layer_lacks(seen: dict[str, Any]) -> None:
     assert seen["get_ctx"] == {"absent": ["SSL_get_SSL_CTX"]}
     assert seen["get_options"] == {"absent": ["SSL_get_options"]}
     assert seen["ssl_options"] == {"absent": ["SSL_set_options"]}
-    assert seen["unknown_option"] == {"absent": ["SSL_OP_NO_TICKET"]}
+    assert "SSL_OP_NO_TICKET" in seen["unknown_option"]["unobservable"]
     assert "BIO_new_bio_pair" in seen["handshake"]["absent"]
     assert seen["freed"] == {"absent": ["CRYPTO_get_ex_new_index"]}

@@ -77,6 +77,6 @@ def test_context_settings_reach_the_connection(seen: dict[str, Any]) -> None:
 def test_what_pyopenssl_cannot_say(seen: dict[str, Any]) -> None:
     # pyOpenSSL refuses to change a Context once it made a Connection.
     assert "made a Connection" in seen["used_ctx"]["absent"][0]
-    assert seen["unknown_mode"] == {"absent": ["SSL_MODE_NO_AUTO_CHAIN"]}
+    assert "SSL_MODE_NO_AUTO_CHAIN" in seen["unknown_mode"]["unobservable"]
     assert "unobservable" in seen["bad_ciphers"]
     assert any("no cipher match" in e for e in seen["errors"])

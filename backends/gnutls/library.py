@@ -159,6 +159,12 @@ class GnuTLSCompat:
         return f"GnuTLS {number} (OpenSSL compatibility layer)"
 
     def missing(self, feature: str) -> list[str]:
+        if feature == "ctx_new":
+            # Contexts can be made, with a client or a server method; a script asking
+            # for TLS_method (which the layer lacks) is set aside in ctx_new instead.
+            methods = ("TLS_method", "TLS_client_method", "TLS_server_method")
+            if any(self.symbols.has(m) for m in methods):
+                return self.symbols.lacking(("SSL_CTX_new",))
         if feature.startswith(("set:", "get:")):
             op, kind, setting = feature.split(":")
             names = _setting_functions(op, "ctx" if kind == "ctx" else "ssl", setting)
@@ -171,6 +177,8 @@ class GnuTLSCompat:
     def ctx_new(self, method: str) -> int | None:
         names = {"tls": "TLS_method", "tls-client": "TLS_client_method",
                  "tls-server": "TLS_server_method"}  # fmt: skip
+        if not self.symbols.has(names[method]):
+            raise Unobservable(f"the layer has no {names[method]} (nor SSLv23_method)")
         meth = self._fn(names[method], c_void_p)()
         result: int | None = self._fn("SSL_CTX_new", c_void_p, c_void_p)(meth)
         return result
@@ -222,7 +230,7 @@ class GnuTLSCompat:
             bits = names_to_bits(value, MODE_BITS, MODE_C_NAMES)
             self._fn("SSL_CTX_set_mode", c_long, c_void_p, c_long)(obj, bits)
         elif setting == "cipher-list":
-            text = ":".join(str(v) for v in value or []).encode()  # type: ignore[union-attr]
+            text = ":".join(str(v) for v in value or []).encode()
             if not self._fn("SSL_CTX_set_cipher_list", c_int, c_void_p, c_char_p)(obj, text):
                 raise Unobservable(f"the layer refused the cipher list {text.decode()!r}")
         else:

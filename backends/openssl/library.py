@@ -125,8 +125,9 @@ def masks_to_names(value: int, masks: dict[str, int | None]) -> list[str]:
 
 
 def names_to_masks(names: Json, masks: dict[str, int | None]) -> int:
-    """OR of the named flags: Absent for one the library does not define, Unobservable
-    for one it defines as 0 (setting it changes nothing, so no getter can show it)."""
+    """OR of the named flags. A flag the library does not define, or defines as 0 (so
+    that setting it changes nothing a getter can show), is Unobservable: the setting
+    exists, only this value cannot be said, and the example is set aside."""
     assert isinstance(names, list)
     value = 0
     lacking, nothing = [], []
@@ -139,7 +140,7 @@ def names_to_masks(names: Json, masks: dict[str, int | None]) -> int:
         else:
             value |= mask
     if lacking:
-        raise Absent(*lacking)
+        raise Unobservable(f"the library does not define {', '.join(lacking)}")
     if nothing:
         raise Unobservable(f"the library defines {', '.join(nothing)} as 0: it sets nothing")
     return value

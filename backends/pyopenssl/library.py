@@ -174,7 +174,8 @@ def _names_to_bits(
         else:
             value |= bits
     if lacking:
-        raise Absent(*lacking)
+        # The setting exists; only this value cannot be said: set the example aside.
+        raise Unobservable(f"pyOpenSSL does not define {', '.join(lacking)}")
     return value
 
 
@@ -350,20 +351,22 @@ class PyOpenSSL:
         elif setting == "info-callback":
             callback = self.callbacks["info"][str(value)] if value is not None else None
             if callback is None:
-                raise Absent(f"{what}(None): pyOpenSSL wraps any callback it is given")
+                # A value pyOpenSSL cannot pass (it wraps whatever it is given): set the
+                # example aside rather than call the setting absent.
+                raise Unobservable(f"{what}(None): pyOpenSSL wraps any callback it is given")
             self._call(what, target.set_info_callback, callback)
         elif setting == "default-passwd-cb":
             if value is None:
-                raise Absent(f"{what}(None): pyOpenSSL requires a callable")
+                raise Unobservable(f"{what}(None): pyOpenSSL requires a callable")
             self._call(what, target.set_passwd_cb, self.callbacks["passwd"][str(value)])
         elif setting == "cipher-list":
-            text = ":".join(str(v) for v in value or []).encode()  # type: ignore[union-attr]
+            text = ":".join(str(v) for v in value or []).encode()
             self._call(what, target.set_cipher_list, text)
         elif setting == "accept-connect-state":
             func = target.set_accept_state if value == "accept" else target.set_connect_state
             self._call(what, func)
         elif setting == "client-ca-list":
-            self._call(what, target.set_client_ca_list, [_x509_name(str(cn)) for cn in value or []])  # type: ignore[union-attr]
+            self._call(what, target.set_client_ca_list, [_x509_name(str(cn)) for cn in value or []])
         else:
             raise NotImplementedError(f"no setter written for {setting!r}")
 

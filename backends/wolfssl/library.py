@@ -401,6 +401,9 @@ class WolfSSL:
         return f"wolfSSL {bytes(text).decode(errors='replace')}" if text else "wolfSSL unknown"
 
     def missing(self, feature: str) -> list[str]:
+        if feature == "free_events" and self.free_unobservable:
+            # The functions are there, but wolfSSL_free does not call the callback.
+            return ["an ex_data free callback that wolfSSL_free calls"]
         if feature.startswith(("set:", "get:")):
             op, kind, setting = feature.split(":")
             names = _setting_functions(op, "ctx" if kind == "ctx" else "ssl", setting)
@@ -631,7 +634,7 @@ class WolfSSL:
         return result
 
     def _set_cipher_list(self, kind: Kind, obj: int, value: Json) -> None:
-        text = ":".join(str(v) for v in value or []).encode()  # type: ignore[union-attr]
+        text = ":".join(str(v) for v in value or []).encode()
         fn = self._fn(f"{self._p(kind)}set_cipher_list", c_int, c_void_p, c_char_p)
         if not fn(obj, text):
             self.errors()
@@ -685,7 +688,7 @@ class WolfSSL:
         # wolfSSL's sk_push puts the new element first (sk_value(stack, 0) is the last one
         # pushed), unlike OpenSSL's, which appends. Pushing in reverse gives element i the
         # i-th name, which is what the list means.
-        for cn in reversed(names or []):  # type: ignore[arg-type]
+        for cn in reversed(names or []):
             name = new_name()
             add(name, b"CN", MBSTRING_ASC, str(cn).encode(), -1, -1, 0)
             push(stack, name)
