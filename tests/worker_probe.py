@@ -44,7 +44,7 @@ def run_adapter(module: str, fetched: Fetched | None, body: str) -> dict[str, An
     lib_dir = fetched.lib_dir if fetched else None
     code = PRELUDE.format(module=module, lib_dir=lib_dir) + body + EPILOGUE
     argv = worker_command(fetched, ["-c", code]) if fetched else [sys.executable, "-c", code]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **(fetched.env if fetched else {}), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     if done.returncode != 0:
         raise AssertionError(f"adapter process failed:\n{done.stderr}")
