@@ -19,7 +19,7 @@ from conformance.script import Script
 from conformance.worker import InProcess, Launch, Runner, Worker
 
 # Modules that add subcommands of their own, through register(subparsers).
-EXTENSIONS: tuple[str, ...] = ("conformance.bench",)
+EXTENSIONS: tuple[str, ...] = ("conformance.bench", "backends.rustls.build")
 
 
 class UserError(Exception):

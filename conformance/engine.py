@@ -97,6 +97,12 @@ class Engine:
         if prop is None:
             return RuleResult(rule.id, "error", detail="no property observes this rule yet")
         answer = self.runner.missing(list(rule.needs))
+        # What the library lacks decides first: an adapter gap behind it changes nothing.
+        lacking = sorted({n for names in answer.values() for n in names or []})
+        if lacking:
+            # Adapters name a missing function, or give a sentence saying why it is absent.
+            said = [n if " " in n else f"the library lacks {n}" for n in lacking]
+            return RuleResult(rule.id, "absent", detail="; ".join(said))
         unknown = [f for f, names in answer.items() if names is None]
         if unknown:
             return RuleResult(
@@ -104,9 +110,6 @@ class Engine:
                 "error",
                 detail=f"this backend's adapter does not observe {', '.join(unknown)} yet",
             )
-        lacking = sorted({n for names in answer.values() for n in names or []})
-        if lacking:
-            return RuleResult(rule.id, "absent", detail="the library lacks " + ", ".join(lacking))
         caps = self.capabilities()
         caps.unobservable.clear()
         counter = [0]

@@ -1,0 +1,996 @@
+//! A C ABI over rustls 0.23 (ring provider) for sslconform's rustls column.
+//!
+//! The page's objects map onto rustls's own model:
+//! - an SSL_CTX handle is `Arc<Ctx>`: a slot holding the current `Arc<ClientConfig>` or
+//!   `Arc<ServerConfig>`. rustls configs are immutable once built, so a context setter
+//!   builds a new config from the stored builder inputs and puts it in the slot;
+//!   connections made earlier keep the config they were made from.
+//! - an SSL handle is `Arc<Ssl>`: a `ClientConnection` or `ServerConnection` made from the
+//!   context's current config. The handle is the pointer `Arc::into_raw` gives, so the
+//!   reference count is the Arc's real strong count: up_ref is a clone, free is a drop.
+//!   `Ssl`'s `Drop` records the handle in a "freed" list when the last reference goes.
+//! - settings are read back through rustls's public API where it has a reader (the
+//!   crypto provider's cipher suites, the connection's variant) and otherwise observed in a
+//!   real in-memory handshake between a connection made from the config and a probe peer
+//!   (protocol versions, certificate verification, client-auth mode).
+//!
+//! Safety, for every `unsafe extern "C"` function: a handle argument is NULL or a live
+//! handle this library gave out (not yet freed to zero); output buffers hold `cap` items.
+//! Like OpenSSL, the library cannot tell a stale handle from a live one.
+#![allow(clippy::missing_safety_doc)] // the one rule above covers every function
+
+use std::ffi::{c_char, c_int, c_long, CStr, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::ResolvesClientCert;
+use rustls::crypto::{ring as ring_provider, CryptoProvider};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{
+    CipherSuite, ClientConfig, ClientConnection, Connection, DigitallySignedStruct, Error,
+    ProtocolVersion, RootCertStore, ServerConfig, ServerConnection, SignatureScheme,
+    SupportedCipherSuite, SupportedProtocolVersion,
+};
+
+// The harness's own test identities: a server config cannot be built without a
+// certificate, and handshakes need one to get anywhere.
+mod testcert;
+use testcert::{ECDSA_CERT, ECDSA_KEY, RSA_CERT, RSA_KEY};
+const SERVER_NAME: &str = "sslconform.test";
+
+const VERSION: &str = concat!("rustls ", env!("SSLCONFORM_RUSTLS_VERSION"), "\0");
+
+static FREED_SSL: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static FREED_CTX: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static ERRORS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means an earlier call panicked; the data is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn push_error(msg: impl Into<String>) {
+    lock(&ERRORS).push(msg.into());
+}
+
+// --- configs ------------------------------------------------------------------------
+
+/// The builder inputs a context keeps so that it can build its config again.
+#[derive(Clone)]
+struct Params {
+    server: bool,
+    min: u16,                               // 0: no lower bound
+    max: u16,                               // 0: no upper bound
+    tls12_suites: Option<Vec<CipherSuite>>, // None: the provider's default list
+    // client: 0 no verification, 1 verify the server; server: 0 no client auth,
+    // 1 client auth offered (optional), 2 client auth mandatory
+    verify: u8,
+    alpn: Vec<Vec<u8>>,  // ClientConfig/ServerConfig::alpn_protocols
+    max_fragment: usize, // ::max_fragment_size, 0: None
+    resumption: bool,    // client: in-memory sessions or disabled; server: session cache
+    tickets: bool,       // server: a ring Ticketer or none
+    key_log: bool,       // ::key_log: a recording KeyLog or NoKeyLog
+    client_cert: bool,   // client: the test identity as client certificate
+}
+
+impl Params {
+    /// What a fresh config has: rustls's builder defaults, plus the test identity on a
+    /// server and verification on (with nothing trusted) on a client.
+    fn new(server: bool) -> Self {
+        Params {
+            server,
+            min: 0,
+            max: 0,
+            tls12_suites: None,
+            verify: if server { 0 } else { 1 },
+            alpn: Vec::new(),
+            max_fragment: 0,
+            resumption: true,
+            tickets: false,
+            key_log: false,
+            client_cert: false,
+        }
+    }
+}
+
+/// Counts the secrets rustls hands it; `will_log` says yes.
+#[derive(Debug, Default)]
+struct CountingKeyLog(std::sync::atomic::AtomicUsize);
+
+impl rustls::KeyLog for CountingKeyLog {
+    fn log(&self, _label: &str, _client_random: &[u8], _secret: &[u8]) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Clone)]
+enum Config {
+    Client(Arc<ClientConfig>),
+    Server(Arc<ServerConfig>),
+}
+
+fn provider(params: &Params) -> Result<Arc<CryptoProvider>, Error> {
+    let mut provider = ring_provider::default_provider();
+    if let Some(wanted) = &params.tls12_suites {
+        // The page's cipher list is the TLS 1.2 list; TLS 1.3 suites stay as they are.
+        let mut suites: Vec<SupportedCipherSuite> = Vec::new();
+        for name in wanted {
+            if let Some(s) = provider
+                .cipher_suites
+                .iter()
+                .find(|s| s.suite() == *name && matches!(s, SupportedCipherSuite::Tls12(_)))
+            {
+                suites.push(*s);
+            }
+        }
+        if suites.is_empty() {
+            return Err(Error::General(
+                "none of the requested TLS 1.2 suites is in rustls".into(),
+            ));
+        }
+        suites.extend(
+            provider
+                .cipher_suites
+                .iter()
+                .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_))),
+        );
+        provider.cipher_suites = suites;
+    }
+    Ok(Arc::new(provider))
+}
+
+fn versions(params: &Params) -> Vec<&'static SupportedProtocolVersion> {
+    rustls::ALL_VERSIONS
+        .iter()
+        .copied()
+        .filter(|v| {
+            let n = u16::from(v.version);
+            (params.min == 0 || n >= params.min) && (params.max == 0 || n <= params.max)
+        })
+        .collect()
+}
+
+fn certified_key(cert: &'static [u8], key: &'static [u8], p: &CryptoProvider) -> Arc<CertifiedKey> {
+    let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
+    let signing = p
+        .key_provider
+        .load_private_key(der)
+        .expect("embedded test key loads");
+    Arc::new(CertifiedKey::new(vec![CertificateDer::from(cert)], signing))
+}
+
+/// Serves the ECDSA identity when client and server share an ECDHE-ECDSA suite, else the
+/// RSA one (TLS 1.3 accepts either), so that any cipher list a script sets can complete a
+/// handshake.
+#[derive(Debug)]
+struct TestIdentities {
+    ecdsa: Arc<CertifiedKey>,
+    rsa: Arc<CertifiedKey>,
+    ecdsa_suites: Vec<CipherSuite>, // the server's own ECDHE-ECDSA suites
+}
+
+impl TestIdentities {
+    fn new(p: &CryptoProvider) -> Self {
+        TestIdentities {
+            ecdsa: certified_key(ECDSA_CERT, ECDSA_KEY, p),
+            rsa: certified_key(RSA_CERT, RSA_KEY, p),
+            ecdsa_suites: p
+                .cipher_suites
+                .iter()
+                .map(|s| s.suite())
+                .filter(|s| s.as_str().is_some_and(|n| n.contains("ECDHE_ECDSA")))
+                .collect(),
+        }
+    }
+}
+
+impl ResolvesServerCert for TestIdentities {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let ecdsa = hello
+            .cipher_suites()
+            .iter()
+            .any(|s| self.ecdsa_suites.contains(s));
+        Some(if ecdsa {
+            self.ecdsa.clone()
+        } else {
+            self.rsa.clone()
+        })
+    }
+}
+
+/// Verification switched off: the config accepts any server certificate.
+#[derive(Debug)]
+struct AcceptAnyServer(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn build(params: &Params) -> Result<Config, Error> {
+    let provider = provider(params)?;
+    let versions = versions(params);
+    if params.server {
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)?;
+        let builder = if params.verify == 0 {
+            builder.with_no_client_auth()
+        } else {
+            let mut roots = RootCertStore::empty();
+            roots.add(CertificateDer::from(ECDSA_CERT))?;
+            roots.add(CertificateDer::from(RSA_CERT))?;
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let verifier = if params.verify == 1 {
+                verifier.allow_unauthenticated().build()
+            } else {
+                verifier.build()
+            };
+            builder.with_client_cert_verifier(
+                verifier.map_err(|e| Error::General(format!("client verifier: {e}")))?,
+            )
+        };
+        let mut config = builder.with_cert_resolver(Arc::new(TestIdentities::new(&provider)));
+        config.alpn_protocols = params.alpn.clone();
+        config.max_fragment_size = (params.max_fragment != 0).then_some(params.max_fragment);
+        if !params.resumption {
+            config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
+        if params.tickets {
+            config.ticketer = ring_provider::Ticketer::new()?;
+        }
+        if params.key_log {
+            config.key_log = Arc::new(CountingKeyLog::default());
+        }
+        Ok(Config::Server(Arc::new(config)))
+    } else {
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)?;
+        let builder = if params.verify == 0 {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyServer(provider)))
+        } else {
+            // No trust anchors: rustls verifies, and nothing is trusted.
+            builder.with_root_certificates(RootCertStore::empty())
+        };
+        let mut config = if params.client_cert {
+            builder.with_client_auth_cert(
+                vec![CertificateDer::from(ECDSA_CERT)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ECDSA_KEY)),
+            )?
+        } else {
+            builder.with_no_client_auth()
+        };
+        config.alpn_protocols = params.alpn.clone();
+        config.max_fragment_size = (params.max_fragment != 0).then_some(params.max_fragment);
+        if !params.resumption {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
+        if params.key_log {
+            config.key_log = Arc::new(CountingKeyLog::default());
+        }
+        Ok(Config::Client(Arc::new(config)))
+    }
+}
+
+// --- objects ------------------------------------------------------------------------
+
+struct CtxState {
+    params: Params,
+    config: Config,
+}
+
+pub struct Ctx {
+    state: Mutex<CtxState>,
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        lock(&FREED_CTX).push(self as *const Ctx as usize);
+    }
+}
+
+pub struct Ssl {
+    ctx: Arc<Ctx>,
+    // The Arc that ClientConnection::new / ServerConnection::new was given. rustls keeps
+    // its own strong reference for the life of the connection but offers no accessor.
+    config: Config,
+    conn: Mutex<Connection>,
+    sent: Mutex<usize>,
+}
+
+impl Drop for Ssl {
+    fn drop(&mut self) {
+        lock(&FREED_SSL).push(self as *const Ssl as usize);
+    }
+}
+
+unsafe fn ctx_ref<'a>(ctx: *const Ctx) -> Option<&'a Ctx> {
+    ctx.as_ref()
+}
+
+unsafe fn ssl_ref<'a>(ssl: *const Ssl) -> Option<&'a Ssl> {
+    ssl.as_ref()
+}
+
+/// The config an object reads settings from: kind 0 is a context, kind 1 a connection.
+unsafe fn config_of(kind: c_int, obj: usize) -> Option<Config> {
+    match kind {
+        0 => ctx_ref(obj as *const Ctx).map(|c| lock(&c.state).config.clone()),
+        1 => ssl_ref(obj as *const Ssl).map(|s| s.config.clone()),
+        _ => None,
+    }
+}
+
+// --- in-memory handshakes -------------------------------------------------------------
+
+/// Moves records between two connections until neither has anything to say or one fails.
+fn drive(client: &mut Connection, server: &mut Connection) -> (Option<Error>, Option<Error>) {
+    fn pump(from: &mut Connection, to: &mut Connection) -> Result<bool, Error> {
+        let mut buf: Vec<u8> = Vec::new();
+        while from.wants_write() {
+            match from.write_tls(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let mut rest: &[u8] = &buf;
+        while !rest.is_empty() {
+            match to.read_tls(&mut rest) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            to.process_new_packets()?;
+        }
+        Ok(true)
+    }
+    for _ in 0..32 {
+        let a = match pump(client, server) {
+            Ok(moved) => moved,
+            Err(e) => return (None, Some(e)),
+        };
+        let b = match pump(server, client) {
+            Ok(moved) => moved,
+            Err(e) => return (Some(e), None),
+        };
+        if !a && !b {
+            break;
+        }
+    }
+    (None, None)
+}
+
+struct Outcome {
+    client_version: Option<ProtocolVersion>,
+    server_version: Option<ProtocolVersion>,
+    client_error: Option<Error>,
+    server_error: Option<Error>,
+    completed: bool,
+    cert_requested: bool,
+    resumed: bool,
+}
+
+/// Records whether the server asked for a client certificate; offers none.
+#[derive(Debug, Default)]
+struct NoticeCertRequest(AtomicBool);
+
+impl ResolvesClientCert for NoticeCertRequest {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.0.store(true, Ordering::SeqCst);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+fn handshake(
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+    asked: &NoticeCertRequest,
+) -> Result<Outcome, Error> {
+    let name = ServerName::try_from(SERVER_NAME).map_err(|e| Error::General(e.to_string()))?;
+    let mut c = Connection::Client(ClientConnection::new(client, name)?);
+    let mut s = Connection::Server(ServerConnection::new(server)?);
+    let (client_error, server_error) = drive(&mut c, &mut s);
+    Ok(Outcome {
+        client_version: c.protocol_version(),
+        server_version: s.protocol_version(),
+        completed: client_error.is_none()
+            && server_error.is_none()
+            && !c.is_handshaking()
+            && !s.is_handshaking(),
+        client_error,
+        server_error,
+        cert_requested: asked.0.load(Ordering::SeqCst),
+        resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+    })
+}
+
+fn probe_peer_params(server: bool, only: Option<&'static SupportedProtocolVersion>) -> Params {
+    let v = only.map_or(0, |v| u16::from(v.version));
+    Params {
+        min: v,
+        max: v,
+        verify: 0,
+        ..Params::new(server)
+    }
+}
+
+/// A handshake of `config` against a probe peer that accepts anything and, when `only` is
+/// given, speaks only that protocol version.
+fn probe(
+    config: &Config,
+    only: Option<&'static SupportedProtocolVersion>,
+) -> Result<Outcome, Error> {
+    let asked = Arc::new(NoticeCertRequest::default());
+    match config {
+        Config::Client(client) => {
+            let Config::Server(peer) = build(&probe_peer_params(true, only))? else {
+                unreachable!()
+            };
+            handshake(client.clone(), peer, &asked)
+        }
+        Config::Server(server) => {
+            let Config::Client(peer) = build(&probe_peer_params(false, only))? else {
+                unreachable!()
+            };
+            let mut peer = (*peer).clone();
+            peer.client_auth_cert_resolver = asked.clone();
+            handshake(Arc::new(peer), server.clone(), &asked)
+        }
+    }
+}
+
+// --- C ABI: library ------------------------------------------------------------------
+
+/// "rustls 0.23.x": the rustls version cargo resolved and compiled in.
+#[no_mangle]
+pub extern "C" fn rl_version() -> *const c_char {
+    VERSION.as_ptr() as *const c_char
+}
+
+/// Moves up to `cap` freed SSL handles into `out`; returns how many.
+#[no_mangle]
+pub unsafe extern "C" fn rl_freed_ssl(out: *mut usize, cap: usize) -> usize {
+    drain(&FREED_SSL, out, cap)
+}
+
+/// Moves up to `cap` freed context handles into `out`; returns how many.
+#[no_mangle]
+pub unsafe extern "C" fn rl_freed_ctx(out: *mut usize, cap: usize) -> usize {
+    drain(&FREED_CTX, out, cap)
+}
+
+unsafe fn drain(list: &Mutex<Vec<usize>>, out: *mut usize, cap: usize) -> usize {
+    let mut list = lock(list);
+    let n = list.len().min(cap);
+    for (i, h) in list.drain(..n).enumerate() {
+        *out.add(i) = h;
+    }
+    n
+}
+
+/// The oldest queued error as a string the caller frees with rl_string_free; NULL if none.
+#[no_mangle]
+pub extern "C" fn rl_error_next() -> *mut c_char {
+    let mut errors = lock(&ERRORS);
+    if errors.is_empty() {
+        return std::ptr::null_mut();
+    }
+    let msg = errors.remove(0).replace('\0', " ");
+    CString::new(msg).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rl_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        drop(CString::from_raw(s));
+    }
+}
+
+// --- C ABI: contexts -----------------------------------------------------------------
+
+/// A context: `server` 0 builds a ClientConfig, 1 a ServerConfig. NULL on failure.
+#[no_mangle]
+pub extern "C" fn rl_ctx_new(server: c_int) -> *const Ctx {
+    let params = Params::new(server != 0);
+    match build(&params) {
+        Ok(config) => Arc::into_raw(Arc::new(Ctx {
+            state: Mutex::new(CtxState { params, config }),
+        })),
+        Err(e) => {
+            push_error(format!("config build: {e}"));
+            std::ptr::null()
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_free(ctx: *const Ctx) {
+    if !ctx.is_null() {
+        Arc::decrement_strong_count(ctx);
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_strong_count(ctx: *const Ctx) -> c_long {
+    Arc::increment_strong_count(ctx);
+    let arc = Arc::from_raw(ctx);
+    (Arc::strong_count(&arc) - 1) as c_long
+}
+
+/// 1 if the context holds a ServerConfig, 0 for a ClientConfig, -1 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_is_server(ctx: *const Ctx) -> c_int {
+    match ctx_ref(ctx) {
+        Some(c) => matches!(lock(&c.state).config, Config::Server(_)) as c_int,
+        None => -1,
+    }
+}
+
+/// Rebuilds the context's config with `change` applied; on failure keeps the old one,
+/// queues rustls's error and returns 0.
+unsafe fn rebuild(ctx: *const Ctx, change: impl FnOnce(&mut Params)) -> c_int {
+    let Some(c) = ctx_ref(ctx) else {
+        push_error("NULL context");
+        return 0;
+    };
+    let mut state = lock(&c.state);
+    let mut params = state.params.clone();
+    change(&mut params);
+    match build(&params) {
+        Ok(config) => {
+            state.params = params;
+            state.config = config;
+            1
+        }
+        Err(e) => {
+            push_error(format!("config build: {e}"));
+            0
+        }
+    }
+}
+
+/// One bound of the protocol versions (`which` 0: lowest, 1: highest) as a wire number,
+/// 0 for no bound; the other bound stays. The config gets the versions rustls has between
+/// the bounds; rustls refuses to build a config with none.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_version_bound(
+    ctx: *const Ctx,
+    which: c_int,
+    version: u16,
+) -> c_int {
+    rebuild(ctx, |p| {
+        if which == 0 {
+            p.min = version;
+        } else {
+            p.max = version;
+        }
+    })
+}
+
+/// The TLS 1.2 suites, comma-separated IANA names; suites rustls lacks are skipped.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_tls12_suites(ctx: *const Ctx, names: *const c_char) -> c_int {
+    if names.is_null() {
+        push_error("NULL cipher list");
+        return 0;
+    }
+    let text = CStr::from_ptr(names).to_string_lossy().into_owned();
+    let all = ring_provider::default_provider().cipher_suites;
+    let wanted: Vec<CipherSuite> = text
+        .split(',')
+        .filter_map(|n| {
+            all.iter()
+                .map(|s| s.suite())
+                .find(|s| s.as_str() == Some(n))
+        })
+        .collect();
+    rebuild(ctx, |p| p.tls12_suites = Some(wanted))
+}
+
+/// Client: 0 verification off, 1 on. Server: 0 no client auth, 1 optional, 2 mandatory.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_verify(ctx: *const Ctx, mode: c_int) -> c_int {
+    if !(0..=2).contains(&mode) {
+        push_error(format!("verify mode {mode} out of range"));
+        return 0;
+    }
+    if rl_ctx_is_server(ctx) == 0 && mode == 2 {
+        push_error("a client config has no mandatory mode");
+        return 0;
+    }
+    rebuild(ctx, |p| p.verify = mode as u8)
+}
+
+// --- C ABI: getters (kind 0: context, 1: connection) ---------------------------------
+
+/// The crypto provider's cipher suites of the object's config, in order, comma-separated
+/// IANA names, TLS 1.2 ones only. Free with rl_string_free; NULL on failure.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_tls12_suites(kind: c_int, obj: usize) -> *mut c_char {
+    let Some(config) = config_of(kind, obj) else {
+        push_error("NULL object");
+        return std::ptr::null_mut();
+    };
+    let provider = match &config {
+        Config::Client(c) => c.crypto_provider().clone(),
+        Config::Server(s) => s.crypto_provider().clone(),
+    };
+    let names: Vec<String> = provider
+        .cipher_suites
+        .iter()
+        .filter(|s| matches!(s, SupportedCipherSuite::Tls12(_)))
+        .map(|s| {
+            s.suite()
+                .as_str()
+                .map_or_else(|| format!("{:?}", s.suite()), str::to_string)
+        })
+        .collect();
+    CString::new(names.join(",")).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// Which protocol versions a handshake with the object's config negotiates, one probe
+/// handshake per version: bit 0 TLS 1.2, bit 1 TLS 1.3. -1 on failure.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_versions(kind: c_int, obj: usize) -> c_int {
+    let Some(config) = config_of(kind, obj) else {
+        push_error("NULL object");
+        return -1;
+    };
+    let mut mask = 0;
+    for (bit, version) in [&rustls::version::TLS12, &rustls::version::TLS13]
+        .into_iter()
+        .enumerate()
+    {
+        match probe(&config, Some(version)) {
+            Ok(out) => {
+                let seen = match config {
+                    Config::Client(_) => out.client_version,
+                    Config::Server(_) => out.server_version,
+                };
+                if seen == Some(version.version) {
+                    mask |= 1 << bit;
+                }
+            }
+            Err(e) => {
+                push_error(format!("probe handshake: {e}"));
+                return -1;
+            }
+        }
+    }
+    mask
+}
+
+/// Verification observed in a handshake with a probe peer. Client: 1 if the config
+/// rejected the probe server's untrusted certificate, 0 if the handshake completed.
+/// Server: 0 if no certificate was requested, 1 if requested and the handshake completed
+/// without one, 2 if requested and refused without one. -1 if the handshake showed
+/// neither (the message is queued).
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
+    let Some(config) = config_of(kind, obj) else {
+        push_error("NULL object");
+        return -1;
+    };
+    let out = match probe(&config, None) {
+        Ok(out) => out,
+        Err(e) => {
+            push_error(format!("probe handshake: {e}"));
+            return -1;
+        }
+    };
+    match config {
+        Config::Client(_) => match &out.client_error {
+            Some(Error::InvalidCertificate(_)) => 1,
+            None if out.completed => 0,
+            other => {
+                push_error(format!(
+                    "probe handshake showed no verification outcome: {other:?}"
+                ));
+                -1
+            }
+        },
+        Config::Server(_) => match (&out.server_error, out.cert_requested) {
+            (None, false) if out.completed => 0,
+            (None, true) if out.completed => 1,
+            (Some(Error::NoCertificatesPresented), true) => 2,
+            (err, asked) => {
+                push_error(format!(
+                    "probe handshake showed no client-auth mode: {err:?}, requested {asked}"
+                ));
+                -1
+            }
+        },
+    }
+}
+
+// --- C ABI: settings rustls has beyond the page's table -----------------------------
+
+/// ALPN protocols, comma-separated (empty: none), into `alpn_protocols`.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_alpn(ctx: *const Ctx, names: *const c_char) -> c_int {
+    if names.is_null() {
+        push_error("NULL ALPN list");
+        return 0;
+    }
+    let text = CStr::from_ptr(names).to_string_lossy().into_owned();
+    let alpn: Vec<Vec<u8>> = text
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    rebuild(ctx, |p| p.alpn = alpn)
+}
+
+/// `max_fragment_size` (0: None). rustls checks the value when a connection is made.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_max_fragment(ctx: *const Ctx, size: usize) -> c_int {
+    rebuild(ctx, |p| p.max_fragment = size)
+}
+
+/// A switch of the config: 0 resumption, 1 tickets (server), 2 key log, 3 client
+/// certificate (client).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_flag(ctx: *const Ctx, which: c_int, on: c_int) -> c_int {
+    let server = rl_ctx_is_server(ctx) == 1;
+    if (which == 1 && !server) || (which == 3 && server) || !(0..=3).contains(&which) {
+        push_error(format!("no switch {which} on this config"));
+        return 0;
+    }
+    rebuild(ctx, |p| {
+        let on = on != 0;
+        match which {
+            0 => p.resumption = on,
+            1 => p.tickets = on,
+            2 => p.key_log = on,
+            _ => p.client_cert = on,
+        }
+    })
+}
+
+/// The config's `alpn_protocols`, comma-separated. Free with rl_string_free.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_alpn(kind: c_int, obj: usize) -> *mut c_char {
+    let alpn = match config_of(kind, obj) {
+        Some(Config::Client(c)) => c.alpn_protocols.clone(),
+        Some(Config::Server(s)) => s.alpn_protocols.clone(),
+        None => {
+            push_error("NULL object");
+            return std::ptr::null_mut();
+        }
+    };
+    let names: Vec<String> = alpn
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    CString::new(names.join(",")).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// The config's `max_fragment_size` (0: None), -1 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_max_fragment(kind: c_int, obj: usize) -> c_long {
+    match config_of(kind, obj) {
+        Some(Config::Client(c)) => c.max_fragment_size.unwrap_or(0) as c_long,
+        Some(Config::Server(s)) => s.max_fragment_size.unwrap_or(0) as c_long,
+        None => -1,
+    }
+}
+
+/// A switch read through rustls's API (`which` as for rl_ctx_set_flag): tickets by the
+/// ticketer's `enabled()`, the key log by `will_log`, the client certificate by the
+/// resolver's `has_certs()`; resumption, which has no reader, by two handshakes with one
+/// probe peer: 1 if the second resumed, 0 if not, -1 if they did not complete (queued).
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_flag(kind: c_int, obj: usize, which: c_int) -> c_int {
+    let Some(config) = config_of(kind, obj) else {
+        push_error("NULL object");
+        return -1;
+    };
+    match (which, &config) {
+        (0, _) => match resumes(&config) {
+            Ok(Some(resumed)) => c_int::from(resumed),
+            Ok(None) => {
+                push_error("resumption needs completed probe handshakes, and they failed");
+                -1
+            }
+            Err(e) => {
+                push_error(format!("probe handshake: {e}"));
+                -1
+            }
+        },
+        (1, Config::Server(s)) => c_int::from(s.ticketer.enabled()),
+        (2, Config::Client(c)) => c_int::from(c.key_log.will_log("CLIENT_RANDOM")),
+        (2, Config::Server(s)) => c_int::from(s.key_log.will_log("CLIENT_RANDOM")),
+        (3, Config::Client(c)) => c_int::from(c.client_auth_cert_resolver.has_certs()),
+        _ => {
+            push_error(format!("no switch {which} on this config"));
+            -1
+        }
+    }
+}
+
+/// Two handshakes of `config` with one resumption-capable probe peer: whether the second
+/// resumed; None if either did not complete.
+fn resumes(config: &Config) -> Result<Option<bool>, Error> {
+    let asked = NoticeCertRequest::default();
+    let peer_params = Params {
+        tickets: true,
+        ..probe_peer_params(matches!(config, Config::Client(_)), None)
+    };
+    let peer = build(&peer_params)?;
+    let mut resumed = false;
+    for _ in 0..2 {
+        let out = match (config, &peer) {
+            (Config::Client(c), Config::Server(s)) => handshake(c.clone(), s.clone(), &asked)?,
+            (Config::Server(s), Config::Client(c)) => handshake(c.clone(), s.clone(), &asked)?,
+            _ => unreachable!(),
+        };
+        if !out.completed {
+            return Ok(None);
+        }
+        resumed = out.resumed;
+    }
+    Ok(Some(resumed))
+}
+
+// --- C ABI: connections --------------------------------------------------------------
+
+/// A connection made from the context's current config: a ClientConnection for a
+/// ClientConfig, a ServerConnection for a ServerConfig. NULL (with an error) for a NULL
+/// context or if rustls refuses.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_new(ctx: *const Ctx) -> *const Ssl {
+    if ctx.is_null() {
+        push_error("no config: a rustls connection is made from a ClientConfig or ServerConfig");
+        return std::ptr::null();
+    }
+    Arc::increment_strong_count(ctx);
+    let ctx = Arc::from_raw(ctx);
+    let config = lock(&ctx.state).config.clone();
+    let conn = match &config {
+        Config::Client(c) => ServerName::try_from(SERVER_NAME)
+            .map_err(|e| Error::General(e.to_string()))
+            .and_then(|name| ClientConnection::new(c.clone(), name))
+            .map(Connection::Client),
+        Config::Server(s) => ServerConnection::new(s.clone()).map(Connection::Server),
+    };
+    match conn {
+        Ok(conn) => Arc::into_raw(Arc::new(Ssl {
+            ctx,
+            config,
+            conn: Mutex::new(conn),
+            sent: Mutex::new(0),
+        })),
+        Err(e) => {
+            push_error(format!("connection: {e}"));
+            std::ptr::null()
+        }
+    }
+}
+
+/// SSL_up_ref: one more strong reference (an Arc clone whose owner is the caller).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_up_ref(ssl: *const Ssl) -> c_int {
+    if ssl.is_null() {
+        return 0;
+    }
+    Arc::increment_strong_count(ssl);
+    1
+}
+
+/// SSL_free: drops one strong reference; the last one drops the connection.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_free(ssl: *const Ssl) {
+    if !ssl.is_null() {
+        Arc::decrement_strong_count(ssl);
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_strong_count(ssl: *const Ssl) -> c_long {
+    Arc::increment_strong_count(ssl);
+    let arc = Arc::from_raw(ssl);
+    (Arc::strong_count(&arc) - 1) as c_long
+}
+
+/// The context the connection was made from (it holds a strong reference to it).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_get_ctx(ssl: *const Ssl) -> *const Ctx {
+    ssl_ref(ssl).map_or(std::ptr::null(), |s| Arc::as_ptr(&s.ctx))
+}
+
+/// 1 for a ServerConnection, 0 for a ClientConnection, -1 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_is_server(ssl: *const Ssl) -> c_int {
+    match ssl_ref(ssl) {
+        Some(s) => matches!(*lock(&s.conn), Connection::Server(_)) as c_int,
+        None => -1,
+    }
+}
+
+/// Writes the client's first flight into a memory buffer. rustls queues the ClientHello
+/// inside ClientConnection::new; the connection leaves its initial state when that flight
+/// is written out. Returns 1 if it has (now or before), 0 if nothing was written, -1 on
+/// error (queued), -2 for a ServerConnection (its role is fixed: it cannot be a client).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_start_handshake(ssl: *const Ssl) -> c_int {
+    let Some(s) = ssl_ref(ssl) else {
+        push_error("NULL connection");
+        return -1;
+    };
+    let mut conn = lock(&s.conn);
+    let Connection::Client(client) = &mut *conn else {
+        return -2;
+    };
+    let mut out: Vec<u8> = Vec::new();
+    while client.wants_write() {
+        match client.write_tls(&mut out) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                push_error(format!("write_tls: {e}"));
+                return -1;
+            }
+        }
+    }
+    let mut sent = lock(&s.sent);
+    *sent += out.len();
+    // A handshake record (content type 22) that carries a ClientHello (type 1).
+    let hello = out.len() >= 6 && out[0] == 22 && out[5] == 1;
+    if !out.is_empty() && !hello {
+        push_error("first flight is not a ClientHello");
+        return -1;
+    }
+    c_int::from(*sent > 0 && client.is_handshaking())
+}
