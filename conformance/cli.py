@@ -19,7 +19,7 @@ from conformance.script import Script
 from conformance.worker import InProcess, Launch, Runner, Worker
 
 # Modules that add subcommands of their own, through register(subparsers).
-EXTENSIONS: tuple[str, ...] = ("conformance.bench", "backends.rustls.build")
+EXTENSIONS: tuple[str, ...] = ("conformance.bench", "backends.rustls.build", "conformance.fetch")
 
 
 class UserError(Exception):

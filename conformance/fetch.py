@@ -30,7 +30,7 @@ from pathlib import Path
 
 from conformance.library import Unavailable
 
-ARCHIVE = "http://deb.debian.org/debian"
+ARCHIVE = "http://deb.debian.org/debian"  # $SSLCONFORM_DEBIAN_MIRROR overrides it
 MANIFEST = "manifest.json"
 # Bumped when the layout of the cache or of the manifest changes.
 MANIFEST_FORMAT = 1
@@ -175,7 +175,8 @@ def _apt_dir(suite: str) -> Path:
     (root / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (root / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     sources = root / "sources.list"
-    line = f"deb [trusted=yes] {ARCHIVE} {suite} main\n"
+    mirror = os.environ.get("SSLCONFORM_DEBIAN_MIRROR") or ARCHIVE
+    line = f"deb [trusted=yes] {mirror} {suite} main\n"
     if not sources.exists() or sources.read_text() != line:
         sources.write_text(line)
     return root
