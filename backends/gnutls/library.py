@@ -53,6 +53,8 @@ _LACKING = (
     "SSL_get_ex_data",
     "SSL_set_accept_state",
     "SSL_is_server",
+    "SSL_ctrl",
+    "SSL_CTX_ctrl",
 )
 FUNCTIONS: dict[str, str | None] = {
     **{name: name for name in _EXPORTED},
@@ -130,6 +132,25 @@ def _setting_functions(op: str, kind: Kind, setting: str) -> tuple[str, ...]:
         "client-ca-list": ((f"{p}set_client_CA_list",), (f"{p}get_client_CA_list",)),
         "security-level": ((f"{p}set_security_level",), (f"{p}get_security_level",)),
         "security-callback": ((f"{p}set_security_callback",), (f"{p}get_security_callback",)),
+        # Settings a handshake shows: the layer has none of their setters (and no
+        # handshake over memory BIOs), so naming the setter says enough.
+        "timeout": (("SSL_CTX_set_timeout",), ("SSL_SESSION_get_timeout",)),
+        "session": (("SSL_set_session",), ("SSL_get_session",)),
+        "session-id-context": ((f"{p}set_session_id_context",), ("SSL_do_handshake",)),
+        "tmp-dh": ((f"{p}set_tmp_dh",), ("SSL_do_handshake",)),
+        "tmp-dh-callback": ((f"{p}set_tmp_dh_callback",), ("SSL_do_handshake",)),
+        "dh-auto": ((f"{p}ctrl",), ("SSL_do_handshake",)),
+        "certificate": ((f"{p}use_certificate",), (f"{p}get_certificate",)),
+        "private-key": ((f"{p}use_PrivateKey",), (f"{p}get_privatekey",)),
+        "chain": ((f"{p}ctrl",), (f"{p}ctrl",)),
+        "sigalgs": ((f"{p}ctrl",), ("SSL_do_handshake",)),
+        "client-sigalgs": ((f"{p}ctrl",), ("SSL_do_handshake",)),
+        "dane": (("SSL_dane_enable", "SSL_dane_tlsa_add"), ("SSL_do_handshake",)),
+        "generate-session-id": ((f"{p}set_generate_session_id",), ("SSL_do_handshake",)),
+        "serverinfo": ((f"{p}use_serverinfo_ex",), ("SSL_do_handshake",)),
+        "psk-identity-hint": ((f"{p}use_psk_identity_hint",), ("SSL_do_handshake",)),
+        "custom-extensions": (("SSL_CTX_add_custom_ext",), ("SSL_do_handshake",)),
+        "client-cert-types": ((f"{p}set1_client_certificate_types",), ("SSL_do_handshake",)),
     }
     if setting not in table:
         raise NotImplementedError(f"the GnuTLS adapter does not handle setting {setting!r}")
