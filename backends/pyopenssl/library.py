@@ -141,6 +141,51 @@ OPENSSL_FUNCTIONS: dict[str, tuple[str, str]] = {
     "security-callback": ("set_security_callback", "get_security_callback"),
 }
 
+OPENSSL_FUNCTIONS.update(
+    {
+        "timeout": ("set_timeout", "do_handshake"),
+        "session": ("set_session", "get_session"),
+        "session-id-context": ("set_session_id_context", "do_handshake"),
+        "tmp-dh": ("set_tmp_dh", "do_handshake"),
+        "tmp-dh-callback": ("set_tmp_dh_callback", "do_handshake"),
+        "dh-auto": ("set_dh_auto", "do_handshake"),
+        "certificate": ("use_certificate", "get_certificate"),
+        "private-key": ("use_PrivateKey", "get_privatekey"),
+        "chain": ("add1_chain_cert", "get0_chain_certs"),
+        "sigalgs": ("set1_sigalgs_list", "do_handshake"),
+        "client-sigalgs": ("set1_client_sigalgs_list", "do_handshake"),
+        "dane": ("dane_enable", "do_handshake"),
+        "generate-session-id": ("set_generate_session_id", "do_handshake"),
+        "serverinfo": ("use_serverinfo_ex", "do_handshake"),
+        "psk-identity-hint": ("use_psk_identity_hint", "do_handshake"),
+        "custom-extensions": ("add_custom_ext", "do_handshake"),
+        "client-cert-types": ("set1_client_certificate_types", "do_handshake"),
+    }
+)
+
+# Settings a handshake or a certificate shows that pyOpenSSL can express, but that this
+# adapter does not observe yet (that needs the harness's certificates and a peer).
+NOT_OBSERVED_YET: frozenset[tuple[str, str, str]] = frozenset(
+    {
+        ("set", "ctx", "timeout"),  # Context.set_timeout
+        ("get", "ctx", "timeout"),
+        ("get", "ssl", "timeout"),
+        ("set", "ssl", "session"),  # Connection.set_session / get_session
+        ("get", "ssl", "session"),
+        ("set", "ctx", "session-id-context"),  # Context.set_session_id
+        ("get", "ctx", "session-id-context"),
+        ("get", "ssl", "session-id-context"),
+        ("set", "ctx", "tmp-dh"),  # Context.load_tmp_dh (from a file)
+        ("get", "ctx", "tmp-dh"),
+        ("get", "ssl", "tmp-dh"),
+        ("set", "ctx", "certificate"),  # Context/Connection.use_certificate
+        ("set", "ssl", "certificate"),
+        ("get", "ssl", "certificate"),  # Connection.get_certificate
+        ("set", "ctx", "private-key"),  # Context/Connection.use_privatekey (no getter)
+        ("set", "ssl", "private-key"),
+    }
+)
+
 FEATURES_ABSENT: dict[str, list[str]] = {
     "ctx_new": [],
     "ssl_new": [],
@@ -247,15 +292,28 @@ class PyOpenSSL:
                 raise NotImplementedError(f"the pyOpenSSL adapter does not handle {setting!r}")
             if (op, kind, setting) in EXPRESSIBLE:
                 return []
+            if (op, kind, setting) in NOT_OBSERVED_YET:
+                raise NotImplementedError(f"the pyOpenSSL adapter does not observe {setting} yet")
             if setting == "method" and op == "set":
                 # A context's method is chosen by Context(method); an object's would need
                 # SSL_set_ssl_method, which pyOpenSSL does not offer.
                 return [] if kind == "ctx" else ["SSL_set_ssl_method"]
             setter, getter = OPENSSL_FUNCTIONS[setting]
+            if getter == "do_handshake":
+                # Read through a handshake, which pyOpenSSL has: what it lacks is the setter.
+                getter = setter
             prefix = "SSL_CTX_" if kind == "ctx" else "SSL_"
-            if setting in ("accept-connect-state", "ex-data"):
+            if setting in ("accept-connect-state", "ex-data", "dane"):
                 prefix = "SSL_"
-            return [prefix + (setter if op == "set" else getter)]
+            if setting == "custom-extensions":
+                prefix = "SSL_CTX_"  # OpenSSL has it for contexts only
+            name = prefix + (setter if op == "set" else getter)
+            # OpenSSL's context getters of these are get0_.
+            name = {
+                "SSL_CTX_get_certificate": "SSL_CTX_get0_certificate",
+                "SSL_CTX_get_privatekey": "SSL_CTX_get0_privatekey",
+            }.get(name, name)
+            return [name]
         if feature not in FEATURES_ABSENT:
             raise NotImplementedError(f"unknown feature {feature!r}")
         return list(FEATURES_ABSENT[feature])

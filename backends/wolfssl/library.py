@@ -225,6 +225,62 @@ FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Settings a completed handshake (or a certificate) shows: what each needs in OpenSSL's
+# names, and the wolfSSL symbol where its headers have one. Where wolfSSL lacks a
+# function the setting is absent; where it has them all, the adapter does not observe the
+# setting yet (that needs the harness's certificates and a peer).
+HANDSHAKE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "timeout": ("SSL_CTX_set_timeout", "SSL_SESSION_get_timeout"),
+    "session": ("SSL_set_session", "SSL_get_session"),
+    "session-id-context": ("SSL_set_session_id_context", "SSL_CTX_set_session_id_context"),
+    "tmp-dh": ("SSL_set_tmp_dh", "SSL_CTX_set_tmp_dh"),
+    "tmp-dh-callback": ("SSL_set_tmp_dh_callback", "SSL_CTX_set_tmp_dh_callback"),
+    "dh-auto": ("SSL_set_dh_auto", "SSL_CTX_set_dh_auto"),
+    "certificate": ("SSL_use_certificate", "SSL_get_certificate"),
+    "private-key": ("SSL_use_PrivateKey", "SSL_get_privatekey"),
+    "chain": ("SSL_add1_chain_cert", "SSL_get0_chain_certs"),
+    "sigalgs": ("SSL_set1_sigalgs_list",),
+    "client-sigalgs": ("SSL_set1_client_sigalgs_list",),
+    "dane": ("SSL_dane_enable", "SSL_dane_tlsa_add"),
+    "generate-session-id": ("SSL_set_generate_session_id",),
+    "serverinfo": ("SSL_use_serverinfo_ex",),
+    "psk-identity-hint": ("SSL_use_psk_identity_hint",),
+    "custom-extensions": ("SSL_CTX_add_custom_ext",),
+    "client-cert-types": ("SSL_set1_client_certificate_types",),
+}
+FUNCTIONS.update(
+    {
+        "SSL_CTX_set_timeout": "wolfSSL_CTX_set_timeout",
+        "SSL_SESSION_get_timeout": "wolfSSL_SESSION_get_timeout",
+        "SSL_set_session": "wolfSSL_set_session",
+        "SSL_get_session": "wolfSSL_get_session",
+        "SSL_set_session_id_context": "wolfSSL_set_session_id_context",
+        "SSL_CTX_set_session_id_context": "wolfSSL_CTX_set_session_id_context",
+        "SSL_set_tmp_dh": "wolfSSL_set_tmp_dh",
+        "SSL_CTX_set_tmp_dh": "wolfSSL_CTX_set_tmp_dh",
+        "SSL_set_tmp_dh_callback": None,
+        "SSL_CTX_set_tmp_dh_callback": None,
+        "SSL_set_dh_auto": None,
+        "SSL_CTX_set_dh_auto": None,
+        "SSL_use_certificate": "wolfSSL_use_certificate",
+        "SSL_get_certificate": "wolfSSL_get_certificate",
+        "SSL_use_PrivateKey": "wolfSSL_use_PrivateKey",
+        "SSL_get_privatekey": "wolfSSL_get_privatekey",
+        "SSL_add1_chain_cert": "wolfSSL_add1_chain_cert",
+        "SSL_get0_chain_certs": "wolfSSL_get0_chain_certs",
+        "SSL_set1_sigalgs_list": "wolfSSL_set1_sigalgs_list",
+        "SSL_set1_client_sigalgs_list": None,
+        "SSL_dane_enable": None,
+        "SSL_dane_tlsa_add": None,
+        "SSL_set_generate_session_id": None,
+        "SSL_use_serverinfo_ex": None,
+        "SSL_use_psk_identity_hint": "wolfSSL_use_psk_identity_hint",
+        "SSL_CTX_add_custom_ext": None,
+        "SSL_set1_client_certificate_types": None,
+    }
+)
+
+
 def _setting_functions(op: str, kind: Kind, setting: str) -> tuple[str, ...]:
     """OpenSSL's names of what setting or reading `setting` on a `kind` object needs."""
     p = "SSL_CTX_" if kind == "ctx" else "SSL_"
@@ -406,6 +462,11 @@ class WolfSSL:
             return ["an ex_data free callback that wolfSSL_free calls"]
         if feature.startswith(("set:", "get:")):
             op, kind, setting = feature.split(":")
+            if setting in HANDSHAKE_SETTINGS:
+                lacking = self.symbols.lacking(HANDSHAKE_SETTINGS[setting])
+                if lacking:
+                    return lacking
+                raise NotImplementedError(f"the wolfSSL adapter does not observe {setting} yet")
             names = _setting_functions(op, "ctx" if kind == "ctx" else "ssl", setting)
         elif feature in FEATURES:
             names = FEATURES[feature]
