@@ -102,3 +102,29 @@ def test_family_differences(seen: tuple[str, dict[str, Any]]) -> None:
     # The free callback saw the object go (BoringSSL only for objects with ex_data, which
     # is why the adapter marks every new object).
     assert out["freed"] == [True]
+
+
+@pytest.mark.parametrize("name", ["openssl35", "openssl40"])
+def test_the_worker_launches_under_trixies_loader(name: str) -> None:
+    """The harness's own worker, started as `run` starts it, maps only the fetched build."""
+    from conformance.worker import Launch, Worker
+
+    try:
+        fetched = fetch(name)
+    except Unavailable as err:
+        pytest.skip(f"{name} cannot be fetched here: {err}")
+    # Built against glibc 2.38+: on a machine with an older glibc, fetch says to run the
+    # interpreter under trixie's loader; on a newer one it gives no loader at all.
+    launch = Launch(
+        "backends.openssl.library",
+        lib_dir=fetched.lib_dir,
+        prefix=list(fetched.loader or []),
+        env=dict(fetched.env),
+    )
+    worker = Worker(name, launch)
+    try:
+        hello = worker.hello()
+    finally:
+        worker.close()
+    assert hello["version"].startswith(COLUMNS[name])
+    assert hello["mapped"] and all(f"/libs/{name}/" in path for path in hello["mapped"])
