@@ -18,6 +18,7 @@ under trixie's loader and libc instead (see `worker_command`).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -403,6 +404,15 @@ def _fetch_files(source: Source) -> Fetched:
                 system=True,
             )
     _require_debian_tools()
+    # tox -p fetches for several columns at once, and apt's state for a suite is shared:
+    # one fetch per suite at a time (apt runs with Debug::NoLocking, so this is the lock).
+    lock_path = _apt_dir(source.suite) / "sslconform.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fetch_locked(source)
+
+
+def _fetch_locked(source: Source) -> Fetched:
     folder = cache_root() / "libs" / source.name
     cached = _read_manifest(folder, source)
     try:
