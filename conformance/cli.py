@@ -39,6 +39,9 @@ def open_runner(entry: Backend, lib_dir: str | None, timeout: float = 10.0) -> R
         launch.lib_dir = str(fetched.lib_dir)
         launch.prefix = list(fetched.loader or [])
         launch.env = dict(getattr(fetched, "env", {}) or {})
+    from conformance import fixtures  # made here: a worker must not import cryptography
+
+    launch.env[fixtures.ENV] = str(fixtures.ensure())
     return Worker(entry.name, launch)
 
 

@@ -27,6 +27,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
+from backends.openssl.handshake import CTX_GETTERS, HandshakeSettings
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
     HOST_FLAG_NAMES,
@@ -78,7 +79,7 @@ def names_to_bits(names: Json, table: dict[str, int]) -> int:
     return value
 
 
-class OpenSSL:
+class OpenSSL(HandshakeSettings):
     family = "OpenSSL"
 
     def __init__(self, ssl: ctypes.CDLL, crypto: ctypes.CDLL, path: str) -> None:
@@ -89,6 +90,7 @@ class OpenSSL:
         self.msg_seen: list[tuple[str, int]] = []
         self._peers: list[int] = []  # the other half of each BIO pair, kept alive
         self._callbacks = self._make_callbacks()
+        self._init_handshakes()
         self._free_index = -1
         self._data_index = -1
         if self._has("CRYPTO_get_ex_new_index"):
@@ -134,7 +136,10 @@ class OpenSSL:
             argl: int,
             argp: int | None,
         ) -> None:
-            if parent:
+            if parent in self.own:  # a peer of the adapter's own handshakes
+                self.own.discard(parent)
+            elif parent:
+                self.forget(parent)
                 self.freed_queue.append(parent)
 
         def msg(name: str) -> Callable[..., None]:
@@ -304,6 +309,9 @@ class OpenSSL:
             "security-callback": ((f"{p}set_security_callback",), (f"{p}get_security_callback",)),
         }
         if setting not in table:
+            own = self._handshake_symbols(op, kind, setting)
+            if own is not None:
+                return own
             raise NotImplementedError(f"the OpenSSL adapter does not handle {setting!r} yet")
         setters, getters = table[setting]
         return setters if op == "set" else getters
@@ -383,6 +391,8 @@ class OpenSSL:
         missing = self.missing(f"set:{kind}:{setting}")
         if missing:
             raise Absent(*missing)
+        if kind == "ssl":
+            self.changed(obj)
         getattr(self, "_set_" + setting.replace("-", "_"))(kind, obj, value)
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
@@ -390,6 +400,9 @@ class OpenSSL:
         missing = self.missing(f"get:{kind}:{setting}")
         if missing:
             raise Absent(*missing)
+        if kind == "ctx" and self._handshake_symbols("get", kind, setting) == ():
+            if setting not in CTX_GETTERS:
+                raise Unobservable("a context shows this only through a handshake of an SSL")
         result: Json = getattr(self, "_get_" + setting.replace("-", "_"))(kind, obj)
         return result
 
