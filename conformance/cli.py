@@ -135,6 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                     + (f"  {result.detail}" if result.detail and result.status != "pass" else ""),
                     file=sys.stderr,
                 )
+        from conformance import beyond
+
+        try:
+            results.observations = beyond.observations(runner)
+        except Unavailable as exc:  # observations are extra: the rules' results stand
+            print(f"{entry.name}: no observations: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         results.state, results.reason = "aborted", "interrupted"
         results.write(out)

@@ -73,13 +73,15 @@ def _make(folder: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     begin, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name(cn))])
 
-    def new_key(kind: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey:
+    def new_key(
+        kind: str,
+    ) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey:
         if kind == "rsa-2048":
             return rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if kind == "ec-p256":

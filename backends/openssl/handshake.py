@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.library import Json, Kind, Unobservable
-from conformance.settings import KEY_TYPES, SIGALG_NAMES
+from conformance.settings import KEY_TYPES, SETTINGS, SIGALG_NAMES
 
 FIXTURES_ENV = "SSLCONFORM_FIXTURES"
 CHAIN = ("ca-1", "ca-2", "root")  # conformance.fixtures.CHAIN: depth n is CHAIN[:n]
@@ -92,9 +92,20 @@ EXT_ADD_CB = CFUNCTYPE(
     c_void_p,
 )
 EXT_PARSE_CB = CFUNCTYPE(
-    c_int, c_void_p, c_uint, c_uint, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_int), c_void_p
+    c_int,
+    c_void_p,
+    c_uint,
+    c_uint,
+    c_void_p,
+    c_size_t,
+    c_void_p,
+    c_size_t,
+    POINTER(c_int),
+    c_void_p,
 )
 ACCEPT_CB = CFUNCTYPE(c_int, c_int, c_void_p)
+ALPN_SELECT_CB = CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p, c_void_p, c_uint, c_void_p)
+SSL_TLSEXT_ERR_NOACK = 3
 
 # What a handshake needs from the library, whatever setting it shows.
 HANDSHAKE = (
@@ -119,7 +130,16 @@ HANDSHAKE = (
 )
 CERTS = ("BIO_new_mem_buf", "PEM_read_bio_X509", "PEM_read_bio_PrivateKey")
 NAMES = ("X509_get_subject_name", "X509_NAME_get_text_by_NID")
-CTX_GETTERS = ("timeout", "certificate", "private-key", "chain")  # the rest: by handshake
+# Settings whose getter needs an SSL object (a handshake, or SSL_get_session).
+HANDSHAKE_ONLY = (*(s.name for s in SETTINGS if s.observed_by == "handshake"), "session")
+CTX_GETTERS = (
+    "timeout",
+    "certificate",
+    "private-key",
+    "chain",
+    "quiet-shutdown",
+    "num-tickets",
+)  # the rest: by handshake
 
 
 @dataclass
@@ -139,6 +159,7 @@ class Seen:
     psk_asked: bool = False
     extensions: list[tuple[int, bytes]] = field(default_factory=list)
     dane: Json = None
+    alpn: Json = None  # the protocols the peer server was offered (None: no ALPN)
     mode: str = "plain"
 
 
@@ -168,6 +189,7 @@ class HandshakeSettings:
         self._record: list[tuple[str, str, int]] = []  # (kind, cb name, ssl)
         self._psk: list[tuple[int, Json]] = []
         self._exts: list[tuple[int, int, bytes]] = []
+        self._alpn: list[tuple[int, bytes]] = []
         self._gen_counter = 0
         self._callbacks.update(self._handshake_callbacks())
 
@@ -192,9 +214,16 @@ class HandshakeSettings:
             return give
 
         def psk_client(
-            ssl: int | None, hint: int | None, identity: int | None, max_id: int, psk: int | None, max_psk: int
+            ssl: int | None,
+            hint: int | None,
+            identity: int | None,
+            max_id: int,
+            psk: int | None,
+            max_psk: int,
         ) -> int:
-            self._psk.append((ssl or 0, ctypes.string_at(hint).decode(errors="replace") if hint else None))
+            self._psk.append(
+                (ssl or 0, ctypes.string_at(hint).decode(errors="replace") if hint else None)
+            )
             if not identity or not psk or max_id <= len(PSK_IDENTITY) or max_psk < len(PSK_KEY):
                 return 0
             ctypes.memmove(identity, PSK_IDENTITY + b"\0", len(PSK_IDENTITY) + 1)
@@ -220,6 +249,17 @@ class HandshakeSettings:
             self._exts.append((ssl or 0, ext_type, ctypes.string_at(data, size) if data else b""))
             return 1
 
+        def alpn_select(
+            ssl: int | None,
+            out: int | None,
+            outlen: int | None,
+            data: int | None,
+            size: int,
+            arg: int | None,
+        ) -> int:
+            self._alpn.append((ssl or 0, ctypes.string_at(data, size) if data else b""))
+            return SSL_TLSEXT_ERR_NOACK  # choose none: the handshake goes on without ALPN
+
         return {
             "generate-session-id": (GEN_SESSION_CB(gen("cb-a")), GEN_SESSION_CB(gen("cb-b"))),
             "tmp-dh-callback": (TMP_DH_CB(dh("cb-a")), TMP_DH_CB(dh("cb-b"))),
@@ -228,6 +268,7 @@ class HandshakeSettings:
             "ext-add": (EXT_ADD_CB(ext_add),),
             "ext-parse": (EXT_PARSE_CB(ext_parse),),
             "accept": (ACCEPT_CB(lambda ok, store: 1),),
+            "alpn-select": (ALPN_SELECT_CB(alpn_select),),
         }
 
     # --- which functions each setting needs -------------------------------------------
@@ -309,10 +350,16 @@ class HandshakeSettings:
                 (no_ssl,) if kind == "ssl" else ("SSL_CTX_add_custom_ext",),
                 (*get_ssl, "SSL_CTX_add_custom_ext"),
             ),
+            "server-name": (("SSL_ctrl",), ("SSL_get_servername",)),
+            "alpn": ((f"{p}set_alpn_protos",), (*get_ssl, "SSL_CTX_set_alpn_select_cb")),
+            "quiet-shutdown": ((f"{p}set_quiet_shutdown",), (f"{p}get_quiet_shutdown",)),
+            "num-tickets": ((f"{p}set_num_tickets",), (f"{p}get_num_tickets",)),
         }
+        if setting == "server-name" and kind == "ctx":
+            return ("a context has no server name",)
         if setting not in table:
             return None
-        if not self.fixtures:
+        if not self.fixtures and setting not in ("server-name", "quiet-shutdown", "num-tickets"):
             raise NotImplementedError(f"{setting}: no fixtures folder (${FIXTURES_ENV})")
         setters, getters = table[setting]
         if op == "get" and kind == "ctx" and setting not in CTX_GETTERS:
@@ -349,7 +396,9 @@ class HandshakeSettings:
     def _pem(self, reader: str, name: str) -> int:
         data = self._read(name)
         bio = self._fn("BIO_new_mem_buf", c_void_p, c_char_p, c_int)(data, len(data))
-        obj = self._fn(reader, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p)(bio, None, None, None)
+        obj = self._fn(reader, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p)(
+            bio, None, None, None
+        )
         self._fn("BIO_free", c_int, c_void_p)(bio)
         if not obj:
             self.errors()
@@ -469,9 +518,9 @@ class HandshakeSettings:
 
     def _set_session_id_context(self, kind: Kind, obj: int, value: Json) -> None:
         data = str(value).encode()
-        if not self._fn(f"{self._pfx(kind)}set_session_id_context", c_int, c_void_p, c_char_p, c_uint)(
-            obj, data, len(data)
-        ):
+        if not self._fn(
+            f"{self._pfx(kind)}set_session_id_context", c_int, c_void_p, c_char_p, c_uint
+        )(obj, data, len(data)):
             self.errors()
             raise Unobservable(f"the library refused session id context {value}")
 
@@ -527,7 +576,9 @@ class HandshakeSettings:
 
     def _set_tmp_dh_callback(self, kind: Kind, obj: int, value: Json) -> None:
         if self._dh_for_callback is None:
-            self._dh_for_callback = int(self._fn("DH_new_by_nid", c_void_p, c_int)(NID_FFDHE["ffdhe2048"]))
+            self._dh_for_callback = int(
+                self._fn("DH_new_by_nid", c_void_p, c_int)(NID_FFDHE["ffdhe2048"])
+            )
         self._fn(f"{self._pfx(kind)}set_tmp_dh_callback", None, c_void_p, c_void_p)(
             obj, ctypes.cast(self._cb("tmp-dh-callback", value), c_void_p)
         )
@@ -634,14 +685,14 @@ class HandshakeSettings:
 
     def _set_serverinfo(self, kind: Kind, obj: int, value: Json) -> None:
         data = self._serverinfo(str(value))
-        if not self._fn(f"{self._pfx(kind)}use_serverinfo_ex", c_int, c_void_p, c_uint, c_char_p, c_size_t)(
-            obj, 2, data, len(data)
-        ):
+        if not self._fn(
+            f"{self._pfx(kind)}use_serverinfo_ex", c_int, c_void_p, c_uint, c_char_p, c_size_t
+        )(obj, 2, data, len(data)):
             self.errors()
             raise Unobservable(f"the library refused serverinfo {value}")
 
     def _get_serverinfo(self, kind: Kind, obj: int) -> Json:
-        seen = self._handshake(obj, "plain", True)
+        seen = self._handshake(obj, "serverinfo", True)
         if not seen.ok:
             raise Unobservable(f"the handshake failed ({seen.why})")
         got = [data for t, data in seen.extensions if t == SERVERINFO_TYPE]
@@ -695,9 +746,12 @@ class HandshakeSettings:
             data = bytes.fromhex(self._read("rsa-2048.spki-sha256").decode().strip())
         else:
             data = self._read("ca-1.der")
-        if self._fn(
-            "SSL_dane_tlsa_add", c_int, c_void_p, c_ubyte, c_ubyte, c_ubyte, c_char_p, c_size_t
-        )(obj, usage, selector, mtype, data, len(data)) <= 0:
+        if (
+            self._fn(
+                "SSL_dane_tlsa_add", c_int, c_void_p, c_ubyte, c_ubyte, c_ubyte, c_char_p, c_size_t
+            )(obj, usage, selector, mtype, data, len(data))
+            <= 0
+        ):
             self.errors()
             raise Unobservable(f"the library refused TLSA record {value}")
 
@@ -724,7 +778,9 @@ class HandshakeSettings:
         return self._sessions[name]
 
     def _set_session(self, kind: Kind, obj: int, value: Json) -> None:
-        if not self._fn("SSL_set_session", c_int, c_void_p, c_void_p)(obj, self._session(str(value))):
+        if not self._fn("SSL_set_session", c_int, c_void_p, c_void_p)(
+            obj, self._session(str(value))
+        ):
             self.errors()
             raise Unobservable(f"the library refused session {value}")
 
@@ -736,6 +792,48 @@ class HandshakeSettings:
             if session == current:
                 return name
         return "other"
+
+    # --- settings the page does not list for SSL_dup -----------------------------------
+
+    def _set_server_name(self, kind: Kind, obj: int, value: Json) -> None:
+        if not self._fn("SSL_ctrl", c_long, c_void_p, c_int, c_long, c_char_p)(
+            obj, CTRL_SET_TLSEXT_HOSTNAME, 0, str(value).encode()
+        ):
+            self.errors()
+            raise Unobservable(f"the library refused server name {value}")
+
+    def _get_server_name(self, kind: Kind, obj: int) -> Json:
+        name = self._fn("SSL_get_servername", c_char_p, c_void_p, c_int)(obj, 0)
+        return bytes(name).decode(errors="replace") if name else None
+
+    def _set_alpn(self, kind: Kind, obj: int, value: Json) -> None:
+        wire = b"".join(bytes([len(n)]) + n.encode() for n in value)
+        # SSL_set_alpn_protos returns 0 on success.
+        if self._fn(f"{self._pfx(kind)}set_alpn_protos", c_int, c_void_p, c_char_p, c_uint)(
+            obj, wire, len(wire)
+        ):
+            self.errors()
+            raise Unobservable(f"the library refused ALPN list {value}")
+
+    def _get_alpn(self, kind: Kind, obj: int) -> Json:
+        seen = self._handshake(obj, "plain", False)
+        if not seen.ok:
+            raise Unobservable(f"the handshake failed ({seen.why})")
+        return seen.alpn
+
+    def _set_quiet_shutdown(self, kind: Kind, obj: int, value: Json) -> None:
+        self._fn(f"{self._pfx(kind)}set_quiet_shutdown", None, c_void_p, c_int)(obj, value)
+
+    def _get_quiet_shutdown(self, kind: Kind, obj: int) -> Json:
+        return int(self._fn(f"{self._pfx(kind)}get_quiet_shutdown", c_int, c_void_p)(obj))
+
+    def _set_num_tickets(self, kind: Kind, obj: int, value: Json) -> None:
+        if not self._fn(f"{self._pfx(kind)}set_num_tickets", c_int, c_void_p, c_size_t)(obj, value):
+            self.errors()
+            raise Unobservable(f"the library refused {value} tickets")
+
+    def _get_num_tickets(self, kind: Kind, obj: int) -> Json:
+        return int(self._fn(f"{self._pfx(kind)}get_num_tickets", c_size_t, c_void_p)(obj))
 
     # --- the handshake ---------------------------------------------------------------
 
@@ -750,7 +848,11 @@ class HandshakeSettings:
 
     def _peer_ctx(self, client: bool, mode: str) -> int:
         """The peer's context: TLS 1.2 at most, recording what it receives."""
-        key = (client, mode if client else ("dane" if mode == "dane" else "plain"))
+        if client:
+            key = (True, mode if mode in ("dhe", "psk") else "plain")
+        else:
+            key = (False, "dane" if mode == "dane" else "plain")
+        mode = key[1]
         if key in self._peer_ctxs:
             return self._peer_ctxs[key]
         method = self._fn("TLS_client_method" if client else "TLS_server_method", c_void_p)()
@@ -764,8 +866,9 @@ class HandshakeSettings:
         if client:
             # No ticket: a TLS 1.2 server then makes a session id (and calls its callback).
             self._fn("SSL_CTX_set_options", c_uint64, c_void_p, c_uint64)(ctx, SSL_OP_NO_TICKET)
-            suites = {"dhe": ":".join(DHE_SUITES).encode(),
-                      "psk": b"PSK-AES128-GCM-SHA256"}.get(mode)
+            suites = {"dhe": ":".join(DHE_SUITES).encode(), "psk": b"PSK-AES128-GCM-SHA256"}.get(
+                mode
+            )
             if suites:
                 self._fn("SSL_CTX_set_cipher_list", c_int, c_void_p, c_char_p)(ctx, suites)
             if mode == "psk":
@@ -773,6 +876,9 @@ class HandshakeSettings:
                     ctx, ctypes.cast(self._callbacks["psk-client"][0], c_void_p)
                 )
         else:
+            self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
+                ctx, ctypes.cast(self._callbacks["alpn-select"][0], c_void_p), None
+            )
             kinds = ("rsa-2048",) if mode == "dane" else KEY_TYPES
             for kind in kinds:
                 self._fn("SSL_CTX_use_certificate", c_int, c_void_p, c_void_p)(ctx, self.x509(kind))
@@ -815,12 +921,25 @@ class HandshakeSettings:
         """What a server object needs to finish a handshake at all, added if missing."""
         cert = self._fn("SSL_get_certificate", c_void_p, c_void_p)(obj)
         key = self._fn("SSL_get_privatekey", c_void_p, c_void_p)(obj)
-        if not cert or not key:
-            kind = self._fixture_of_cn(self._cn(cert)) if cert else self._which_key(key)
-            if kind not in KEY_TYPES:
-                kind = "rsa-2048"
-            self._fn("SSL_use_certificate", c_int, c_void_p, c_void_p)(obj, self.x509(str(kind)))
-            self._fn("SSL_use_PrivateKey", c_int, c_void_p, c_void_p)(obj, self.pkey(str(kind)))
+        if not cert and not key:
+            # DHE suites and serverinfo (kept with the first slot, RSA's) need the RSA key;
+            # otherwise one of each, the server choosing as the client's offer allows
+            # (ECDSA first: it signs in a tenth of RSA's time).
+            kinds: tuple[Json, ...] = (
+                ("rsa-2048",)
+                if mode in ("dhe", "serverinfo")
+                else ("rsa-2048", "ed25519", "ec-p256")
+            )
+        elif not cert or not key:
+            kinds = (self._fixture_of_cn(self._cn(cert)) if cert else self._which_key(key),)
+        else:
+            kinds = ()
+        for kind in kinds:
+            if kind in KEY_TYPES:
+                self._fn("SSL_use_certificate", c_int, c_void_p, c_void_p)(
+                    obj, self.x509(str(kind))
+                )
+                self._fn("SSL_use_PrivateKey", c_int, c_void_p, c_void_p)(obj, self.pkey(str(kind)))
         if mode == "psk":
             self._fn("SSL_set_psk_server_callback", None, c_void_p, c_void_p)(
                 obj, ctypes.cast(self._callbacks["psk-server"][0], c_void_p)
@@ -828,7 +947,9 @@ class HandshakeSettings:
         if mode == "certreq":
             mode_bits = self._fn("SSL_get_verify_mode", c_int, c_void_p)(obj)
             self._fn("SSL_set_verify", None, c_void_p, c_int, c_void_p)(
-                obj, mode_bits | SSL_VERIFY_PEER, ctypes.cast(self._callbacks["accept"][0], c_void_p)
+                obj,
+                mode_bits | SSL_VERIFY_PEER,
+                ctypes.cast(self._callbacks["accept"][0], c_void_p),
             )
         self.errors()
 
@@ -861,6 +982,7 @@ class HandshakeSettings:
         self._record.clear()
         self._psk.clear()
         self._exts.clear()
+        self._alpn.clear()
         if is_server:
             self._ready_server(obj, mode)
             self._fn("SSL_set_accept_state", None, c_void_p)(obj)
@@ -896,9 +1018,20 @@ class HandshakeSettings:
             if ssl == peer:
                 seen.psk_asked, seen.psk_hint = True, hint
         seen.extensions = [(t, d) for ssl, t, d in self._exts if ssl == peer]
+        for ssl, wire in self._alpn:
+            if ssl == peer:
+                seen.alpn = _alpn_names(wire)
         if self._has("SSL_get_sigalgs"):
             get = self._fn(
-                "SSL_get_sigalgs", c_int, c_void_p, c_int, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p
+                "SSL_get_sigalgs",
+                c_int,
+                c_void_p,
+                c_int,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                c_void_p,
             )
             count = get(peer, -1, None, None, None, None, None)
             if count > 0:
@@ -916,8 +1049,8 @@ class HandshakeSettings:
             length = ctrl(peer, CTRL_GET_CLIENT_CERT_TYPES, 0, ctypes.addressof(types))
             if types.value and length > 0:
                 raw = ctypes.string_at(types.value, length)
-                names = {v: k for k, v in CERT_TYPES.items()}
-                seen.peer_cert_types = [names.get(b, f"{b:#x}") for b in raw]
+                type_names = {v: k for k, v in CERT_TYPES.items()}
+                seen.peer_cert_types = [type_names.get(b, f"{b:#x}") for b in raw]
             elif seen.peer_sigalgs is not None:
                 seen.peer_cert_types = []
             key = c_void_p()
@@ -927,8 +1060,22 @@ class HandshakeSettings:
         elif self._has("SSL_get0_dane_tlsa"):
             usage, selector, mtype = c_ubyte(), c_ubyte(), c_ubyte()
             depth = self._fn(
-                "SSL_get0_dane_tlsa", c_int, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p
-            )(obj, ctypes.addressof(usage), ctypes.addressof(selector), ctypes.addressof(mtype), None, None)
+                "SSL_get0_dane_tlsa",
+                c_int,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+                c_void_p,
+            )(
+                obj,
+                ctypes.addressof(usage),
+                ctypes.addressof(selector),
+                ctypes.addressof(mtype),
+                None,
+                None,
+            )
             if depth >= 0:
                 record = (usage.value, selector.value, mtype.value)
                 known = [n for n, r in DANE_RECORDS.items() if r == record]
@@ -939,7 +1086,13 @@ class HandshakeSettings:
             buf = ctypes.create_string_buffer(80)
             size = c_size_t()
             if self._fn(
-                "EVP_PKEY_get_utf8_string_param", c_int, c_void_p, c_char_p, c_char_p, c_size_t, c_void_p
+                "EVP_PKEY_get_utf8_string_param",
+                c_int,
+                c_void_p,
+                c_char_p,
+                c_char_p,
+                c_size_t,
+                c_void_p,
             )(pkey, b"group", buf, 80, ctypes.addressof(size)):
                 return buf.value.decode()
             self.errors()
@@ -951,3 +1104,13 @@ class HandshakeSettings:
         nid = self._fn("DH_get_nid", c_int, c_void_p)(dh)
         name = self._fn("OBJ_nid2sn", c_char_p, c_int)(nid) if nid else None
         return bytes(name).decode() if name else None
+
+
+def _alpn_names(wire: bytes) -> list[str]:
+    """An ALPN protocol list on the wire (length-prefixed names) as names."""
+    names, i = [], 0
+    while i < len(wire):
+        size = wire[i]
+        names.append(wire[i + 1 : i + 1 + size].decode(errors="replace"))
+        i += 1 + size
+    return names

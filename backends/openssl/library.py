@@ -27,7 +27,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
-from backends.openssl.handshake import CTX_GETTERS, HandshakeSettings
+from backends.openssl.handshake import CTX_GETTERS, HANDSHAKE_ONLY, HandshakeSettings
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
     HOST_FLAG_NAMES,
@@ -400,9 +400,8 @@ class OpenSSL(HandshakeSettings):
         missing = self.missing(f"get:{kind}:{setting}")
         if missing:
             raise Absent(*missing)
-        if kind == "ctx" and self._handshake_symbols("get", kind, setting) == ():
-            if setting not in CTX_GETTERS:
-                raise Unobservable("a context shows this only through a handshake of an SSL")
+        if kind == "ctx" and setting in HANDSHAKE_ONLY and setting not in CTX_GETTERS:
+            raise Unobservable("a context shows this only through a handshake of an SSL")
         result: Json = getattr(self, "_get_" + setting.replace("-", "_"))(kind, obj)
         return result
 
