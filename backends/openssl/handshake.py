@@ -380,8 +380,11 @@ class HandshakeSettings:
 
     def _group_symbols(self) -> tuple[str, ...]:
         if self._has("EVP_PKEY_get_utf8_string_param"):
-            return ("EVP_PKEY_get_utf8_string_param", "EVP_PKEY_free")
-        return ("EVP_PKEY_get0_DH", "DH_get_nid", "OBJ_nid2sn", "EVP_PKEY_free")
+            return ("EVP_PKEY_get_utf8_string_param", self._bits_fn(), "EVP_PKEY_free")
+        return ("EVP_PKEY_get0_DH", "DH_get_nid", "OBJ_nid2sn", self._bits_fn(), "EVP_PKEY_free")
+
+    def _bits_fn(self) -> str:
+        return "EVP_PKEY_get_bits" if self._has("EVP_PKEY_get_bits") else "EVP_PKEY_bits"
 
     # --- fixtures -----------------------------------------------------------------------
 
@@ -604,7 +607,7 @@ class HandshakeSettings:
         if seen.ok and seen.peer_dh_group:
             # The adapter configures only RFC 7919 groups (tmp-dh, its callbacks); automatic
             # parameters override them and are the library's own choice: RFC 3526 MODP
-            # groups on 1.1.1 to 4.0 (checked: 3.0 shows modp_2048).
+            # groups (3.0 shows modp_2048; 1.1.1, which names no MODP group, unnamed-2048).
             return 0 if seen.peer_dh_group in NID_FFDHE else 1
         if not seen.ok and "no shared cipher" in seen.why and self._offers_dhe(obj):
             return 0  # no parameters and no automatic ones: the server leaves DHE out
@@ -1082,6 +1085,8 @@ class HandshakeSettings:
                 seen.dane = known[0] if known else list(record)
 
     def _group(self, pkey: int) -> str | None:
+        """The DH group of a peer's key: its name, or "unnamed-BITS" for other primes."""
+        name: str | None = None
         if self._has("EVP_PKEY_get_utf8_string_param"):
             buf = ctypes.create_string_buffer(80)
             size = c_size_t()
@@ -1094,16 +1099,21 @@ class HandshakeSettings:
                 c_size_t,
                 c_void_p,
             )(pkey, b"group", buf, 80, ctypes.addressof(size)):
-                return buf.value.decode()
-            self.errors()
-            return None  # not DH, or parameters of no named group
-        dh = self._fn("EVP_PKEY_get0_DH", c_void_p, c_void_p)(pkey)
-        if not dh:
-            self.errors()
-            return None
-        nid = self._fn("DH_get_nid", c_int, c_void_p)(dh)
-        name = self._fn("OBJ_nid2sn", c_char_p, c_int)(nid) if nid else None
-        return bytes(name).decode() if name else None
+                name = buf.value.decode()
+        else:
+            dh = self._fn("EVP_PKEY_get0_DH", c_void_p, c_void_p)(pkey)
+            if not dh:
+                self.errors()
+                return None  # not a DH key
+            # 1.1.1 names only the RFC 7919 groups; other primes are NID_undef.
+            nid = self._fn("DH_get_nid", c_int, c_void_p)(dh)
+            short = self._fn("OBJ_nid2sn", c_char_p, c_int)(nid) if nid else None
+            name = bytes(short).decode() if short else None
+        self.errors()
+        if name is None:
+            bits = int(self._fn(self._bits_fn(), c_int, c_void_p)(pkey))
+            name = f"unnamed-{bits}"
+        return name
 
 
 def _alpn_names(wire: bytes) -> list[str]:
