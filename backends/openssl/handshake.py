@@ -55,6 +55,7 @@ CTRL_GET_PEER_TMP_KEY = 109
 CTRL_GET_CHAIN_CERTS = 115
 CTRL_SET_DH_AUTO = 118
 CTRL_SET_MAX_PROTO = 124
+CTRL_SET_GROUPS_LIST = 92
 TLS1_2_VERSION = 0x303
 SSL_OP_NO_TICKET = 1 << 14
 SSL_VERIFY_PEER = 0x1
@@ -127,6 +128,12 @@ HANDSHAKE = (
     "BIO_new_mem_buf",
     "PEM_read_bio_X509",
     "PEM_read_bio_PrivateKey",
+    "OPENSSL_sk_new_null",
+    "OPENSSL_sk_push",
+    "OPENSSL_sk_free",
+    "SSL_get_session",
+    "SSL_set_verify",
+    "SSL_get_verify_mode",
 )
 CERTS = ("BIO_new_mem_buf", "PEM_read_bio_X509", "PEM_read_bio_PrivateKey")
 NAMES = ("X509_get_subject_name", "X509_NAME_get_text_by_NID")
@@ -316,7 +323,7 @@ class HandshakeSettings:
                 ),
             ),
             "chain": (
-                (*ctrl, "OPENSSL_sk_new_null", "OPENSSL_sk_push", *CERTS),
+                (*ctrl, "OPENSSL_sk_new_null", "OPENSSL_sk_push", "OPENSSL_sk_free", *CERTS),
                 (*ctrl, *NAMES),
             ),
             "sigalgs": (ctrl, (*get_ssl, "SSL_get_sigalgs", "SSL_set_verify")),
@@ -376,7 +383,7 @@ class HandshakeSettings:
                 "EVP_PKEY_paramgen",
                 "EVP_PKEY_CTX_free",
             )
-        return (f"{p}ctrl", "DH_new_by_nid")
+        return (f"{p}ctrl", "DH_new_by_nid", "DH_free")
 
     def _group_symbols(self) -> tuple[str, ...]:
         if self._has("EVP_PKEY_get_utf8_string_param"):
@@ -569,10 +576,11 @@ class HandshakeSettings:
         p = self._pfx(kind)
         if how == "pkey":  # set0: the library owns the key from here
             ok = self._fn(f"{p}set0_tmp_dh_pkey", c_int, c_void_p, c_void_p)(obj, params)
-        else:  # SSL_set_tmp_dh copies the DH
+        else:  # SSL_set_tmp_dh takes a reference of its own
             ok = self._fn(f"{p}ctrl", c_long, c_void_p, c_int, c_long, c_void_p)(
                 obj, CTRL_SET_TMP_DH, 0, params
             )
+            self._fn("DH_free", None, c_void_p)(params)
         if not ok:
             self.errors()
             raise Unobservable(f"the library refused tmp DH {value}")
@@ -864,8 +872,11 @@ class HandshakeSettings:
         ctrl(ctx, CTRL_SET_MAX_PROTO, TLS1_2_VERSION, None)
         if self._has("SSL_CTX_set_security_level"):
             self._fn("SSL_CTX_set_security_level", None, c_void_p, c_int)(ctx, 0)
-        for ext_type in (*CUSTOM_TYPES, *((SERVERINFO_TYPE,) if client else ())):
-            self._add_ext(ctx, ext_type)
+        # Optional on the peer: a library without custom extensions (BoringSSL) still
+        # shows every other setting; the settings that need them say so themselves.
+        if self._has("SSL_CTX_add_custom_ext"):
+            for ext_type in (*CUSTOM_TYPES, *((SERVERINFO_TYPE,) if client else ())):
+                self._add_ext(ctx, ext_type)
         if client:
             # No ticket: a TLS 1.2 server then makes a session id (and calls its callback).
             self._fn("SSL_CTX_set_options", c_uint64, c_void_p, c_uint64)(ctx, SSL_OP_NO_TICKET)
@@ -874,14 +885,24 @@ class HandshakeSettings:
             )
             if suites:
                 self._fn("SSL_CTX_set_cipher_list", c_int, c_void_p, c_char_p)(ctx, suites)
+            if mode == "dhe":
+                # Elliptic groups only: a client that offers RFC 7919 groups lets a server
+                # negotiate one (OpenSSL 4.0 does), and tmp DH settings would not show.
+                ctrl(
+                    ctx,
+                    CTRL_SET_GROUPS_LIST,
+                    0,
+                    ctypes.cast(ctypes.c_char_p(b"X25519:P-256"), c_void_p),
+                )
             if mode == "psk":
                 self._fn("SSL_CTX_set_psk_client_callback", None, c_void_p, c_void_p)(
                     ctx, ctypes.cast(self._callbacks["psk-client"][0], c_void_p)
                 )
         else:
-            self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
-                ctx, ctypes.cast(self._callbacks["alpn-select"][0], c_void_p), None
-            )
+            if self._has("SSL_CTX_set_alpn_select_cb"):
+                self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
+                    ctx, ctypes.cast(self._callbacks["alpn-select"][0], c_void_p), None
+                )
             kinds = ("rsa-2048",) if mode == "dane" else KEY_TYPES
             for kind in kinds:
                 self._fn("SSL_CTX_use_certificate", c_int, c_void_p, c_void_p)(ctx, self.x509(kind))
