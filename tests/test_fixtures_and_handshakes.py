@@ -194,9 +194,11 @@ def test_engine_runs_the_new_rules_on_openssl(openssl: Worker) -> None:
     for rule_id in ("dup.copies.certificate", "dup.copies.generate-session-id"):
         result = engine.run(rule(rule_id))
         assert result.status == "pass", (rule_id, result.detail)
+    # serverinfo is configured on the context (OpenSSL has no per-SSL setter): s has it
+    # from SSL_new, and the duplicate must show s's, not what the context has since.
     result = engine.run(rule("dup.copies.serverinfo"))
-    assert result.status == "absent"
-    assert "SSL_use_serverinfo_ex" in (result.detail or "")
+    assert result.status == "pass", result.detail
+    assert result.examples > 0
 
 
 def test_without_fixtures_the_adapter_says_it_cannot_observe() -> None:
