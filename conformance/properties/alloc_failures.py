@@ -1,0 +1,88 @@
+"""RETURN VALUES under memory pressure: the Nth allocation inside SSL_new or SSL_dup
+fails (the library's allocator hooks). The page's NULL case must then hold: NULL with
+an error on the stack. Whatever the call returns, nothing it allocated may leak.
+
+A call may also survive a failed allocation (some allocations are optional); that is
+allowed, as long as it returns a usable object and leaks nothing.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.properties.common import (
+    Capabilities,
+    Deviation,
+    Property,
+    ScriptProperty,
+    find,
+    unusable,
+)
+from conformance.rules import Rule
+from conformance.script import Op, Script, Trace
+from conformance.settings import METHODS
+from conformance.strategies import sets
+
+# Allocation numbers tried: SSL_new and SSL_dup make a few dozen allocations at most in
+# the libraries seen, so small numbers are tried most; larger ones show the call
+# succeeding once N is beyond what it allocates.
+NTH = st.one_of(st.integers(1, 48), st.integers(1, 400))
+
+
+@st.composite
+def _scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
+    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+    tries = draw(st.lists(NTH, min_size=1, max_size=4))
+    if rule.id == "ret.new.alloc-failure":
+        ops += [Op("ssl_new_failing", ctx=0, value=n) for n in tries]
+    else:
+        ops.append(Op("ssl_new", ctx=0))
+        ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+        ops += [Op("ssl_dup_failing", ssl=0, value=n) for n in tries]
+        ops.append(Op("ssl_free", ssl=0))
+    return Script(tuple(ops))
+
+
+def _check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    call = "SSL_new" if rule.id == "ret.new.alloc-failure" else "SSL_dup"
+    failing = "ssl_new_failing" if call == "SSL_new" else "ssl_dup_failing"
+    s = None
+    if call == "SSL_dup":
+        new = find(script, trace, "ssl_new")
+        if new.null:
+            unusable(caps, "SSL_new returned NULL (see ret.new.pointer)")
+        s = new.object
+    for index, (op, obs) in enumerate(zip(script.ops, trace, strict=False)):
+        if op.op == "ssl_free" and s is not None and obs.skipped:
+            raise Deviation(
+                f"s was freed by a failed {call} before its own SSL_free", "s alive", "s freed"
+            )
+        if op.op != failing:
+            continue
+        report = obs.value or {}
+        where = f"with allocation {op.value} failing (step {index}; the call made "
+        where += f"{report.get('allocations')} allocation(s))"
+        if obs.null and not obs.errors:
+            raise Deviation(
+                f"{call} returned NULL {where} with nothing on the error stack",
+                "an error queued",
+                [],
+            )
+        if report.get("leaked"):
+            result = "NULL" if obs.null else "an object (then freed)"
+            raise Deviation(
+                f"{call} returned {result} {where}; {report['leaked']} allocation(s) it "
+                "made were never freed",
+                0,
+                report["leaked"],
+            )
+        if s is not None and s in obs.freed:
+            raise Deviation(f"{call} {where} freed s", [], obs.freed)
+
+
+def properties() -> dict[str, Property]:
+    return {
+        "ret.new.alloc-failure": ScriptProperty(_scripts, _check),
+        "ret.dup.alloc-failure": ScriptProperty(_scripts, _check),
+    }
