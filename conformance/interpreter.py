@@ -164,6 +164,7 @@ class Interpreter:
                     "allocations": report["allocations"],
                     "injected": report["injected"],
                     "leaked": report["leaked"],
+                    "leaked_at": report.get("leaked_at", []),
                 }
             case _:
                 raise ScriptError(f"unknown operation {op.op}")

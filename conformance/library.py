@@ -118,6 +118,7 @@ class AllocReport(TypedDict):
     injected: whether the call reached the nth allocation, so one really failed.
     leaked: allocations made during the call still live once the result is freed and
     the thread's error state released; 0 means nothing leaked.
+    leaked_at: where each leaked allocation was asked for ("file:line"), when known.
     """
 
     result: int | None
@@ -125,3 +126,4 @@ class AllocReport(TypedDict):
     allocations: int
     injected: bool
     leaked: int
+    leaked_at: list[str]

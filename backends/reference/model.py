@@ -254,6 +254,7 @@ class ModelLibrary:
             "allocations": nth,
             "injected": True,
             "leaked": nth - 1 if breaks and rule_id == "ret.dup.alloc-failure" else 0,
+            "leaked_at": [],
         }
 
     def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:

@@ -73,7 +73,8 @@ def _check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None
             result = "NULL" if obs.null else "an object (then freed)"
             raise Deviation(
                 f"{call} returned {result} {where}; {report['leaked']} allocation(s) it "
-                "made were never freed",
+                "made were never freed"
+                + (f" (made at {', '.join(report['leaked_at'])})" if report.get("leaked_at") else ""),
                 0,
                 report["leaked"],
             )

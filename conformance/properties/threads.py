@@ -66,12 +66,13 @@ def _check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None
                 obs.freed,
             )
         if last and obs.freed != [new.object]:
-            raise Deviation(
-                f"the last SSL_free freed {obs.freed}, not s once: the threads lost "
-                "decrements" if not obs.freed else f"the last SSL_free freed {obs.freed}",
-                [new.object],
-                obs.freed,
+            detail = (
+                f"the last of {frees} SSL_free calls did not free s: the threads lost "
+                "decrements"
+                if not obs.freed
+                else f"the last SSL_free freed {obs.freed}, not s once"
             )
+            raise Deviation(detail, [new.object], obs.freed)
 
 
 def properties() -> dict[str, Property]:
