@@ -151,9 +151,7 @@ def test_the_system_openssl_passes(rule_id: str) -> None:
 def test_a_racy_native_reference_count_is_caught(tmp_path: Path) -> None:
     source = Path(__file__).parent / "native" / "racy_refcount.c"
     library = tmp_path / "libcrypto.so.3"
-    subprocess.run(
-        ["cc", "-O1", "-shared", "-fPIC", "-o", str(library), str(source)], check=True
-    )
+    subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
     empty = tmp_path / "empty.c"
     empty.write_text("int racy_refcount_libssl;\n")
     subprocess.run(

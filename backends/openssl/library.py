@@ -28,7 +28,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
-from conformance.library import AllocReport, Absent, Json, Kind, Unavailable, Unobservable
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
     HOST_FLAG_NAMES,
     MODE_NAMES,

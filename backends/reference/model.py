@@ -245,6 +245,7 @@ class ModelLibrary:
                 "allocations": allocations,
                 "injected": False,
                 "leaked": 0,
+                "leaked_at": [],
             }
         breaks = self._breaks(rule_id)
         errors = [] if breaks and rule_id == "ret.new.alloc-failure" else ["malloc failure"]

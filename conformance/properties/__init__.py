@@ -21,7 +21,14 @@ from conformance.properties.common import Property
 
 PROPERTIES: dict[str, Property] = {}
 for _module in (
-    new, refcount, threads, dup_identity, independence, dup_copies, returns, alloc_failures
+    new,
+    refcount,
+    threads,
+    dup_identity,
+    independence,
+    dup_copies,
+    returns,
+    alloc_failures,
 ):
     for _rule_id, _prop in _module.properties().items():
         if _rule_id in PROPERTIES:

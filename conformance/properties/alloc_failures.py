@@ -71,10 +71,10 @@ def _check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None
             )
         if report.get("leaked"):
             result = "NULL" if obs.null else "an object (then freed)"
+            sites = report.get("leaked_at") or []
             raise Deviation(
                 f"{call} returned {result} {where}; {report['leaked']} allocation(s) it "
-                "made were never freed"
-                + (f" (made at {', '.join(report['leaked_at'])})" if report.get("leaked_at") else ""),
+                "made were never freed" + (f" (made at {', '.join(sites)})" if sites else ""),
                 0,
                 report["leaked"],
             )

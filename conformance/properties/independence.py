@@ -64,9 +64,7 @@ def _settings_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
 
 def _settings_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
     _separate(script, trace, caps)
-    reads = [
-        (op, obs) for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_get"
-    ]
+    reads = [(op, obs) for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_get"]
     if not reads:
         unusable(caps, "the backend can set no SSL setting")
     half = len(reads) // 2
@@ -139,4 +137,3 @@ def properties() -> dict[str, Property]:
         "dup.initial.independent-settings": ScriptProperty(_settings_scripts, _settings_check),
         "dup.initial.independent-lifetime": ScriptProperty(_lifetime_scripts, _lifetime_check),
     }
-

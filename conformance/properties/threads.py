@@ -67,8 +67,7 @@ def _check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None
             )
         if last and obs.freed != [new.object]:
             detail = (
-                f"the last of {frees} SSL_free calls did not free s: the threads lost "
-                "decrements"
+                f"the last of {frees} SSL_free calls did not free s: the threads lost decrements"
                 if not obs.freed
                 else f"the last SSL_free freed {obs.freed}, not s once"
             )
