@@ -19,7 +19,11 @@ from conformance.script import Script
 from conformance.worker import InProcess, Launch, Runner, Worker
 
 # Modules that add subcommands of their own, through register(subparsers).
-EXTENSIONS: tuple[str, ...] = ("conformance.bench", "backends.rustls.build")
+EXTENSIONS: tuple[str, ...] = (
+    "conformance.bench",
+    "conformance.report.cli",
+    "backends.rustls.build",
+)
 
 
 class UserError(Exception):
@@ -113,6 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     results.library = LibraryInfo(
         entry.family, version.text, version.page(), ", ".join(mapped) or lib_dir
     )
+    if isinstance(runner, Worker) and runner.launch.prefix:
+        results.library.loader = list(runner.launch.prefix)  # reproducers need it too
     results.write(out)
     engine = Engine(runner, args.profile, args.seed)
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)

@@ -36,6 +36,7 @@ class RuleResult:
     trace: list[dict[str, Json]] | None = None  # the backend's observations of `script`
     seed: int | None = None  # hypothesis seed of the run that found it
     seconds: float = 0.0
+    replay: str | None = None  # the command that replays this rule with `seed`
 
 
 @dataclass
@@ -53,6 +54,7 @@ class LibraryInfo:
     version: str  # the library's own version string
     page: str  # the page version the column is held to: "1.1.1k" or "3.0.0"
     path: str | None = None  # where the library was loaded from
+    loader: list[str] | None = None  # the loader prefix it ran under (a newer glibc's ld.so)
 
 
 @dataclass

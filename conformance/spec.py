@@ -19,7 +19,10 @@ def spec_dir() -> Path | None:
     """$SSLCONFORM_SPEC, else ../shared/spec beside the project (where CI puts it)."""
     candidates = [os.environ.get("SSLCONFORM_SPEC")]
     root = Path(__file__).resolve().parent.parent
-    candidates += [str(root.parent / "shared" / "spec"), str(root / "spec")]
+    # beside the checkout (CI puts shared/ there); from an installed copy, the checkout
+    # is the working directory
+    for base in (root, Path.cwd()):
+        candidates += [str(base.parent / "shared" / "spec"), str(base / "spec")]
     for candidate in candidates:
         if candidate and (Path(candidate) / SPEC_FILES["3.0.0"]).is_file():
             return Path(candidate)

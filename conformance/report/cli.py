@@ -1,0 +1,223 @@
+"""Command-line entry points: `sslconform report`, `sslconform diff`, `sslconform schema`.
+
+`register(sub)` adds the three subcommands to the main parser's subparsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from conformance.report import c_repro, diff, html, junit, load, markdown, model, schema
+
+
+def _pairs(values: list[str], what: str) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for value in values:
+        backend, sep, path = value.partition("=")
+        if not sep or not backend or not path:
+            raise ValueError(f"--c-{what} wants BACKEND=PATH, not {value!r}")
+        out.setdefault(backend, {})[what] = path
+    return out
+
+
+def _merge(*parts: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for part in parts:
+        for backend, items in part.items():
+            merged.setdefault(backend, {}).update(items)
+    return merged
+
+
+def _say(lines: list[str]) -> None:
+    for line in lines:
+        print(f"sslconform: {line}", file=sys.stderr)
+
+
+def write_report(
+    outcome: load.LoadOutcome,
+    out_dir: Path,
+    overrides: dict[str, dict[str, str]] | None = None,
+    build: bool = True,
+    jobs: int | None = None,
+    rules: list[model.RuleInfo] | None = None,
+    baseline: list[load.Loaded] | None = None,
+) -> model.Matrix:
+    """Every output of `sslconform report` from loaded results.
+
+    With a baseline (earlier results), the Markdown summary ends with what changed since.
+    """
+    matrix = model.build(outcome.loaded, rules)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Outputs of an earlier report in the same folder would mix with this one's.
+    shutil.rmtree(out_dir / "repro", ignore_errors=True)
+    shutil.rmtree(out_dir / "junit", ignore_errors=True)
+    repros = c_repro.reproduce_all(matrix, out_dir, overrides, build=build, jobs=jobs)
+    (out_dir / "index.html").write_text(html.render(matrix, repros), encoding="utf-8")
+    summary = markdown.render(matrix, repros)
+    if baseline is not None:
+        changes = diff.render_markdown(diff.diff(baseline, outcome.loaded))
+        (out_dir / "diff.md").write_text(changes, encoding="utf-8")
+        summary += "\n" + changes.replace("# Conformance changes", "## Changes since the baseline")
+    (out_dir / "summary.md").write_text(summary, encoding="utf-8")
+    (out_dir / "schema.json").write_text(schema.schema_text(), encoding="utf-8")
+    junit_dir = out_dir / "junit"
+    junit_dir.mkdir()
+    for col in matrix.columns:
+        name = c_repro._safe(col.key)
+        (junit_dir / f"{name}.xml").write_text(junit.render(matrix, col, repros), encoding="utf-8")
+    return matrix
+
+
+def run_report(args: argparse.Namespace) -> int:
+    try:
+        overrides = _merge(
+            _pairs(args.c_include, "include"),
+            _pairs(args.c_lib, "lib"),
+            _pairs(args.c_loader, "loader"),
+        )
+    except ValueError as exc:
+        _say([str(exc)])
+        return 2
+    outcome = load.load(args.results)
+    _say(outcome.warnings)
+    _say(outcome.errors)
+    if not outcome.loaded:
+        _say(["no usable results files: nothing to report"])
+        return 2
+    baseline = None
+    if args.baseline:
+        before = load.load(args.baseline)
+        _say(before.errors)
+        if not before.loaded:
+            _say(["the baseline has no usable results file"])
+            return 2
+        baseline = before.loaded
+    out_dir = Path(args.out)
+    try:
+        matrix = write_report(
+            outcome,
+            out_dir,
+            overrides,
+            build=not args.no_build,
+            jobs=args.jobs,
+            baseline=baseline,
+        )
+    except OSError as exc:
+        _say([f"{out_dir}: cannot write the report: {exc.strerror or exc}"])
+        return 2
+    print(
+        f"{out_dir / 'index.html'}: {len(matrix.rules)} rules x {len(matrix.columns)} backends"
+        f" ({len(outcome.errors)} files skipped)"
+    )
+    return 1 if outcome.errors else 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    old, new = load.load([args.old]), load.load([args.new])
+    _say(old.warnings[:1] or new.warnings[:1])
+    _say(old.errors + new.errors)
+    if not old.loaded or not new.loaded:
+        _say(["nothing to compare: one side has no usable results file"])
+        return 2
+    pairs = diff.diff(old.loaded, new.loaded)
+    render = {"text": diff.render_text, "markdown": diff.render_markdown, "json": diff.render_json}
+    sys.stdout.write(render[args.format](pairs))
+    changed = any(p.changes for p in pairs)
+    if old.errors or new.errors:
+        return 2
+    return 1 if args.exit_code and changed else 0
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    text = schema.schema_text()
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _say([f"{args.out}: cannot write: {exc.strerror}"])
+            return 2
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rep = sub.add_parser(
+        "report",
+        help="HTML matrix, Markdown summary, JUnit XML and C reproducers from results files",
+        description="Build the conformance report from results files or folders of *.json.",
+    )
+    rep.add_argument("results", nargs="+", help="results files, or folders of *.json")
+    rep.add_argument("--out", required=True, help="folder to write the report into")
+    rep.add_argument(
+        "--no-build", action="store_true", help="write the C reproducers, do not compile them"
+    )
+    rep.add_argument("--jobs", type=int, default=None, help="compilers run at once")
+    rep.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="RESULTS",
+        help="earlier results (file or folder): the summary lists the rules whose status "
+        "changed since (also written to diff.md)",
+    )
+    rep.add_argument(
+        "--c-include",
+        action="append",
+        default=[],
+        metavar="BACKEND=DIR",
+        help="OpenSSL-API headers to build BACKEND's reproducers with",
+    )
+    rep.add_argument(
+        "--c-lib",
+        action="append",
+        default=[],
+        metavar="BACKEND=DIR",
+        help="library folder for BACKEND (default: the one its results file names)",
+    )
+    rep.add_argument(
+        "--c-loader",
+        action="append",
+        default=[],
+        metavar="BACKEND=LD_SO",
+        help="dynamic loader to run BACKEND's reproducers under (a newer glibc)",
+    )
+    rep.set_defaults(func=run_report)
+
+    dif = sub.add_parser(
+        "diff",
+        help="rules whose status changed between two sets of results",
+        description="Compare two results files (any backends) or two folders (by backend).",
+    )
+    dif.add_argument("old", help="results file or folder")
+    dif.add_argument("new", help="results file or folder")
+    dif.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    dif.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when some rule changed status"
+    )
+    dif.set_defaults(func=run_diff)
+
+    sch = sub.add_parser(
+        "schema",
+        help="the JSON Schema of results files",
+        description="Print (or write) the JSON Schema generated from the results model.",
+    )
+    sch.add_argument("--out", help="write it to this file instead of printing it")
+    sch.set_defaults(func=run_schema)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (python -m conformance.report.cli) until the main CLI registers these."""
+    parser = argparse.ArgumentParser(prog="sslconform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
