@@ -58,6 +58,8 @@ def _settings_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
         for _ in range(draw(st.integers(1, 2))):
             value = draw(setting_value(BY_NAME[name]))
             ops.append(Op("ssl_set", ssl=changed, setting=name, value=value))
+    if draw(st.booleans()):
+        ops.append(Op("handshake", ssl=changed))  # one of them leaves the initial state
     ops += [Op("ssl_get", ssl=other, setting=n) for n in chosen]
     return Script(tuple(ops))
 
@@ -91,6 +93,8 @@ def _lifetime_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
     ops = _prefix(draw, caps)
     first = draw(st.integers(0, 1))  # which of s (0) and the duplicate (1) goes first
     second = 1 - first
+    if draw(st.booleans()):
+        ops.append(Op("handshake", ssl=first))  # a started object holds more to free
     ops.append(Op("ssl_free", ssl=first))
     # The survivor is still set and read after the other is gone.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
