@@ -23,6 +23,7 @@ EXTENSIONS: tuple[str, ...] = (
     "conformance.bench",
     "conformance.report.cli",
     "backends.rustls.build",
+    "conformance.fetch",
 )
 
 

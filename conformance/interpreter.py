@@ -33,6 +33,10 @@ class Interpreter:
         self.ctx_ids: dict[int, int] = {}  # live ctx handle -> object id
         self.ssl_ids: dict[int, int] = {}  # live ssl handle -> object id
         self.dead: dict[int, int] = {}  # freed ssl handle -> its object id
+        # Handles given to SSL_free on a library that cannot say what it freed: if the
+        # allocator hands one out again, it is a new object, not the old one.
+        self.released: set[int] = set()
+        self.unobserved_frees = False
         self.next_id = 0
 
     def run(self, script: Script) -> Trace:
@@ -88,6 +92,9 @@ class Interpreter:
             obs.null = True
             return
         self.dead.pop(handle, None)  # the allocator may hand a freed address out again
+        if handle in self.released:
+            self.released.discard(handle)
+            self.ssl_ids.pop(handle, None)
         if handle not in self.ssl_ids:
             self.ssl_ids[handle] = self._new_id()
         obs.object = self.ssl_ids[handle]
@@ -98,6 +105,7 @@ class Interpreter:
         try:
             freed = self.library.freed()
         except (Absent, Unobservable):
+            self.unobserved_frees = True
             return  # only the rules that need free events ask; they check `missing`
         for handle in freed:
             object_id = self.ssl_ids.pop(handle, None)
@@ -135,7 +143,10 @@ class Interpreter:
             case "ssl_up_ref":
                 obs.value = lib.ssl_up_ref(self._ssl(op))
             case "ssl_free":
-                lib.ssl_free(self._ssl(op))
+                handle = self._ssl(op)
+                lib.ssl_free(handle)
+                if self.unobserved_frees:
+                    self.released.add(handle)
             case "ssl_set":
                 lib.set("ssl", self._ssl(op), _setting(op), op.value)
             case "ssl_get":

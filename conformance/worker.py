@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.fetch import python_executable
 from conformance.interpreter import Interpreter, ScriptError
 from conformance.library import Library, Unavailable
 from conformance.script import Observation, Op, Script, Trace, trace_from_json, trace_to_json
@@ -143,7 +144,9 @@ class Worker(Runner):
     # --- process management ---------------------------------------------------
 
     def _start(self) -> None:
-        interpreter = os.path.realpath(sys.executable)  # not a pyenv shim: a loader runs it
+        # The running interpreter itself (never a pyenv shim), by its own path: resolving
+        # the link would leave a virtual environment and its site-packages behind.
+        interpreter = python_executable()
         argv = [*self.launch.prefix, interpreter, "-m", "conformance.worker"]
         argv += ["--adapter", self.launch.adapter]
         if self.launch.lib_dir:

@@ -22,12 +22,15 @@ from ctypes import (
     c_long,
     c_size_t,
     c_uint,
+    c_uint16,
+    c_uint32,
     c_uint64,
     c_ulong,
     c_void_p,
 )
 from typing import Any, ClassVar
 
+from backends.native import round_trip
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
     HOST_FLAG_NAMES,
@@ -55,6 +58,52 @@ CTRL_SET_MIN_PROTO, CTRL_SET_MAX_PROTO, CTRL_GET_MIN_PROTO, CTRL_GET_MAX_PROTO =
 CRYPTO_EX_INDEX_SSL = 0
 MBSTRING_ASC = 0x1001
 NID_COMMON_NAME = 13
+
+# OpenSSL's flag values as masks, and BoringSSL's (Android's android-libboringssl-dev
+# 14.0.0, ssl.h). BoringSSL keeps some names for source compatibility but defines them
+# as 0, so they can neither be set nor seen; others it does not define at all (None).
+OPENSSL_OPTION_MASKS: dict[str, int | None] = {n: 1 << b for n, b in OPTION_BITS.items()}
+OPENSSL_MODE_MASKS: dict[str, int | None] = dict(MODE_BITS)
+OPENSSL_VERIFY_MODE_MASKS: dict[str, int | None] = dict(VERIFY_MODE_BITS)
+BORINGSSL_OPTION_MASKS: dict[str, int | None] = {
+    "allow-no-dhe-kex": None,
+    "no-query-mtu": 0x00001000,
+    "no-ticket": 0x00004000,
+    "no-compression": 0,
+    "enable-middlebox-compat": None,
+    "prioritize-chacha": None,
+    "cipher-server-preference": 0x00400000,
+    "no-anti-replay": None,
+    "no-tlsv1": 0x04000000,
+    "no-tlsv1.2": 0x08000000,
+    "no-tlsv1.1": 0x10000000,
+    "no-tlsv1.3": 0x20000000,
+    "no-renegotiation": 0,
+}
+BORINGSSL_MODE_MASKS: dict[str, int | None] = {
+    "enable-partial-write": 0x1,
+    "accept-moving-write-buffer": 0x2,
+    "auto-retry": 0,
+    "no-auto-chain": 0x8,
+    "release-buffers": 0,
+    "send-fallback-scsv": 0x400,  # OpenSSL: 0x80
+}
+BORINGSSL_VERIFY_MODE_MASKS: dict[str, int | None] = {
+    "peer": 0x1,
+    "fail-if-no-peer-cert": 0x2,
+    "client-once": 0,
+    "post-handshake": None,
+}
+# OpenSSL's spelling of each flag, for what is absent or does nothing.
+FLAG_C_NAMES: dict[str, str] = {
+    **{
+        n: "SSL_OP_"
+        + n.upper().replace("-", "_").replace("TLSV1.", "TLSv1_").replace("TLSV1", "TLSv1")
+        for n in OPTION_NAMES
+    },
+    **{n: "SSL_MODE_" + n.upper().replace("-", "_") for n in MODE_NAMES},
+    **{n: "SSL_VERIFY_" + n.upper().replace("-", "_") for n in VERIFY_MODE_NAMES},
+}
 
 EX_FREE = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_int, c_long, c_void_p)
 VERIFY_CB = CFUNCTYPE(c_int, c_int, c_void_p)
@@ -148,6 +197,33 @@ def bits_to_names(value: int, table: dict[str, int]) -> list[str]:
     return names + ([f"{rest:#x}"] if rest else [])
 
 
+def masks_to_names(value: int, masks: dict[str, int | None]) -> list[str]:
+    """bits_to_names over a mask table; names defined as 0 or not at all never show."""
+    return bits_to_names(value, {n: m for n, m in masks.items() if m})
+
+
+def names_to_masks(names: Json, masks: dict[str, int | None]) -> int:
+    """OR of the named flags. A flag the library does not define, or defines as 0 (so
+    that setting it changes nothing a getter can show), is Unobservable: the setting
+    exists, only this value cannot be said, and the example is set aside."""
+    assert isinstance(names, list)
+    value = 0
+    lacking, nothing = [], []
+    for name in names:
+        mask = masks[str(name)]
+        if mask is None:
+            lacking.append(FLAG_C_NAMES[str(name)])
+        elif mask == 0:
+            nothing.append(FLAG_C_NAMES[str(name)])
+        else:
+            value |= mask
+    if lacking:
+        raise Unobservable(f"the library does not define {', '.join(lacking)}")
+    if nothing:
+        raise Unobservable(f"the library defines {', '.join(nothing)} as 0: it sets nothing")
+    return value
+
+
 def names_to_bits(names: Json, table: dict[str, int]) -> int:
     assert isinstance(names, list)
     value = 0
@@ -178,7 +254,35 @@ class OpenSSL:
         self._callbacks = self._make_callbacks()
         self._free_index = -1
         self._data_index = -1
-        if self._has("CRYPTO_get_ex_new_index"):
+        # Getters that do not show what their setter stored (see probe_getters).
+        self.unobservable: dict[tuple[Kind, str], str] = {}
+        # BoringSSL says so in its version string; its headers' flag values and integer
+        # widths differ from OpenSSL's, which nothing exported could tell us.
+        self.boringssl = self._version_text().startswith("BoringSSL")
+        self.family = "BoringSSL" if self.boringssl else "OpenSSL"
+        self.option_masks = BORINGSSL_OPTION_MASKS if self.boringssl else OPENSSL_OPTION_MASKS
+        self.mode_masks = BORINGSSL_MODE_MASKS if self.boringssl else OPENSSL_MODE_MASKS
+        self.verify_mode_masks = (
+            BORINGSSL_VERIFY_MODE_MASKS if self.boringssl else OPENSSL_VERIFY_MODE_MASKS
+        )
+        # SSL_get_options: uint32_t in BoringSSL, unsigned long in 1.1.1, uint64_t in 3.x
+        # (both 64 bits wide on the LP64 machines this runs on).
+        self.options_type: Any = c_uint32 if self.boringssl else c_uint64
+        # SSL_get_ex_new_index is a function in BoringSSL (whose CRYPTO_get_ex_new_index
+        # is an internal one of another signature) and a macro over
+        # CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, ...) in OpenSSL.
+        self.ex_index_function = (
+            "SSL_get_ex_new_index"
+            if self._has("SSL_get_ex_new_index")
+            else "CRYPTO_get_ex_new_index"
+        )
+        if self.ex_index_function == "SSL_get_ex_new_index":
+            ssl_index = self._fn(
+                "SSL_get_ex_new_index", c_int, c_long, c_void_p, c_void_p, c_void_p, EX_FREE
+            )
+            self._free_index = ssl_index(0, None, None, None, self._callbacks["ex-free"][0])
+            self._data_index = ssl_index(0, None, None, None, EX_FREE())
+        elif self._has("CRYPTO_get_ex_new_index"):
             new_index = self._fn(
                 "CRYPTO_get_ex_new_index",
                 c_int,
@@ -268,14 +372,33 @@ class OpenSSL:
     def _pfx(self, kind: Kind) -> str:
         return "SSL_CTX_" if kind == "ctx" else "SSL_"
 
-    # --- Library ---------------------------------------------------------------------
+    def _function_or_ctrl(self, name: str, kind: Kind) -> tuple[str, ...]:
+        """A real function where the library exports one (BoringSSL), else the ctrl
+        function OpenSSL's macro of that name expands to; the name itself if neither."""
+        if self._has(name):
+            return (name,)
+        ctrl = f"{self._pfx(kind)}ctrl"
+        return (ctrl,) if self._has(ctrl) else (name,)
 
-    def version(self) -> str:
+    def _sk(self, op: str) -> str:
+        """OPENSSL_sk_* (OpenSSL 1.1.0 on), or the older sk_* names BoringSSL exports."""
+        modern = f"OPENSSL_sk_{op}"
+        return modern if self._has(modern) or not self._has(f"sk_{op}") else f"sk_{op}"
+
+    def _version_text(self) -> str:
         for name in ("OpenSSL_version", "SSLeay_version"):
             if self._has(name):
                 raw = self._fn(name, c_char_p, c_int)(0)
                 return bytes(raw).decode(errors="replace") if raw else "unknown"
-        raise Absent("OpenSSL_version")
+        return ""
+
+    # --- Library ---------------------------------------------------------------------
+
+    def version(self) -> str:
+        text = self._version_text()
+        if not text:
+            raise Absent("OpenSSL_version")
+        return text
 
     FEATURES: ClassVar[dict[str, tuple[str, ...]]] = {
         "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
@@ -296,16 +419,44 @@ class OpenSSL:
         "threads": ("SSL_up_ref", "SSL_free"),
     }
 
+    def _features(self, feature: str) -> tuple[str, ...]:
+        if (
+            feature == "handshake"
+            and not self._has("SSL_in_before")
+            and self._has("BIO_ctrl_pending")
+        ):
+            # BoringSSL has no SSL_in_before: the ClientHello waiting on the far end of
+            # the BIO pair is what shows the handshake started.
+            return (
+                "BIO_new_bio_pair",
+                "SSL_set_bio",
+                "SSL_set_connect_state",
+                "SSL_do_handshake",
+                "BIO_ctrl_pending",
+            )
+        if feature == "free_events":
+            return (self.ex_index_function,)
+        return self.FEATURES.get(feature, (feature,))
+
     def _setting_symbols(self, op: str, kind: Kind, setting: str) -> tuple[str, ...]:
         p = self._pfx(kind)
-        ctrl = (f"{p}ctrl",)
+        via = self._function_or_ctrl
+        sk_num, sk_value, sk_new, sk_push = (
+            self._sk(o) for o in ("num", "value", "new_null", "push")
+        )
         param = ("SSL_get0_param" if kind == "ssl" else "SSL_CTX_get0_param",)
         table: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "method": ((), (f"{p}get_ssl_method", "TLS_method")),
             "options": ((f"{p}set_options",), (f"{p}get_options",)),
-            "mode": (ctrl, ctrl),
-            "min-proto-version": (ctrl, ctrl),
-            "max-proto-version": (ctrl, ctrl),
+            "mode": (via(f"{p}set_mode", kind), via(f"{p}get_mode", kind)),
+            "min-proto-version": (
+                via(f"{p}set_min_proto_version", kind),
+                via(f"{p}get_min_proto_version", kind),
+            ),
+            "max-proto-version": (
+                via(f"{p}set_max_proto_version", kind),
+                via(f"{p}get_max_proto_version", kind),
+            ),
             "verify-mode": (
                 (f"{p}set_verify", f"{p}get_verify_callback"),
                 (f"{p}get_verify_mode",),
@@ -333,7 +484,7 @@ class OpenSSL:
             ),
             "msg-callback": (
                 (f"{p}set_msg_callback",),
-                ("SSL_set_msg_callback", *self.FEATURES["handshake"]),
+                ("SSL_set_msg_callback", *self._features("handshake")),
             ),
             "info-callback": ((f"{p}set_info_callback",), (f"{p}get_info_callback",)),
             "default-passwd-cb": ((f"{p}set_default_passwd_cb",), (f"{p}get_default_passwd_cb",)),
@@ -343,50 +494,40 @@ class OpenSSL:
             ),
             "cipher-list": (
                 (f"{p}set_cipher_list",),
-                (f"{p}get_ciphers", "OPENSSL_sk_num", "OPENSSL_sk_value", "SSL_CIPHER_get_name"),
+                (f"{p}get_ciphers", sk_num, sk_value, "SSL_CIPHER_get_name"),
             ),
             "accept-connect-state": (
                 ("SSL_set_accept_state", "SSL_set_connect_state"),
                 ("SSL_is_server",),
             ),
-            "max-cert-list": (ctrl, ctrl),
-            "read-ahead": (
-                ("SSL_set_read_ahead",) if kind == "ssl" else ctrl,
-                ("SSL_get_read_ahead",) if kind == "ssl" else ctrl,
+            "max-cert-list": (
+                via(f"{p}set_max_cert_list", kind),
+                via(f"{p}get_max_cert_list", kind),
             ),
+            "read-ahead": (via(f"{p}set_read_ahead", kind), via(f"{p}get_read_ahead", kind)),
             "ex-data": (
-                ("SSL_set_ex_data", "CRYPTO_get_ex_new_index"),
-                ("SSL_get_ex_data", "CRYPTO_get_ex_new_index"),
+                ("SSL_set_ex_data", self.ex_index_function),
+                ("SSL_get_ex_data", self.ex_index_function),
             ),
             "ca-list": (
                 (
                     f"{p}set0_CA_list",
-                    "OPENSSL_sk_new_null",
-                    "OPENSSL_sk_push",
+                    sk_new,
+                    sk_push,
                     "X509_NAME_new",
                     "X509_NAME_add_entry_by_txt",
                 ),
-                (
-                    f"{p}get0_CA_list",
-                    "OPENSSL_sk_num",
-                    "OPENSSL_sk_value",
-                    "X509_NAME_get_text_by_NID",
-                ),
+                (f"{p}get0_CA_list", sk_num, sk_value, "X509_NAME_get_text_by_NID"),
             ),
             "client-ca-list": (
                 (
                     f"{p}set_client_CA_list",
-                    "OPENSSL_sk_new_null",
-                    "OPENSSL_sk_push",
+                    sk_new,
+                    sk_push,
                     "X509_NAME_new",
                     "X509_NAME_add_entry_by_txt",
                 ),
-                (
-                    f"{p}get_client_CA_list",
-                    "OPENSSL_sk_num",
-                    "OPENSSL_sk_value",
-                    "X509_NAME_get_text_by_NID",
-                ),
+                (f"{p}get_client_CA_list", sk_num, sk_value, "X509_NAME_get_text_by_NID"),
             ),
             "security-level": ((f"{p}set_security_level",), (f"{p}get_security_level",)),
             "security-callback": ((f"{p}set_security_callback",), (f"{p}get_security_callback",)),
@@ -404,7 +545,7 @@ class OpenSSL:
             lacking = [s for s in ("CRYPTO_set_mem_functions",) if not self._has(s)]
             return lacking or ([] if self.hooks else [self.no_hooks])
         else:
-            symbols = self.FEATURES.get(feature, (feature,))
+            symbols = self._features(feature)
         return [s for s in symbols if not self._has(s)]
 
     def ctx_new(self, method: str) -> int | None:
@@ -422,6 +563,12 @@ class OpenSSL:
 
     def ssl_new(self, ctx: int | None) -> int | None:
         result: int | None = self._fn("SSL_new", c_void_p, c_void_p)(ctx)
+        if result and self.boringssl and self._free_index >= 0:
+            # BoringSSL may skip the free callbacks of an object that has no ex_data at
+            # all (ex_data.h), so every object gets a marker at the harness's index.
+            self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(
+                result, self._free_index, 1
+            )
         return result
 
     def ssl_dup(self, ssl: int) -> int | None:
@@ -521,6 +668,8 @@ class OpenSSL:
         self._fn("SSL_set_connect_state", None, c_void_p)(ssl)
         self._fn("SSL_do_handshake", c_int, c_void_p)(ssl)
         self.errors()  # WANT_READ is expected; keep the queue clean for later ops
+        if not self._has("SSL_in_before") and self._has("BIO_ctrl_pending"):
+            return int(self._fn("BIO_ctrl_pending", c_size_t, c_void_p)(far)) > 0
         return int(self._fn("SSL_in_before", c_int, c_void_p)(ssl)) == 0
 
     def errors(self) -> list[str]:
@@ -535,7 +684,7 @@ class OpenSSL:
 
     def freed(self) -> list[int]:
         if self._free_index < 0:
-            raise Absent("CRYPTO_get_ex_new_index")
+            raise Absent(self.ex_index_function)
         queued, self.freed_queue = self.freed_queue, []
         return queued
 
@@ -553,8 +702,27 @@ class OpenSSL:
         missing = self.missing(f"get:{kind}:{setting}")
         if missing:
             raise Absent(*missing)
+        why = self.unobservable.get((kind, setting))
+        if why:
+            raise Unobservable(why)
         result: Json = getattr(self, "_get_" + setting.replace("-", "_"))(kind, obj)
         return result
+
+    def probe_getters(self) -> None:
+        """Round-trip each setting once on throwaway objects (backends.native.round_trip).
+
+        BoringSSL's SSL_get_read_ahead and SSL_CTX_get_read_ahead, for one, return 0
+        whatever was set; such a getter is Unobservable rather than a wrong value.
+        """
+        ctx = self.ctx_new("tls")
+        if not ctx:
+            self.errors()
+            return
+        self.unobservable = round_trip(self, ctx, lambda: self.ssl_new(ctx), self.ssl_free)
+        self.ctx_free(ctx)
+        self.freed_queue.clear()
+        self.msg_seen.clear()
+        self.errors()
 
     def _get_method(self, kind: Kind, obj: int) -> Json:
         current = self._fn(f"{self._pfx(kind)}get_ssl_method", c_void_p, c_void_p)(obj)
@@ -568,23 +736,47 @@ class OpenSSL:
         return "other"
 
     def _set_options(self, kind: Kind, obj: int, value: Json) -> None:
-        bits = sum(1 << OPTION_BITS[str(n)] for n in value or [])
-        self._fn(f"{self._pfx(kind)}set_options", c_uint64, c_void_p, c_uint64)(obj, bits)
+        bits = names_to_masks(value, self.option_masks)
+        width = self.options_type
+        self._fn(f"{self._pfx(kind)}set_options", width, c_void_p, width)(obj, bits)
 
     def _get_options(self, kind: Kind, obj: int) -> Json:
-        raw = int(self._fn(f"{self._pfx(kind)}get_options", c_uint64, c_void_p)(obj))
-        return bits_to_names(raw, {n: 1 << b for n, b in OPTION_BITS.items()})
+        width = self.options_type
+        raw = int(self._fn(f"{self._pfx(kind)}get_options", width, c_void_p)(obj))
+        return masks_to_names(raw, self.option_masks)
 
     def _set_mode(self, kind: Kind, obj: int, value: Json) -> None:
-        self._ctrl(kind, obj, CTRL_MODE, names_to_bits(value, MODE_BITS))
+        bits = names_to_masks(value, self.mode_masks)
+        name = f"{self._pfx(kind)}set_mode"
+        if self._has(name):  # BoringSSL: uint32_t SSL_set_mode(SSL *, uint32_t)
+            self._fn(name, c_uint32, c_void_p, c_uint32)(obj, bits)
+        else:
+            self._ctrl(kind, obj, CTRL_MODE, bits)
 
     def _get_mode(self, kind: Kind, obj: int) -> Json:
-        return bits_to_names(self._ctrl(kind, obj, CTRL_MODE, 0), MODE_BITS)
+        name = f"{self._pfx(kind)}get_mode"
+        if self._has(name):
+            return masks_to_names(int(self._fn(name, c_uint32, c_void_p)(obj)), self.mode_masks)
+        return masks_to_names(self._ctrl(kind, obj, CTRL_MODE, 0), self.mode_masks)
 
     def _proto(self, kind: Kind, obj: int, cmd: int, value: Json) -> None:
-        if not self._ctrl(kind, obj, cmd, PROTO_NUMBERS[str(value)]):
+        number = PROTO_NUMBERS[str(value)]
+        which = "min" if cmd == CTRL_SET_MIN_PROTO else "max"
+        name = f"{self._pfx(kind)}set_{which}_proto_version"
+        if self._has(name):  # BoringSSL: int SSL_set_min_proto_version(SSL *, uint16_t)
+            ok = int(self._fn(name, c_int, c_void_p, c_uint16)(obj, number))
+        else:
+            ok = self._ctrl(kind, obj, cmd, number)
+        if not ok:
             self.errors()
             raise Unobservable(f"the library refused protocol version {value}")
+
+    def _get_proto(self, kind: Kind, obj: int, cmd: int) -> Json:
+        which = "min" if cmd == CTRL_GET_MIN_PROTO else "max"
+        name = f"{self._pfx(kind)}get_{which}_proto_version"
+        if self._has(name):  # BoringSSL: uint16_t SSL_get_min_proto_version(const SSL *)
+            return self._proto_name(int(self._fn(name, c_uint16, c_void_p)(obj)))
+        return self._proto_name(self._ctrl(kind, obj, cmd, 0))
 
     def _proto_name(self, number: int) -> Json:
         for name, num in PROTO_NUMBERS.items():
@@ -599,10 +791,10 @@ class OpenSSL:
         self._proto(kind, obj, CTRL_SET_MAX_PROTO, value)
 
     def _get_min_proto_version(self, kind: Kind, obj: int) -> Json:
-        return self._proto_name(self._ctrl(kind, obj, CTRL_GET_MIN_PROTO, 0))
+        return self._get_proto(kind, obj, CTRL_GET_MIN_PROTO)
 
     def _get_max_proto_version(self, kind: Kind, obj: int) -> Json:
-        return self._proto_name(self._ctrl(kind, obj, CTRL_GET_MAX_PROTO, 0))
+        return self._get_proto(kind, obj, CTRL_GET_MAX_PROTO)
 
     def _verify(self, kind: Kind, obj: int, mode: int, callback: Any) -> None:
         self._fn(f"{self._pfx(kind)}set_verify", None, c_void_p, c_int, c_void_p)(
@@ -620,11 +812,14 @@ class OpenSSL:
 
     def _set_verify_mode(self, kind: Kind, obj: int, value: Json) -> None:
         self._verify(
-            kind, obj, names_to_bits(value, VERIFY_MODE_BITS), self._raw_verify_callback(kind, obj)
+            kind,
+            obj,
+            names_to_masks(value, self.verify_mode_masks),
+            self._raw_verify_callback(kind, obj),
         )
 
     def _get_verify_mode(self, kind: Kind, obj: int) -> Json:
-        return bits_to_names(self._raw_verify_mode(kind, obj), VERIFY_MODE_BITS)
+        return masks_to_names(self._raw_verify_mode(kind, obj), self.verify_mode_masks)
 
     def _set_verify_callback(self, kind: Kind, obj: int, value: Json) -> None:
         self._verify(kind, obj, self._raw_verify_mode(kind, obj), self._cb("verify", value))
@@ -741,22 +936,31 @@ class OpenSSL:
 
     def _set_max_cert_list(self, kind: Kind, obj: int, value: Json) -> None:
         assert isinstance(value, int)
-        self._ctrl(kind, obj, CTRL_SET_MAX_CERT_LIST, value)
+        name = f"{self._pfx(kind)}set_max_cert_list"
+        if self._has(name):  # BoringSSL: void SSL_set_max_cert_list(SSL *, size_t)
+            self._fn(name, None, c_void_p, c_size_t)(obj, value)
+        else:
+            self._ctrl(kind, obj, CTRL_SET_MAX_CERT_LIST, value)
 
     def _get_max_cert_list(self, kind: Kind, obj: int) -> Json:
+        name = f"{self._pfx(kind)}get_max_cert_list"
+        if self._has(name):
+            return int(self._fn(name, c_size_t, c_void_p)(obj))
         return self._ctrl(kind, obj, CTRL_GET_MAX_CERT_LIST, 0)
 
     def _set_read_ahead(self, kind: Kind, obj: int, value: Json) -> None:
         assert isinstance(value, int)
-        if kind == "ctx":
-            self._ctrl(kind, obj, CTRL_SET_READ_AHEAD, value)
+        name = f"{self._pfx(kind)}set_read_ahead"
+        if self._has(name):  # a function for SSL objects; for contexts only in BoringSSL
+            self._fn(name, None, c_void_p, c_int)(obj, value)
         else:
-            self._fn("SSL_set_read_ahead", None, c_void_p, c_int)(obj, value)
+            self._ctrl(kind, obj, CTRL_SET_READ_AHEAD, value)
 
     def _get_read_ahead(self, kind: Kind, obj: int) -> Json:
-        if kind == "ctx":
-            return self._ctrl(kind, obj, CTRL_GET_READ_AHEAD, 0)
-        return int(self._fn("SSL_get_read_ahead", c_int, c_void_p)(obj))
+        name = f"{self._pfx(kind)}get_read_ahead"
+        if self._has(name):
+            return int(self._fn(name, c_int, c_void_p)(obj))
+        return self._ctrl(kind, obj, CTRL_GET_READ_AHEAD, 0)
 
     def _set_ex_data(self, kind: Kind, obj: int, value: Json) -> None:
         self._fn("SSL_set_ex_data", c_int, c_void_p, c_int, c_void_p)(obj, self._data_index, value)
@@ -770,13 +974,13 @@ class OpenSSL:
     def _stack(self, stack: int | None) -> list[int]:
         if not stack:
             return []
-        num = self._fn("OPENSSL_sk_num", c_int, c_void_p)
-        value = self._fn("OPENSSL_sk_value", c_void_p, c_void_p, c_int)
+        num = self._fn(self._sk("num"), c_int, c_void_p)
+        value = self._fn(self._sk("value"), c_void_p, c_void_p, c_int)
         return [value(stack, i) for i in range(num(stack))]
 
     def _name_stack(self, names: Json) -> int:
-        stack = self._fn("OPENSSL_sk_new_null", c_void_p)()
-        push = self._fn("OPENSSL_sk_push", c_int, c_void_p, c_void_p)
+        stack = self._fn(self._sk("new_null"), c_void_p)()
+        push = self._fn(self._sk("push"), c_int, c_void_p, c_void_p)
         add = self._fn(
             "X509_NAME_add_entry_by_txt",
             c_int,
@@ -886,4 +1090,5 @@ def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
     library = OpenSSL(ssl, crypto, ssl_path, hooks, no_hooks)
     if library._has("OPENSSL_init_ssl"):
         library._fn("OPENSSL_init_ssl", c_int, c_uint64, c_void_p)(0, None)
+    library.probe_getters()
     return library

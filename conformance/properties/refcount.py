@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from hypothesis import assume
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, precondition, rule
 
 from backends.reference.model import ModelLibrary
 from conformance.interpreter import Interpreter
@@ -89,9 +89,9 @@ def _machine(checked: Rule, runner: Runner) -> type[RuleBasedStateMachine]:
             self._objects.append(expected.object)
             return len(self._objects) - 1
 
+        @precondition(lambda self: with_up_ref)
         @rule(handle=handles, times=st.integers(1, 3))
         def up_ref(self, handle: int, times: int) -> None:
-            assume(with_up_ref)
             object_id = self._objects[handle]
             assume(self.counts.get(object_id, 0) > 0)
             for _ in range(times):
