@@ -125,6 +125,8 @@ class Engine:
             else:
                 self._run_machine(runner, rule, prop, counter)
         except Deviation as dev:
+            if isinstance(prop, ScriptProperty):
+                dev = self._shortened(runner, rule, prop, caps, dev)
             return self._failed(runner, rule, dev, counter[0])
         except FlakyFailure as flaky:
             deviations = [e for e in flaky.exceptions if isinstance(e, Deviation)]
@@ -229,6 +231,23 @@ class Engine:
 
         counted._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
         run_state_machine_as_test(counted, settings=self._settings())  # type: ignore[no-untyped-call]
+
+    def _shortened(
+        self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
+    ) -> Deviation:
+        """The property's shorter script, if it shows a deviation too; else `dev`."""
+        if dev.shorter is None:
+            return dev
+        trace = runner.run(dev.shorter)
+        try:
+            screen(dev.shorter, trace, caps)
+            prop.check(rule, dev.shorter, trace, caps)
+        except Deviation as again:
+            again.script, again.trace = dev.shorter, trace
+            return again
+        except Exception:  # rejected or stopped: the full script stands
+            return dev
+        return dev
 
     def _failed(self, runner: Runner, rule: Rule, dev: Deviation, examples: int) -> RuleResult:
         trace = dev.trace
