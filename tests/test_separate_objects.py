@@ -166,3 +166,28 @@ def test_a_racy_native_reference_count_is_caught(tmp_path: Path) -> None:
         worker.close()
     assert single.status == "pass", single.detail
     assert threaded.status == "fail", threaded.detail
+
+
+def test_openssl_111_returns_null_without_an_error_when_a_dup_allocation_fails() -> None:
+    """Found by ret.dup.alloc-failure: OpenSSL 1.1.1w's SSL_dup of an object with a CA list
+    set returns NULL and queues nothing when sk_X509_NAME_new_null's allocation fails."""
+    from conformance.cli import open_runner
+    from conformance.library import Unavailable
+    from conformance.registry import backend
+
+    try:
+        runner = open_runner(backend("openssl111"), None)
+        runner.hello()
+    except Unavailable as exc:
+        pytest.skip(f"OpenSSL 1.1.1 cannot be had here: {exc}")
+    try:
+        engine = Engine(runner, "default")
+        results = {r: engine.run(rule(r)) for r in NEW_RULES}
+    finally:
+        runner.close()
+    statuses = {r: res.status for r, res in results.items()}
+    assert statuses == {**dict.fromkeys(NEW_RULES, "pass"), "ret.dup.alloc-failure": "fail"}
+    found = results["ret.dup.alloc-failure"]
+    assert "with nothing on the error stack" in (found.detail or "")
+    assert found.script is not None
+    assert [op["op"] for op in found.script["ops"]].count("ssl_dup_failing") == 1
