@@ -44,6 +44,9 @@ def open_runner(entry: Backend, lib_dir: str | None, timeout: float = 10.0) -> R
         launch.lib_dir = str(fetched.lib_dir)
         launch.prefix = list(fetched.loader or [])
         launch.env = dict(getattr(fetched, "env", {}) or {})
+    from conformance import fixtures  # made here: a worker must not import cryptography
+
+    launch.env[fixtures.ENV] = str(fixtures.ensure())
     return Worker(entry.name, launch)
 
 
@@ -139,6 +142,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                     + (f"  {result.detail}" if result.detail and result.status != "pass" else ""),
                     file=sys.stderr,
                 )
+        from conformance import beyond
+
+        try:
+            results.observations = beyond.observations(runner)
+        except Unavailable as exc:  # observations are extra: the rules' results stand
+            print(f"{entry.name}: no observations: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         results.state, results.reason = "aborted", "interrupted"
         results.write(out)

@@ -429,9 +429,11 @@ SETTINGS += (
     ),
     Setting(
         "serverinfo",
-        "SSL_use_serverinfo_ex; the extension data the client receives",
+        "SSL_CTX_use_serverinfo_ex (OpenSSL has no per-SSL setter); the extension data the "
+        "client receives",
         OneOf(("serverinfo-a", "serverinfo-b")),
         on_ctx=True,
+        on_ssl=False,
         dup="any configured serverinfo data",
         observed_by="handshake",
         role="server",
@@ -462,6 +464,38 @@ SETTINGS += (
         dup="any client certificate types configured via SSL_set1_client_certificate_types",
         observed_by="handshake",
         role="server",
+    ),
+)
+
+# Settings the page does not list for SSL_dup (no `dup`, no `inherit`: they make no
+# rule). A run reports whether a library copies them anyway (conformance.beyond).
+ALPN_NAMES = ("h2", "http/1.1", "acme-tls/1")
+SETTINGS += (
+    Setting(
+        "server-name",
+        "SSL_set_tlsext_host_name / SSL_get_servername (a client's, before its handshake)",
+        OneOf(("alpha.test", "bravo.test")),
+        role="client",
+    ),
+    Setting(
+        "alpn",
+        "SSL_set_alpn_protos; the protocols a server receives in the ClientHello",
+        SubsetOf(ALPN_NAMES, ordered=True),
+        on_ctx=True,
+        observed_by="handshake",
+        role="client",
+    ),
+    Setting(
+        "quiet-shutdown",
+        "SSL_set_quiet_shutdown / SSL_get_quiet_shutdown",
+        OneOf((0, 1)),
+        on_ctx=True,
+    ),
+    Setting(
+        "num-tickets",
+        "SSL_set_num_tickets / SSL_get_num_tickets",
+        IntRange(0, 10),
+        on_ctx=True,
     ),
 )
 

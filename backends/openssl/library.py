@@ -31,6 +31,7 @@ from ctypes import (
 from typing import Any, ClassVar
 
 from backends.native import round_trip
+from backends.openssl.handshake import CTX_GETTERS, HANDSHAKE_ONLY, HandshakeSettings
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
     HOST_FLAG_NAMES,
@@ -232,7 +233,7 @@ def names_to_bits(names: Json, table: dict[str, int]) -> int:
     return value
 
 
-class OpenSSL:
+class OpenSSL(HandshakeSettings):
     family = "OpenSSL"
 
     def __init__(
@@ -252,6 +253,7 @@ class OpenSSL:
         self.msg_seen: list[tuple[str, int]] = []
         self._peers: list[int] = []  # the other half of each BIO pair, kept alive
         self._callbacks = self._make_callbacks()
+        self._init_handshakes()
         self._free_index = -1
         self._data_index = -1
         # Getters that do not show what their setter stored (see probe_getters).
@@ -325,7 +327,10 @@ class OpenSSL:
             argl: int,
             argp: int | None,
         ) -> None:
-            if parent:
+            if parent in self.own:  # a peer of the adapter's own handshakes
+                self.own.discard(parent)
+            elif parent:
+                self.forget(parent)
                 self.freed_queue.append(parent)
 
         def msg(name: str) -> Callable[..., None]:
@@ -533,6 +538,9 @@ class OpenSSL:
             "security-callback": ((f"{p}set_security_callback",), (f"{p}get_security_callback",)),
         }
         if setting not in table:
+            own = self._handshake_symbols(op, kind, setting)
+            if own is not None:
+                return own
             raise NotImplementedError(f"the OpenSSL adapter does not handle {setting!r} yet")
         setters, getters = table[setting]
         return setters if op == "set" else getters
@@ -695,6 +703,8 @@ class OpenSSL:
         missing = self.missing(f"set:{kind}:{setting}")
         if missing:
             raise Absent(*missing)
+        if kind == "ssl":
+            self.changed(obj)
         getattr(self, "_set_" + setting.replace("-", "_"))(kind, obj, value)
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
@@ -705,6 +715,8 @@ class OpenSSL:
         why = self.unobservable.get((kind, setting))
         if why:
             raise Unobservable(why)
+        if kind == "ctx" and setting in HANDSHAKE_ONLY and setting not in CTX_GETTERS:
+            raise Unobservable("a context shows this only through a handshake of an SSL")
         result: Json = getattr(self, "_get_" + setting.replace("-", "_"))(kind, obj)
         return result
 
