@@ -15,12 +15,14 @@ from conformance.properties.common import (
 )
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
-from conformance.settings import BY_NAME, METHODS
+from conformance.settings import BY_NAME, METHODS, SETTINGS
 from conformance.strategies import sets, setting_value
 
-# Getters that change the object they read: reading msg-callback runs a handshake,
-# which makes the object a client and leaves the initial state.
-DESTRUCTIVE_GETTERS = frozenset({"msg-callback"})
+# Getters that change the object they read: they run a handshake on it, which makes it
+# a client and leaves the initial state. Such settings are set here, never read.
+DESTRUCTIVE_GETTERS = frozenset(
+    {"msg-callback", *(s.name for s in SETTINGS if s.observed_by == "handshake")}
+)
 
 
 def _prefix(draw: st.DrawFn, caps: Capabilities) -> list[Op]:
@@ -54,6 +56,8 @@ def _settings_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
     other = 1 - changed
     chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
     ops += [Op("ssl_get", ssl=other, setting=n) for n in chosen]
+    # Settings only a handshake shows change too, though only the others are compared.
+    ops += draw(sets("ssl_set", changed, caps.settable_ssl & DESTRUCTIVE_GETTERS, max_count=2))
     for name in chosen:
         for _ in range(draw(st.integers(1, 2))):
             value = draw(setting_value(BY_NAME[name]))
