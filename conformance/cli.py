@@ -192,7 +192,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         runner = open_runner(entry, _lib_dir(args), args.timeout)
         version = runner.hello()["version"]
-        trace = runner.run(script)
+        failing = any(op.op in ("ssl_new_failing", "ssl_dup_failing") for op in script.ops)
+        # Allocation failures need the adapter's allocator hooks (see engine.FEATURE_OPTIONS).
+        trace = (runner.variant({"alloc_hooks": "1"}) if failing else runner).run(script)
     except Unavailable as exc:
         raise UserError(f"{entry.name}: unavailable: {exc}") from None
     finally:

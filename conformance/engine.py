@@ -36,6 +36,10 @@ from conformance.worker import Runner, WorkerCrashed, WorkerTimedOut
 
 PROFILES = {"quick": 20, "default": 60, "thorough": 500}
 
+# Features an adapter offers only when loaded with an option, because they slow every
+# operation down: rules that need one run on a second worker loaded with it.
+FEATURE_OPTIONS: dict[str, dict[str, str]] = {"alloc_failures": {"alloc_hooks": "1"}}
+
 
 @dataclass(frozen=True)
 class LibraryVersion:
@@ -96,7 +100,9 @@ class Engine:
         prop = PROPERTIES.get(rule.id)
         if prop is None:
             return RuleResult(rule.id, "error", detail="no property observes this rule yet")
-        answer = self.runner.missing(list(rule.needs))
+        options = {k: v for f in rule.needs for k, v in FEATURE_OPTIONS.get(f, {}).items()}
+        runner = self.runner.variant(options) if options else self.runner
+        answer = runner.missing(list(rule.needs))
         # What the library lacks decides first: an adapter gap behind it changes nothing.
         lacking = sorted({n for names in answer.values() for n in names or []})
         if lacking:
@@ -115,15 +121,17 @@ class Engine:
         counter = [0]
         try:
             if isinstance(prop, ScriptProperty):
-                self._run_scripts(rule, prop, caps, counter)
+                self._run_scripts(runner, rule, prop, caps, counter)
             else:
-                self._run_machine(rule, prop, counter)
+                self._run_machine(runner, rule, prop, counter)
         except Deviation as dev:
-            return self._failed(rule, dev, counter[0])
+            if isinstance(prop, ScriptProperty):
+                dev = self._shortened(runner, rule, prop, caps, dev)
+            return self._failed(runner, rule, dev, counter[0])
         except FlakyFailure as flaky:
             deviations = [e for e in flaky.exceptions if isinstance(e, Deviation)]
             if deviations:
-                result = self._failed(rule, deviations[0], counter[0])
+                result = self._failed(runner, rule, deviations[0], counter[0])
                 result.detail = f"{result.detail} (did not recur on every run: flaky)"
                 return result
             crashes = [e for e in flaky.exceptions if isinstance(e, WorkerCrashed)]
@@ -189,9 +197,13 @@ class Engine:
         )
 
     def _run_scripts(
-        self, rule: Rule, prop: ScriptProperty, caps: Capabilities, counter: list[int]
+        self,
+        runner: Runner,
+        rule: Rule,
+        prop: ScriptProperty,
+        caps: Capabilities,
+        counter: list[int],
     ) -> None:
-        runner = self.runner
 
         @self._settings()
         @seed(self.seed)
@@ -208,8 +220,10 @@ class Engine:
 
         holds()
 
-    def _run_machine(self, rule: Rule, prop: MachineProperty, counter: list[int]) -> None:
-        machine = prop.machine(rule, self.runner)
+    def _run_machine(
+        self, runner: Runner, rule: Rule, prop: MachineProperty, counter: list[int]
+    ) -> None:
+        machine = prop.machine(rule, runner)
 
         def counted() -> RuleBasedStateMachine:
             counter[0] += 1  # one example: one fresh machine
@@ -218,10 +232,27 @@ class Engine:
         counted._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
         run_state_machine_as_test(counted, settings=self._settings())  # type: ignore[no-untyped-call]
 
-    def _failed(self, rule: Rule, dev: Deviation, examples: int) -> RuleResult:
+    def _shortened(
+        self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
+    ) -> Deviation:
+        """The property's shorter script, if it shows a deviation too; else `dev`."""
+        if dev.shorter is None:
+            return dev
+        trace = runner.run(dev.shorter)
+        try:
+            screen(dev.shorter, trace, caps)
+            prop.check(rule, dev.shorter, trace, caps)
+        except Deviation as again:
+            again.script, again.trace = dev.shorter, trace
+            return again
+        except Exception:  # rejected or stopped: the full script stands
+            return dev
+        return dev
+
+    def _failed(self, runner: Runner, rule: Rule, dev: Deviation, examples: int) -> RuleResult:
         trace = dev.trace
         if trace is None and dev.script is not None:
-            trace = self.runner.run(dev.script)  # the machine's steps, replayed whole
+            trace = runner.run(dev.script)  # the machine's steps, replayed whole
         return RuleResult(
             rule.id,
             "fail",

@@ -7,6 +7,8 @@ callback reported. It knows nothing of processes or pipes: the worker feeds it o
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.library import Absent, Library, Unobservable
 from conformance.script import Observation, Op, Script, Trace
 
@@ -154,8 +156,37 @@ class Interpreter:
                 obs.value = self.ctx_ids.get(handle, -1)
             case "handshake":
                 obs.value = lib.start_handshake(self._ssl(op))
+            case "ssl_threads":
+                spec = op.value if isinstance(op.value, dict) else {}
+                threads, per_thread = spec.get("threads"), spec.get("per_thread")
+                if not isinstance(threads, int) or not isinstance(per_thread, int):
+                    raise ScriptError(f"{op}: value must be {{'threads': T, 'per_thread': K}}")
+                run = _adapter_method(lib, "threads_up_ref_free")
+                obs.value = run(self._ssl(op), threads, per_thread)
+            case "ssl_new_failing" | "ssl_dup_failing":
+                if not isinstance(op.value, int) or op.value < 1:
+                    raise ScriptError(f"{op}: value must be the allocation to fail (1 or more)")
+                target = self._ctx(op) if op.op == "ssl_new_failing" else self._ssl(op)
+                report = _adapter_method(lib, op.op)(target, op.value)
+                # The result was freed inside the op: it binds no SSL variable.
+                obs.null = report["result"] is None
+                obs.errors = list(report["errors"])
+                obs.value = {
+                    "allocations": report["allocations"],
+                    "injected": report["injected"],
+                    "leaked": report["leaked"],
+                    "leaked_at": report.get("leaked_at", []),
+                }
             case _:
                 raise ScriptError(f"unknown operation {op.op}")
+
+
+def _adapter_method(library: Library, name: str) -> Any:
+    """An optional Library method; an adapter without it cannot show what the op needs."""
+    method = getattr(library, name, None)
+    if method is None:
+        raise Unobservable(f"this backend's adapter does not implement {name}")
+    return method
 
 
 def _setting(op: Op) -> str:

@@ -11,7 +11,7 @@ Setting values are plain JSON data whose shape the settings table
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 # JSON data (None, bool, int, float, str, lists and str-keyed dicts of those).
 # Checked at the edges (Script.from_json, the results schema), not by the type checker.
@@ -51,6 +51,7 @@ class Library(Protocol):
 
         Features: "ctx_new", "ssl_new", "ssl_dup", "ssl_up_ref", "ssl_free",
         "ssl_get_ctx", "handshake", "free_events", "errors",
+        "threads" (threads_up_ref_free), "alloc_failures" (ssl_new_failing, ssl_dup_failing),
         "set:ctx:SETTING", "get:ctx:SETTING", "set:ssl:SETTING", "get:ssl:SETTING".
         """
         ...
@@ -91,3 +92,38 @@ class Library(Protocol):
     def freed(self) -> list[int]:
         """Handles of SSL objects really freed since the last call, in order."""
         ...
+
+    def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
+        """`threads` threads started together, each calling SSL_up_ref(ssl) `per_thread`
+        times, then SSL_free(ssl) as many times. Returns how many SSL_up_ref calls
+        returned 1. Absent where the library cannot run it from several threads."""
+        ...
+
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        """SSL_new(ctx) with the nth allocation made during the call failing (1 is the
+        first). Any result is freed before returning (see AllocReport)."""
+        ...
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        """SSL_dup(ssl) with the nth allocation made during the call failing."""
+        ...
+
+
+class AllocReport(TypedDict):
+    """What a call with an injected allocation failure did.
+
+    result: the handle returned (already freed by the adapter), None for NULL.
+    errors: the error queue right after the call, drained.
+    allocations: allocation attempts made during the call (the failed one included).
+    injected: whether the call reached the nth allocation, so one really failed.
+    leaked: allocations made during the call still live once the result is freed and
+    the thread's error state released; 0 means nothing leaked.
+    leaked_at: where each leaked allocation was asked for ("file:line"), when known.
+    """
+
+    result: int | None
+    errors: list[str]
+    allocations: int
+    injected: bool
+    leaked: int
+    leaked_at: list[str]

@@ -53,6 +53,9 @@ _NOT_INITIAL = (
     "For connections that are not in their initial state SSL_dup() just increments an "
     "internal reference count and returns the same handle."
 )
+_CREATION_FAILED = (
+    "The creation of a new SSL structure failed. Check the error stack to find out the reason."
+)
 _OBJECT_OPS = ("ctx_new", "ssl_new", "ssl_free", "free_events")
 
 
@@ -110,6 +113,14 @@ def _static_rules() -> list[Rule]:
             needs=(*_OBJECT_OPS, "ssl_up_ref"),
         ),
         Rule(
+            "ref.threads.exact",
+            "reference counting",
+            _both("SSL_up_ref() increments the reference count for an existing SSL structure."),
+            "several threads at once each call SSL_up_ref k times then SSL_free k times on "
+            "one object: it is not freed then, and the caller's last SSL_free frees it once",
+            needs=(*_OBJECT_OPS, "ssl_up_ref", "threads"),
+        ),
+        Rule(
             "dup.initial.new-object",
             "SSL_dup identity",
             _both(_DUP_NEW),
@@ -159,6 +170,22 @@ def _static_rules() -> list[Rule]:
             needs=(*_OBJECT_OPS, "ssl_dup", "handshake"),
         ),
         Rule(
+            "dup.initial.independent-settings",
+            "SSL_dup identity",
+            _both(_DUP_NEW),
+            "a new structure is a separate object: after SSL_dup in the initial state, "
+            "random settings set on the duplicate leave s's getters unchanged, and the reverse",
+            needs=("ctx_new", "ssl_new", "ssl_dup"),
+        ),
+        Rule(
+            "dup.initial.independent-lifetime",
+            "SSL_dup identity",
+            _both(_DUP_NEW),
+            "a new structure is a separate object: SSL_free of the duplicate never frees s, "
+            "and the reverse (free events, either order)",
+            needs=(*_OBJECT_OPS, "ssl_dup"),
+        ),
+        Rule(
             "advice.ssl-clear",
             "SSL_dup identity",
             _both(
@@ -183,12 +210,25 @@ def _static_rules() -> list[Rule]:
         Rule(
             "ret.new.null-ctx",
             "return values",
-            _both(
-                "The creation of a new SSL structure failed. Check the error stack to find "
-                "out the reason."
-            ),
+            _both(_CREATION_FAILED),
             "SSL_new(NULL) returns NULL and queues an error",
             needs=("ssl_new", "errors"),
+        ),
+        Rule(
+            "ret.new.alloc-failure",
+            "return values",
+            _both(_CREATION_FAILED),
+            "the Nth allocation inside SSL_new fails (allocator hooks): NULL with an error "
+            "queued, or a usable object; either way nothing the call allocated leaks",
+            needs=("ctx_new", "ssl_new", "errors", "alloc_failures"),
+        ),
+        Rule(
+            "ret.dup.alloc-failure",
+            "return values",
+            _both(_CREATION_FAILED),
+            "the Nth allocation inside SSL_dup fails: NULL with an error queued, or a "
+            "usable object; nothing the call allocated leaks and s is not freed",
+            needs=("ctx_new", "ssl_new", "ssl_dup", "errors", "alloc_failures", "free_events"),
         ),
         Rule(
             "ret.new.pointer",

@@ -30,6 +30,16 @@ OpName = Literal[
     "ssl_get",  # ssl, setting
     "ssl_get_ctx",  # ssl
     "handshake",  # ssl: SSL_set_connect_state + SSL_do_handshake over a BIO pair
+    # ssl, value {"threads": T, "per_thread": K}: T real threads at once, each calling
+    # SSL_up_ref K times then SSL_free K times on the same object; value: how many
+    # SSL_up_ref calls returned 1. The object keeps the references it had before.
+    "ssl_threads",
+    # ctx, value N: SSL_new(ctx) with the Nth allocation made inside the call failing.
+    # The result (if any) is freed within the op and binds no SSL variable; value:
+    # {"allocations": made during the call, "injected": whether the Nth was reached,
+    # "leaked": allocations of the call still live after freeing the result}.
+    "ssl_new_failing",
+    "ssl_dup_failing",  # ssl, value N: the same for SSL_dup(ssl)
 ]
 
 OP_NAMES: tuple[str, ...] = OpName.__args__  # type: ignore[attr-defined]

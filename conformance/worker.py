@@ -76,6 +76,11 @@ class Runner:
     def close(self) -> None:
         pass
 
+    def variant(self, options: dict[str, str]) -> Runner:
+        """A runner over the same library loaded with these adapter options too (for
+        features that cost every operation something, such as allocator hooks)."""
+        return self
+
 
 class InProcess(Runner):
     """A pure-Python library (the reference model) needs no worker."""
@@ -134,6 +139,7 @@ class Worker(Runner):
         self._hello: dict[str, Any] | None = None
         self._pending: list[Op] = []  # ops sent since the last reset (for crash reports)
         self.restarts = 0
+        self._variants: dict[tuple[tuple[str, str], ...], Worker] = {}
 
     # --- process management ---------------------------------------------------
 
@@ -223,7 +229,27 @@ class Worker(Runner):
             self.proc.wait()
             self.proc = None
 
+    def variant(self, options: dict[str, str]) -> Runner:
+        merged = {**self.launch.options, **options}
+        if merged == self.launch.options:
+            return self
+        key = tuple(sorted(merged.items()))
+        if key not in self._variants:
+            launch = Launch(
+                self.launch.adapter,
+                self.launch.lib_dir,
+                merged,
+                list(self.launch.prefix),
+                dict(self.launch.env),
+                self.launch.timeout,
+            )
+            self._variants[key] = Worker(self.name, launch)
+        return self._variants[key]
+
     def close(self) -> None:
+        for variant in self._variants.values():
+            variant.close()
+        self._variants.clear()
         if self.proc is not None and self.proc.poll() is None and self.proc.stdin is not None:
             try:
                 self.proc.stdin.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 from collections.abc import Callable
 from ctypes import (
     CFUNCTYPE,
@@ -31,7 +32,7 @@ from typing import Any, ClassVar
 
 from backends.native import round_trip
 from backends.openssl.handshake import CTX_GETTERS, HANDSHAKE_ONLY, HandshakeSettings
-from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
     HOST_FLAG_NAMES,
     MODE_NAMES,
@@ -111,6 +112,83 @@ INFO_CB = CFUNCTYPE(None, c_void_p, c_int, c_int)
 MSG_CB = CFUNCTYPE(None, c_int, c_int, c_int, c_void_p, c_size_t, c_void_p, c_void_p)
 PASSWD_CB = CFUNCTYPE(c_int, c_void_p, c_int, c_int, c_void_p)
 SECURITY_CB = CFUNCTYPE(c_int, c_void_p, c_void_p, c_int, c_int, c_int, c_void_p, c_void_p)
+# CRYPTO_set_mem_functions' hooks (1.1.0 to 4.0): file and line of the caller follow.
+MALLOC_FN = CFUNCTYPE(c_void_p, c_size_t, c_void_p, c_int)
+REALLOC_FN = CFUNCTYPE(c_void_p, c_void_p, c_size_t, c_void_p, c_int)
+FREE_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_int)
+OPENSSL_INIT_NO_ATEXIT = 0x00080000
+
+
+def _site(file: int | None, line: int) -> str:
+    """Where the library asked for memory (OPENSSL_FILE, OPENSSL_LINE)."""
+    return f"{ctypes.string_at(file).decode(errors='replace') if file else '?'}:{line}"
+
+
+class AllocHooks:
+    """The library's allocator, routed through the C library's, with one allocation made
+    to fail on demand and the allocations of one call followed until they are freed.
+
+    Installed with CRYPTO_set_mem_functions, which only works before the library's first
+    allocation: so in a fresh worker, right after libcrypto is mapped.
+    """
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(None)
+        self._malloc = libc.malloc
+        self._malloc.restype, self._malloc.argtypes = c_void_p, [c_size_t]
+        self._realloc = libc.realloc
+        self._realloc.restype, self._realloc.argtypes = c_void_p, [c_void_p, c_size_t]
+        self._free = libc.free
+        self._free.restype, self._free.argtypes = None, [c_void_p]
+        self.counting = False  # inside the call: count, fail the nth, follow what is made
+        self.fail_at = 0
+        self.count = 0
+        self.injected = False
+        self.live: dict[int, str] = {}  # made during the call, not yet freed -> "file:line"
+        self.functions = (MALLOC_FN(self.malloc), REALLOC_FN(self.realloc), FREE_FN(self.free))
+
+    def _fails(self) -> bool:
+        if not self.counting:
+            return False
+        self.count += 1
+        if self.count == self.fail_at:
+            self.injected = True
+            return True
+        return False
+
+    def malloc(self, size: int, file: int | None, line: int) -> int | None:
+        if self._fails():
+            return None
+        pointer: int | None = self._malloc(size)
+        if pointer and self.counting:
+            self.live[pointer] = _site(file, line)
+        return pointer
+
+    def realloc(self, old: int | None, size: int, file: int | None, line: int) -> int | None:
+        if old and size == 0:
+            self.free(old, file, line)
+            return None
+        if self._fails():
+            return None
+        pointer: int | None = self._realloc(old, size)
+        if pointer and (old in self.live or (self.counting and not old)):
+            site = self.live.pop(old or 0, None)
+            self.live[pointer] = site or _site(file, line)
+        return pointer
+
+    def free(self, pointer: int | None, file: int | None, line: int) -> None:
+        if pointer:
+            self.live.pop(pointer, None)
+            self._free(pointer)
+
+    def arm(self, nth: int) -> None:
+        self.count, self.fail_at, self.injected = 0, nth, False
+        self.live.clear()
+        self.counting = True
+
+    def disarm(self) -> None:
+        self.counting = False
+        self.fail_at = 0
 
 
 def bits_to_names(value: int, table: dict[str, int]) -> list[str]:
@@ -158,10 +236,19 @@ def names_to_bits(names: Json, table: dict[str, int]) -> int:
 class OpenSSL(HandshakeSettings):
     family = "OpenSSL"
 
-    def __init__(self, ssl: ctypes.CDLL, crypto: ctypes.CDLL, path: str) -> None:
+    def __init__(
+        self,
+        ssl: ctypes.CDLL,
+        crypto: ctypes.CDLL,
+        path: str,
+        hooks: AllocHooks | None = None,
+        no_hooks: str = "the adapter was loaded without allocator hooks",
+    ) -> None:
         self.ssl = ssl
         self.crypto = crypto
         self.path = path
+        self.hooks = hooks
+        self.no_hooks = no_hooks  # why allocation failures cannot be injected
         self.freed_queue: list[int] = []
         self.msg_seen: list[tuple[str, int]] = []
         self._peers: list[int] = []  # the other half of each BIO pair, kept alive
@@ -334,6 +421,7 @@ class OpenSSL(HandshakeSettings):
         ),
         "free_events": ("CRYPTO_get_ex_new_index",),
         "errors": ("ERR_get_error", "ERR_error_string_n"),
+        "threads": ("SSL_up_ref", "SSL_free"),
     }
 
     def _features(self, feature: str) -> tuple[str, ...]:
@@ -461,6 +549,9 @@ class OpenSSL(HandshakeSettings):
         if ":" in feature:
             op, kind, setting = feature.split(":")
             symbols = self._setting_symbols(op, "ctx" if kind == "ctx" else "ssl", setting)
+        elif feature == "alloc_failures":
+            lacking = [s for s in ("CRYPTO_set_mem_functions",) if not self._has(s)]
+            return lacking or ([] if self.hooks else [self.no_hooks])
         else:
             symbols = self._features(feature)
         return [s for s in symbols if not self._has(s)]
@@ -500,6 +591,78 @@ class OpenSSL(HandshakeSettings):
 
     def ssl_get_ctx(self, ssl: int) -> int:
         return int(self._fn("SSL_get_SSL_CTX", c_void_p, c_void_p)(ssl) or 0)
+
+    def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
+        up_ref = self._fn("SSL_up_ref", c_int, c_void_p)
+        free = self._fn("SSL_free", None, c_void_p)
+        done = [0] * threads
+        start = threading.Barrier(threads)  # all threads reach their first call together
+
+        def work(index: int) -> None:
+            start.wait()
+            ok = 0
+            for _ in range(per_thread):
+                ok += up_ref(ssl) == 1  # ctypes drops the GIL for the call
+            for _ in range(per_thread):
+                free(ssl)
+            done[index] = ok
+
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sum(done)
+
+    def _failing(self, call: Callable[[], int | None], nth: int, keep: int | None) -> AllocReport:
+        """Run `call` with allocation `nth` failing; free what it returns; count leaks.
+
+        Free events of objects made and freed inside the call are dropped (the script
+        never saw them); one for `keep` (SSL_dup's s) stays, for the rules to see.
+        """
+        if self.hooks is None:
+            raise Absent(self.no_hooks)
+        hooks = self.hooks
+        free = self._fn("SSL_free", None, c_void_p)
+        mark = len(self.freed_queue)
+        # One call first, with nothing failing: what the call caches in objects that
+        # outlive it (SSL_dup encodes s's CA names once, for good) is made then, so
+        # that what stays live after the measured call is what it lost.
+        warm = call()
+        if warm:
+            free(warm)
+        self.errors()  # the queue holds the measured call's errors only
+        hooks.arm(nth)
+        try:
+            result = call()
+        finally:
+            hooks.disarm()
+        errors = self.errors()
+        if result:
+            free(result)
+        # The thread's error state keeps the buffers of the errors it held; releasing it
+        # frees them, so that only what the call itself kept counts as leaked.
+        if self._has("OPENSSL_thread_stop"):
+            self._fn("OPENSSL_thread_stop", None)()
+        leaked = sorted(hooks.live.values())
+        hooks.live.clear()
+        self.freed_queue[mark:] = [h for h in self.freed_queue[mark:] if h == keep]
+        return {
+            "result": result,
+            "errors": errors,
+            "allocations": hooks.count,
+            "injected": hooks.injected,
+            "leaked": len(leaked),
+            "leaked_at": leaked,
+        }
+
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        new = self._fn("SSL_new", c_void_p, c_void_p)
+        return self._failing(lambda: new(ctx), nth, None)
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        dup = self._fn("SSL_dup", c_void_p, c_void_p)
+        return self._failing(lambda: dup(ssl), nth, ssl)
 
     def start_handshake(self, ssl: int) -> bool:
         near, far = c_void_p(), c_void_p()
@@ -898,6 +1061,32 @@ def _find(lib_dir: str, stem: str) -> str:
     return found[0]
 
 
+def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocHooks | None, str]:
+    """Route libcrypto's allocator through AllocHooks when option alloc_hooks=1.
+
+    Off by default: a Python call per allocation makes a context cost about 1.5 ms more
+    (an SSL_CTX_new makes some 460 allocations), which slows a whole run by half. The
+    engine starts a second worker with the option for the rules that need it.
+
+    Must run before libcrypto allocates anything. Then the library's exit-time cleanup
+    is turned off: it would call the hooks (Python code) after the interpreter is gone.
+    """
+    if options.get("alloc_hooks", "0") != "1":
+        return None, "allocator hooks are off (load the adapter with option alloc_hooks=1)"
+    if not hasattr(crypto, "CRYPTO_set_mem_functions"):
+        return None, "the library lacks CRYPTO_set_mem_functions"
+    hooks = AllocHooks()
+    install = crypto.CRYPTO_set_mem_functions
+    install.restype, install.argtypes = c_int, [MALLOC_FN, REALLOC_FN, FREE_FN]
+    if not install(*hooks.functions):
+        return None, "CRYPTO_set_mem_functions refused: the library had already allocated"
+    if hasattr(crypto, "OPENSSL_init_crypto"):
+        init = crypto.OPENSSL_init_crypto
+        init.restype, init.argtypes = c_int, [c_uint64, c_void_p]
+        init(OPENSSL_INIT_NO_ATEXIT, None)
+    return hooks, ""
+
+
 def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
     """Load libcrypto then libssl from lib_dir (or the system's), by path, nothing else."""
     try:
@@ -906,10 +1095,11 @@ def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
         else:
             crypto_path, ssl_path = "libcrypto.so.3", "libssl.so.3"
         crypto = ctypes.CDLL(crypto_path, mode=ctypes.RTLD_GLOBAL)
+        hooks, no_hooks = _install_hooks(crypto, options)
         ssl = ctypes.CDLL(ssl_path)
     except OSError as exc:
         raise Unavailable(f"cannot load libssl: {exc}") from None
-    library = OpenSSL(ssl, crypto, ssl_path)
+    library = OpenSSL(ssl, crypto, ssl_path, hooks, no_hooks)
     if library._has("OPENSSL_init_ssl"):
         library._fn("OPENSSL_init_ssl", c_int, c_uint64, c_void_p)(0, None)
     library.probe_getters()

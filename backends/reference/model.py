@@ -11,9 +11,10 @@ tests run each rule against its variant to show the rule can fail (mutation scor
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass, field
 
-from conformance.library import Json, Kind
+from conformance.library import AllocReport, Json, Kind
 from conformance.rules import BY_ID as RULES_BY_ID
 from conformance.settings import BY_NAME, Fields, Setting
 
@@ -42,7 +43,10 @@ DEFAULTS: dict[str, Json] = {
     "security-level": 1,
     "security-callback": "default",
 }
-OR_FIELDS = {"flags"}  # X509_VERIFY_PARAM_set_flags adds flags; the other fields replace
+OR_FIELDS = {"flags"}
+# Allocations the model's SSL_new and SSL_dup make: representative, not any library's.
+NEW_ALLOCATIONS = 7
+DUP_ALLOCATIONS = 9  # X509_VERIFY_PARAM_set_flags adds flags; the other fields replace
 
 
 class ModelError(Exception):
@@ -65,6 +69,7 @@ class Ssl:
     method: str
     refs: int = 1
     started: bool = False
+    twin: int | None = None  # only the variant breaking independent-lifetime sets it
 
 
 def combine(setting: Setting, old: Json, new: Json) -> Json:
@@ -96,6 +101,7 @@ class ModelLibrary:
         self.next_handle = 0x1000
         self.freed_queue: list[int] = []
         self.error_queue: list[str] = []
+        self.lock = threading.Lock()  # the model's atomic reference count
 
     def _breaks(self, rule_id: str) -> bool:
         return self.broken == rule_id
@@ -175,10 +181,14 @@ class ModelLibrary:
                     settings[name] = copy.deepcopy(ctx.settings[name])
                 continue
             settings[name] = copy.deepcopy(value)
+        if self._breaks("dup.initial.independent-settings"):
+            settings = s.settings  # one table for both: a change on either shows on both
         server = s.server
         if self._breaks("dup.copies.accept-connect-state"):
             server = ctx.method != "tls-client"
         dup = Ssl(self._handle(), ctx, settings, server, s.method)
+        if self._breaks("dup.initial.independent-lifetime"):
+            dup.twin = s.handle  # freeing the duplicate takes s with it
         self.ssls[dup.handle] = dup
         return dup.handle
 
@@ -192,11 +202,81 @@ class ModelLibrary:
         s = self._ssl(ssl)
         if self._breaks("ref.free.decrements") and s.refs > 1:
             return
-        s.refs -= 1
-        if s.refs == 0:
+        with self.lock:
+            s.refs -= 1
+            gone = s.refs == 0
+        if gone:
             del self.ssls[ssl]
             if not self._breaks("ref.free.at-zero"):
                 self.freed_queue.append(ssl)
+            if s.twin is not None and s.twin in self.ssls:
+                del self.ssls[s.twin]
+                self.freed_queue.append(s.twin)
+
+    def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
+        s = self._ssl(ssl)
+        done = [0] * threads
+        start = threading.Barrier(threads)
+
+        def work(index: int) -> None:
+            start.wait()
+            for _ in range(per_thread):
+                with self.lock:
+                    s.refs += 1
+                done[index] += 1
+            for _ in range(per_thread):
+                self.ssl_free(ssl)
+
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if self._breaks("ref.threads.exact"):
+            self.ssl_free(ssl)  # as if one increment were lost to a race
+        return sum(done)
+
+    def _failing(self, allocations: int, nth: int, make: int | None, rule_id: str) -> AllocReport:
+        """A call that makes `allocations` allocations, the nth of them failing."""
+        if nth > allocations:
+            return {
+                "result": make,
+                "errors": [],
+                "allocations": allocations,
+                "injected": False,
+                "leaked": 0,
+                "leaked_at": [],
+            }
+        breaks = self._breaks(rule_id)
+        errors = [] if breaks and rule_id == "ret.new.alloc-failure" else ["malloc failure"]
+        return {
+            "result": None,
+            "errors": errors,
+            "allocations": nth,
+            "injected": True,
+            "leaked": nth - 1 if breaks and rule_id == "ret.dup.alloc-failure" else 0,
+            "leaked_at": [],
+        }
+
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        made = None
+        if nth > NEW_ALLOCATIONS:
+            made = self.ssl_new(ctx)
+            if made is not None:
+                self.ssl_free(made)
+                self.freed_queue.remove(made)  # freed inside the op: no event to report
+        return self._failing(NEW_ALLOCATIONS, nth, made, "ret.new.alloc-failure")
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        self._ssl(ssl)
+        made = None
+        if nth > DUP_ALLOCATIONS:
+            made = self.ssl_dup(ssl)
+            if made is not None:
+                self.ssl_free(made)
+                if made != ssl:
+                    self.freed_queue.remove(made)
+        return self._failing(DUP_ALLOCATIONS, nth, made, "ret.dup.alloc-failure")
 
     def ssl_get_ctx(self, ssl: int) -> int:
         return self._ssl(ssl).ctx.handle

@@ -28,6 +28,10 @@ class Deviation(Exception):
         self.observed = observed
         self.script: Script | None = None
         self.trace: Trace | None = None
+        # A shorter script the property expects to show the same deviation (for checks
+        # whose scripts hypothesis cannot shrink, such as a fixed sweep); the engine runs
+        # it and reports it instead when the property's check fails on it too.
+        self.shorter: Script | None = None
 
 
 class Stop(BaseException):
