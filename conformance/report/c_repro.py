@@ -221,7 +221,9 @@ def _find_headers(lib_dir: Path) -> Path | None:
     for base in [lib_dir, *lib_dir.parents][:5]:
         if base == Path(base.anchor) or str(base) in ("/usr", "/usr/local"):
             break
-        for include in (base / "usr" / "include", base / "include"):
+        # `sslconform fetch NAME-headers` unpacks libssl-dev beside the library's folder
+        sibling = base.parent / f"{base.name}-headers" / "root" / "usr" / "include"
+        for include in (base / "usr" / "include", base / "include", sibling):
             if (include / "openssl" / "ssl.h").exists():
                 return include
     return None
