@@ -8,6 +8,13 @@ import pytest
 
 from conformance.worker import Launch, Worker
 
+SUMMARY: list[str] = []  # lines the run prints at its end (the mutation score)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
+
 
 @pytest.fixture
 def worker_for() -> Iterator[object]:

@@ -6,6 +6,7 @@ from backends.reference.model import ModelLibrary
 from conformance.engine import Engine
 from conformance.rules import RULES
 from conformance.worker import InProcess
+from tests.conftest import SUMMARY
 
 TESTABLE = [r for r in RULES if r.testable]
 
@@ -22,7 +23,8 @@ def test_mutation_score_is_100_percent() -> None:
         result = Engine(InProcess("mutant", ModelLibrary(broken=r.id)), "default").run(r)
         (caught if result.status == "fail" else missed).append((r.id, result.status))
     score = 100.0 * len(caught) / len(TESTABLE)
-    print(
-        f"\nmutation score: {len(caught)}/{len(TESTABLE)} rules caught their mutant ({score:.0f}%)"
+    SUMMARY.append(
+        f"mutation score: {len(caught)}/{len(TESTABLE)} rules caught their mutant ({score:.0f}%)"
+        + (f"; missed: {missed}" if missed else "")
     )
     assert missed == []
