@@ -34,7 +34,11 @@ from conformance.script import Script, trace_to_json
 from conformance.settings import SETTINGS
 from conformance.worker import Runner, WorkerCrashed, WorkerTimedOut
 
-PROFILES = {"quick": 20, "default": 60, "thorough": 500}
+PROFILES = {"quick": 20, "default": 50, "thorough": 500}
+# A state machine example is a whole sequence of up to STEPS operations: fewer of them
+# explore as much as a script property's examples do.
+MACHINE_SHARE = 2
+STEPS = 20
 
 # Features an adapter offers only when loaded with an option, because they slow every
 # operation down: rules that need one run on a second worker loaded with it.
@@ -184,16 +188,16 @@ class Engine:
             return RuleResult(rule.id, "error", counter[0], detail=f"worker unavailable: {gone}")
         return RuleResult(rule.id, "pass", counter[0], seed=self.seed)
 
-    def _settings(self) -> settings:
+    def _settings(self, share: int = 1) -> settings:
         return settings(
-            max_examples=self.max_examples,
+            max_examples=max(1, self.max_examples // share),
             deadline=None,
             database=None,
             derandomize=False,
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
             print_blob=False,
-            stateful_step_count=20,  # reference-count bugs show within a few steps
+            stateful_step_count=STEPS,  # reference-count bugs show within a few steps
         )
 
     def _run_scripts(
@@ -230,7 +234,7 @@ class Engine:
             return machine()
 
         counted._hypothesis_internal_use_seed = self.seed  # type: ignore[attr-defined]
-        run_state_machine_as_test(counted, settings=self._settings())  # type: ignore[no-untyped-call]
+        run_state_machine_as_test(counted, settings=self._settings(MACHINE_SHARE))  # type: ignore[no-untyped-call]
 
     def _shortened(
         self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation

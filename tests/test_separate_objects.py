@@ -185,9 +185,16 @@ def test_openssl_111_returns_null_without_an_error_when_a_dup_allocation_fails()
         results = {r: engine.run(rule(r)) for r in NEW_RULES}
     finally:
         runner.close()
+    # Every rule is observed for real (no absent, no error). independent-settings may
+    # fail too, when hypothesis reaches a session set on s: SSL_dup then shares s's
+    # certificate structure (SSL_copy_session_id) instead of copying it.
     statuses = {r: res.status for r, res in results.items()}
-    assert statuses == {**dict.fromkeys(NEW_RULES, "pass"), "ret.dup.alloc-failure": "fail"}
+    assert set(statuses.values()) <= {"pass", "fail"}, statuses
+    assert statuses["dup.initial.independent-lifetime"] == "pass"
+    assert statuses["ref.threads.exact"] == "pass"
+    assert statuses["ret.new.alloc-failure"] == "pass"
     found = results["ret.dup.alloc-failure"]
+    assert found.status == "fail"
     assert "with nothing on the error stack" in (found.detail or "")
     assert found.script is not None
     assert [op["op"] for op in found.script["ops"]].count("ssl_dup_failing") == 1
