@@ -19,6 +19,23 @@ from typing import Any, Protocol
 
 from conformance.library import Absent, Json, Kind, Unobservable
 
+# The page's object operations, by the OpenSSL functions they need (names as in ssl.h).
+# Every adapter of an OpenSSL-like API starts from these and adds what differs.
+OBJECT_FEATURES: dict[str, tuple[str, ...]] = {
+    "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
+    "ssl_new": ("SSL_new",),
+    "ssl_dup": ("SSL_dup",),
+    "ssl_up_ref": ("SSL_up_ref",),
+    "ssl_free": ("SSL_free",),
+    "ssl_get_ctx": ("SSL_get_SSL_CTX",),
+}
+HANDSHAKE_FUNCTIONS = (
+    "BIO_new_bio_pair",
+    "SSL_set_bio",
+    "SSL_set_connect_state",
+    "SSL_do_handshake",
+)
+
 
 class SymbolTable:
     """OpenSSL's function names resolved to the exported symbols of one or more libraries."""

@@ -18,7 +18,14 @@ from collections.abc import Callable
 from ctypes import c_char_p, c_int, c_long, c_ulong, c_void_p
 from typing import Any
 
-from backends.native import MODE_C_NAMES, OPTION_C_NAMES, SymbolTable, names_to_bits
+from backends.native import (
+    HANDSHAKE_FUNCTIONS,
+    MODE_C_NAMES,
+    OBJECT_FEATURES,
+    OPTION_C_NAMES,
+    SymbolTable,
+    names_to_bits,
+)
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 
 SONAME = "libgnutls-openssl.so.27"
@@ -73,19 +80,8 @@ MODE_BITS: dict[str, int | None] = {
 }
 
 FEATURES: dict[str, tuple[str, ...]] = {
-    "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
-    "ssl_new": ("SSL_new",),
-    "ssl_dup": ("SSL_dup",),
-    "ssl_up_ref": ("SSL_up_ref",),
-    "ssl_free": ("SSL_free",),
-    "ssl_get_ctx": ("SSL_get_SSL_CTX",),
-    "handshake": (
-        "BIO_new_bio_pair",
-        "SSL_set_bio",
-        "SSL_set_connect_state",
-        "SSL_do_handshake",
-        "SSL_in_before",
-    ),
+    **OBJECT_FEATURES,
+    "handshake": (*HANDSHAKE_FUNCTIONS, "SSL_in_before"),
     "free_events": ("CRYPTO_get_ex_new_index", "SSL_set_ex_data"),
     "errors": ("ERR_get_error", "ERR_error_string"),
 }

@@ -30,7 +30,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
-from backends.native import round_trip
+from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, round_trip
 from backends.openssl.handshake import CTX_GETTERS, HANDSHAKE_ONLY, HandshakeSettings
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
@@ -406,19 +406,8 @@ class OpenSSL(HandshakeSettings):
         return text
 
     FEATURES: ClassVar[dict[str, tuple[str, ...]]] = {
-        "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
-        "ssl_new": ("SSL_new",),
-        "ssl_dup": ("SSL_dup",),
-        "ssl_up_ref": ("SSL_up_ref",),
-        "ssl_free": ("SSL_free",),
-        "ssl_get_ctx": ("SSL_get_SSL_CTX",),
-        "handshake": (
-            "BIO_new_bio_pair",
-            "SSL_set_bio",
-            "SSL_set_connect_state",
-            "SSL_do_handshake",
-            "SSL_in_before",
-        ),
+        **OBJECT_FEATURES,
+        "handshake": (*HANDSHAKE_FUNCTIONS, "SSL_in_before"),
         "free_events": ("CRYPTO_get_ex_new_index",),
         "errors": ("ERR_get_error", "ERR_error_string_n"),
         "threads": ("SSL_up_ref", "SSL_free"),

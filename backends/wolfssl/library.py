@@ -22,7 +22,9 @@ from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int, c_long, c_size_t, c_ulon
 from typing import Any
 
 from backends.native import (
+    HANDSHAKE_FUNCTIONS,
     MODE_C_NAMES,
+    OBJECT_FEATURES,
     OPTION_C_NAMES,
     VERIFY_MODE_C_NAMES,
     CallbackPair,
@@ -205,21 +207,10 @@ MSG_CB = CFUNCTYPE(None, c_int, c_int, c_int, c_void_p, c_size_t, c_void_p, c_vo
 PASSWD_CB = CFUNCTYPE(c_int, c_void_p, c_int, c_int, c_void_p)
 
 FEATURES: dict[str, tuple[str, ...]] = {
-    "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
-    "ssl_new": ("SSL_new",),
-    "ssl_dup": ("SSL_dup",),
-    "ssl_up_ref": ("SSL_up_ref",),
-    "ssl_free": ("SSL_free",),
-    "ssl_get_ctx": ("SSL_get_SSL_CTX",),
+    **OBJECT_FEATURES,
     # SSL_in_before is missing; the ClientHello waiting on the far side of the pair is
     # what shows that the handshake started (see start_handshake).
-    "handshake": (
-        "BIO_new_bio_pair",
-        "SSL_set_bio",
-        "SSL_set_connect_state",
-        "SSL_do_handshake",
-        "BIO_ctrl_pending",
-    ),
+    "handshake": (*HANDSHAKE_FUNCTIONS, "BIO_ctrl_pending"),
     "free_events": ("CRYPTO_get_ex_new_index", "SSL_set_ex_data"),
     "errors": ("ERR_get_error", "ERR_error_string_n"),
 }
