@@ -37,6 +37,40 @@ HANDSHAKE_FUNCTIONS = (
 )
 
 
+# The page's methods, by the OpenSSL function that returns each SSL_METHOD.
+METHOD_FUNCTIONS = {
+    "tls": "TLS_method",
+    "tls-client": "TLS_client_method",
+    "tls-server": "TLS_server_method",
+}
+
+
+class ObjectCalls:
+    """SSL_CTX_new/free and SSL_new/free, the same call for every OpenSSL-like API.
+
+    The adapter provides `_fn(openssl_name, restype, *argtypes)`, resolving the name to
+    its library's own symbol (or raising Absent).
+    """
+
+    def _fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def ctx_new(self, method: str) -> int | None:
+        meth = self._fn(METHOD_FUNCTIONS[method], ctypes.c_void_p)()
+        result: int | None = self._fn("SSL_CTX_new", ctypes.c_void_p, ctypes.c_void_p)(meth)
+        return result
+
+    def ctx_free(self, ctx: int) -> None:
+        self._fn("SSL_CTX_free", None, ctypes.c_void_p)(ctx)
+
+    def ssl_new(self, ctx: int | None) -> int | None:
+        result: int | None = self._fn("SSL_new", ctypes.c_void_p, ctypes.c_void_p)(ctx)
+        return result
+
+    def ssl_free(self, ssl: int) -> None:
+        self._fn("SSL_free", None, ctypes.c_void_p)(ssl)
+
+
 class SymbolTable:
     """OpenSSL's function names resolved to the exported symbols of one or more libraries."""
 

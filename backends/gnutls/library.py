@@ -20,9 +20,11 @@ from typing import Any
 
 from backends.native import (
     HANDSHAKE_FUNCTIONS,
+    METHOD_FUNCTIONS,
     MODE_C_NAMES,
     OBJECT_FEATURES,
     OPTION_C_NAMES,
+    ObjectCalls,
     SymbolTable,
     names_to_bits,
 )
@@ -154,7 +156,7 @@ def _setting_functions(op: str, kind: Kind, setting: str) -> tuple[str, ...]:
     return setters if op == "set" else getters
 
 
-class GnuTLSCompat:
+class GnuTLSCompat(ObjectCalls):
     family = "GnuTLS"
 
     def __init__(self, lib: ctypes.CDLL, gnutls: ctypes.CDLL | None, path: str) -> None:
@@ -192,29 +194,16 @@ class GnuTLSCompat:
         return self.symbols.lacking(names)
 
     def ctx_new(self, method: str) -> int | None:
-        names = {"tls": "TLS_method", "tls-client": "TLS_client_method",
-                 "tls-server": "TLS_server_method"}  # fmt: skip
-        if not self.symbols.has(names[method]):
-            raise Unobservable(f"the layer has no {names[method]} (nor SSLv23_method)")
-        meth = self._fn(names[method], c_void_p)()
-        result: int | None = self._fn("SSL_CTX_new", c_void_p, c_void_p)(meth)
-        return result
-
-    def ctx_free(self, ctx: int) -> None:
-        self._fn("SSL_CTX_free", None, c_void_p)(ctx)
-
-    def ssl_new(self, ctx: int | None) -> int | None:
-        result: int | None = self._fn("SSL_new", c_void_p, c_void_p)(ctx)
-        return result
+        function = METHOD_FUNCTIONS[method]
+        if not self.symbols.has(function):
+            raise Unobservable(f"the layer has no {function} (nor SSLv23_method)")
+        return super().ctx_new(method)
 
     def ssl_dup(self, ssl: int) -> int | None:
         raise Absent("SSL_dup")
 
     def ssl_up_ref(self, ssl: int) -> int:
         raise Absent("SSL_up_ref")
-
-    def ssl_free(self, ssl: int) -> None:
-        self._fn("SSL_free", None, c_void_p)(ssl)
 
     def ssl_get_ctx(self, ssl: int) -> int:
         raise Absent("SSL_get_SSL_CTX")

@@ -30,7 +30,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
-from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, round_trip
+from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls, round_trip
 from backends.openssl.handshake import CTX_GETTERS, HANDSHAKE_ONLY, HandshakeSettings
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import (
@@ -233,7 +233,7 @@ def names_to_bits(names: Json, table: dict[str, int]) -> int:
     return value
 
 
-class OpenSSL(HandshakeSettings):
+class OpenSSL(HandshakeSettings, ObjectCalls):
     family = "OpenSSL"
 
     def __init__(
@@ -545,21 +545,8 @@ class OpenSSL(HandshakeSettings):
             symbols = self._features(feature)
         return [s for s in symbols if not self._has(s)]
 
-    def ctx_new(self, method: str) -> int | None:
-        methods = {
-            "tls": "TLS_method",
-            "tls-client": "TLS_client_method",
-            "tls-server": "TLS_server_method",
-        }
-        meth = self._fn(methods[method], c_void_p)()
-        result: int | None = self._fn("SSL_CTX_new", c_void_p, c_void_p)(meth)
-        return result
-
-    def ctx_free(self, ctx: int) -> None:
-        self._fn("SSL_CTX_free", None, c_void_p)(ctx)
-
     def ssl_new(self, ctx: int | None) -> int | None:
-        result: int | None = self._fn("SSL_new", c_void_p, c_void_p)(ctx)
+        result = super().ssl_new(ctx)
         if result and self.boringssl and self._free_index >= 0:
             # BoringSSL may skip the free callbacks of an object that has no ex_data at
             # all (ex_data.h), so every object gets a marker at the harness's index.
@@ -574,9 +561,6 @@ class OpenSSL(HandshakeSettings):
 
     def ssl_up_ref(self, ssl: int) -> int:
         return int(self._fn("SSL_up_ref", c_int, c_void_p)(ssl))
-
-    def ssl_free(self, ssl: int) -> None:
-        self._fn("SSL_free", None, c_void_p)(ssl)
 
     def ssl_get_ctx(self, ssl: int) -> int:
         return int(self._fn("SSL_get_SSL_CTX", c_void_p, c_void_p)(ssl) or 0)

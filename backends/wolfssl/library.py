@@ -28,6 +28,7 @@ from backends.native import (
     OPTION_C_NAMES,
     VERIFY_MODE_C_NAMES,
     CallbackPair,
+    ObjectCalls,
     SymbolTable,
     bits_to_names,
     names_to_bits,
@@ -349,7 +350,7 @@ def _setting_functions(op: str, kind: Kind, setting: str) -> tuple[str, ...]:
     return setters if op == "set" else getters
 
 
-class WolfSSL:
+class WolfSSL(ObjectCalls):
     family = "wolfSSL"
 
     def __init__(self, lib: ctypes.CDLL, path: str) -> None:
@@ -465,23 +466,6 @@ class WolfSSL:
             raise NotImplementedError(f"unknown feature {feature!r}")
         return self.symbols.lacking(names)
 
-    def ctx_new(self, method: str) -> int | None:
-        names = {
-            "tls": "TLS_method",
-            "tls-client": "TLS_client_method",
-            "tls-server": "TLS_server_method",
-        }
-        meth = self._fn(names[method], c_void_p)()
-        result: int | None = self._fn("SSL_CTX_new", c_void_p, c_void_p)(meth)
-        return result
-
-    def ctx_free(self, ctx: int) -> None:
-        self._fn("SSL_CTX_free", None, c_void_p)(ctx)
-
-    def ssl_new(self, ctx: int | None) -> int | None:
-        result: int | None = self._fn("SSL_new", c_void_p, c_void_p)(ctx)
-        return result
-
     def ssl_dup(self, ssl: int) -> int | None:
         raise Absent("SSL_dup")
 
@@ -489,7 +473,7 @@ class WolfSSL:
         raise Absent("SSL_up_ref")
 
     def ssl_free(self, ssl: int) -> None:
-        self._fn("SSL_free", None, c_void_p)(ssl)
+        super().ssl_free(ssl)
         self._peers.pop(ssl, None)
 
     def ssl_get_ctx(self, ssl: int) -> int:
