@@ -214,11 +214,12 @@ class Engine:
         @given(prop.scripts(rule, caps))
         def holds(script: Script) -> None:
             trace = runner.run(script)
-            counter[0] += 1
-            screen(script, trace, caps)
+            screen(script, trace, caps)  # rejects examples the library could not show
             try:
                 prop.check(rule, script, trace, caps)
+                counter[0] += 1  # counted: observed and checked, not set aside
             except Deviation as dev:
+                counter[0] += 1
                 dev.script, dev.trace = script, trace
                 raise
 

@@ -28,7 +28,7 @@ RunState = Literal["running", "complete", "unavailable", "aborted"]
 class RuleResult:
     id: str
     status: Status
-    examples: int = 0  # scripts run for this rule
+    examples: int = 0  # examples observed and checked; those set aside are not counted
     detail: str | None = None  # one line: what deviated, what is absent, why n/a
     script: dict[str, Json] | None = None  # the minimal script (anything but pass)
     expected: Any = None  # JSON data
