@@ -24,6 +24,25 @@ STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 RunState = Literal["running", "complete", "unavailable", "aborted"]
 
 
+ReproOutcome = Literal["reproduces", "does-not-reproduce", "not-built"]
+
+
+@dataclass
+class Reproducer:
+    """A deviating cell's C program, built and run by the backend's run where the library is.
+
+    The report only shows this: it compiles and runs nothing.
+    """
+
+    filename: str  # "dup.copies.verify-param.c"
+    source: str  # straight-line C on the library's public API
+    build: str  # the command that built it, as a person would type it
+    run: str  # the command that ran it
+    outcome: ReproOutcome  # exit 1: reproduces; exit 0: does not; no binary: not-built
+    detail: str  # one line: the program's verdict, or why it could not be built or run
+    output: str = ""  # what the program printed (stdout, then stderr), truncated
+
+
 @dataclass
 class RuleResult:
     id: str
@@ -37,6 +56,7 @@ class RuleResult:
     seed: int | None = None  # hypothesis seed of the run that found it
     seconds: float = 0.0
     replay: str | None = None  # the command that replays this rule with `seed`
+    reproducer: Reproducer | None = None  # fail, crash and timeout cells; none for absent
 
 
 @dataclass
@@ -86,7 +106,7 @@ class Results:
             command=data.get("command"),
             seed=data.get("seed"),
             profile=data.get("profile", "default"),
-            rules=[RuleResult(**r) for r in data.get("rules", [])],
+            rules=[_rule_result(r) for r in data.get("rules", [])],
             observations=[Observed(**o) for o in data.get("observations", [])],
         )
 
@@ -111,3 +131,8 @@ class Results:
             return Results.from_json(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: {exc}") from None
+
+
+def _rule_result(data: dict[str, Any]) -> RuleResult:
+    repro = data.get("reproducer")
+    return RuleResult(**{**data, "reproducer": Reproducer(**repro) if repro else None})
