@@ -57,6 +57,9 @@ class RuleResult:
     seconds: float = 0.0
     replay: str | None = None  # the command that replays this rule with `seed`
     reproducer: Reproducer | None = None  # fail, crash and timeout cells; none for absent
+    # pass only: the break at the library's boundary (through its own calls) under which
+    # this rule failed on this very library, which shows the pass could have been a fail
+    able_to_fail: str | None = None
 
 
 @dataclass
