@@ -24,6 +24,7 @@ EXTENSIONS: tuple[str, ...] = (
     "conformance.report.cli",
     "backends.rustls.build",
     "conformance.fetch",
+    "conformance.gate",
 )
 
 
@@ -270,6 +271,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any rule failed")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
+    importlib.import_module("conformance.gate").extend_run(p)  # --expected, --junit
 
     p = sub.add_parser("replay", help="run one script again on a backend")
     p.add_argument("script", help="a script JSON file, or a results file with --rule")
