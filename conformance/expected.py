@@ -234,14 +234,15 @@ def validate(entries: Sequence[Located]) -> None:
     ids = [r.id for r in RULES if r.testable]
     columns = all_backends()
     for item in entries:
+        at = f"{item.path}: entry {item.index}"
         if not any(item.entry.matches(i) for i in ids):
             raise ExpectedError(
-                f"{item.where}: rule: unknown rule {item.entry.rule!r} "
+                f"{at}: rule: unknown rule {item.entry.rule!r} "
                 "(no testable rule of 'sslconform rules' matches it)"
             )
         if item.entry.column not in columns:
             raise ExpectedError(
-                f"{item.where}: column: unknown column {item.entry.column!r}; "
+                f"{at}: column: unknown column {item.entry.column!r}; "
                 f"known: {', '.join(sorted(columns))}"
             )
 
