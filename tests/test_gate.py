@@ -255,10 +255,11 @@ def test_a_bad_expected_file_exits_2_with_one_line(
     bad.write_text(good + text if text.startswith("[[expected]]\nrule") else text)
     index_shift = 1 if text.startswith("[[expected]]\nrule") else 0
     message = message.replace("entry 1", f"entry {1 + index_shift}")
-    for argv in (
+    runs: list[list[str | Path]] = [
         ["check", matrix, "--expected", bad],
         ["run", "--backend", "reference", "--results", tmp_path / "r.json", "--expected", bad],
-    ):
+    ]
+    for argv in runs:
         code, out, err = gate(capsys, *argv)
         assert code == 2
         assert out == []
@@ -274,12 +275,13 @@ def test_bad_results_and_missing_files_exit_2_with_one_line(
     expected = tmp_path / "expected"
     baseline(capsys, matrix, expected)
     (tmp_path / "broken.json").write_text("{")
-    for argv, message in (
+    cases: list[tuple[list[str | Path], str]] = [
         (["check", tmp_path / "broken.json", "--expected", expected], "not JSON"),
         (["check", matrix, "--expected", tmp_path / "nowhere"], "no such file or folder"),
         (["check", matrix, "--expected", tmp_path / "results"], "no *.toml"),
         (["baseline", tmp_path / "broken.json", "--out", expected], "not JSON"),
-    ):
+    ]
+    for argv, message in cases:
         code, out, err = gate(capsys, *argv)
         assert code == 2, argv
         assert out == []
@@ -361,7 +363,8 @@ def test_run_gates_while_running_and_writes_junit(
     results, junit = tmp_path / "reference.json", tmp_path / "junit" / "reference.xml"
     empty = tmp_path / "empty.toml"
     empty.write_text("format = 1\n")
-    argv = ["run", "--backend", "reference", "--profile", "quick", "--rules", *rules]
+    argv: list[str | Path] = ["run", "--backend", "reference", "--profile", "quick"]
+    argv += ["--rules", *rules]
     argv += ["--results", results, "--quiet"]
     code, out, _ = gate(capsys, *argv, "--expected", empty, "--junit", junit)
     assert code == 0
