@@ -56,6 +56,7 @@ class Verdict:
     results: int = 0  # results compared
     expected: int = 0  # of those, deviations an entry expects
     unchecked: int = 0  # entries that no result given speaks to
+    notes: list[str] = field(default_factory=list)  # what was let through, and why
 
     @property
     def code(self) -> int:
@@ -116,8 +117,10 @@ def check(
     for source, run in runs:
         version = run_version(run)
         mine = [e for e in entries if e.entry.applies(run.backend, version)]
-        if run.state != "complete" and not (allow_unavailable and run.state == "unavailable"):
-            why = f" ({_one_line(run.reason)})" if run.reason else ""
+        why = f" ({_one_line(run.reason)})" if run.reason else ""
+        if allow_unavailable and run.state == "unavailable":
+            verdict.notes.append(f"{run.backend}: unavailable{why}: allowed, nothing checked")
+        elif run.state != "complete":
             verdict.findings.append(
                 Finding(
                     "INCOMPLETE",
@@ -141,6 +144,8 @@ def check(
 
 
 def report(verdict: Verdict, columns: int) -> int:
+    for note in verdict.notes:
+        _say(note)
     for finding in verdict.findings:
         print(finding.line)
     print(verdict.summary(columns))
