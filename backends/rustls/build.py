@@ -102,7 +102,10 @@ def fetch_crates(cache: Path | None = None, log: Log = _quiet) -> Path:
     cache = cache or cache_root()
     crates = cache / "crates" / SUITE
     registry = crates / "usr" / "share" / "cargo" / "registry"
-    if (crates / ".complete").is_file():
+    # Written once every crate package is unpacked, and only by downloads verified against
+    # Debian's archive keyring (crates fetched before that have no such marker).
+    marker = crates / ".verified"
+    if marker.is_file():
         return registry
     apt.require_tools()
     private = apt.PrivateApt(cache / "apt" / SUITE, SUITE)
@@ -126,7 +129,10 @@ def fetch_crates(cache: Path | None = None, log: Log = _quiet) -> Path:
     try:
         for deb in downloaded:
             apt.unpack(deb, staging)
-        (staging / ".complete").write_text("\n".join(wanted) + "\n")
+        (staging / marker.name).write_text(
+            "\n".join([f"archive: {private.archive}", f"verified-by: {private.keyring}", *wanted])
+            + "\n"
+        )
         shutil.rmtree(crates, ignore_errors=True)
         crates.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(crates)
