@@ -76,6 +76,16 @@ SOURCES: dict[str, Source] = {
             "BoringSSL (Android's build)",
         ),
         Source("wolfssl", "libwolfssl35", "bookworm", ("libwolfssl.so.35",), "wolfSSL 5.5"),
+        # Built against glibc 2.38: run under GLIBC_SOURCE's loader, as OpenSSL 3.5+ are.
+        Source("wolfssl572", "libwolfssl42t64", "trixie", ("libwolfssl.so.42",), "wolfSSL 5.7.2"),
+        Source("wolfssl592", "libwolfssl45", "sid", ("libwolfssl.so.45",), "wolfSSL 5.9.2"),
+        Source(
+            "boringssl10",
+            "android-libboringssl",
+            "bullseye",
+            ("libssl.so.0", "libcrypto.so.0"),
+            "BoringSSL (Android 10's build)",
+        ),
         Source(
             "gnutls",
             "libgnutls-openssl27",
@@ -98,6 +108,27 @@ SOURCES: dict[str, Source] = {
             "bookworm",
             ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
             "wolfSSL 5.5 headers",
+        ),
+        Source(
+            "wolfssl572-headers",
+            "libwolfssl-dev",
+            "trixie",
+            ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
+            "wolfSSL 5.7.2 headers",
+        ),
+        Source(
+            "wolfssl592-headers",
+            "libwolfssl-dev",
+            "sid",
+            ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
+            "wolfSSL 5.9.2 headers",
+        ),
+        Source(
+            "boringssl10-headers",
+            "android-libboringssl-dev",
+            "bullseye",
+            ("openssl/ssl.h", "openssl/base.h"),
+            "BoringSSL headers (Android 10's)",
         ),
         Source(
             "boringssl-headers",

@@ -64,6 +64,58 @@ def test_fetched_openssl_loads_alone(name: str, prefix: str) -> None:
     }
 
 
+@pytest.mark.parametrize(("name", "version"), [("wolfssl572", "5.7.2"), ("wolfssl592", "5.9.2")])
+def test_fetched_wolfssl_reports_its_version(name: str, version: str) -> None:
+    got = fetched_or_skip(name)
+    probe = (
+        "import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); "
+        "lib.wolfSSL_lib_version.restype = ctypes.c_char_p; "
+        "print(lib.wolfSSL_lib_version().decode())"
+    )
+    done = subprocess.run(
+        worker_command(got, ["-c", probe, got.files[0]]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == version
+    assert loader.needed_glibc([Path(got.files[0])]) >= (2, 38)
+
+
+def test_fetched_boringssl10_loads_alone() -> None:
+    got = fetched_or_skip("boringssl10")
+    ssl_so, crypto_so = got.files
+    done = subprocess.run(
+        worker_command(got, ["-c", PROBE, crypto_so, ssl_so]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    version, *mapped = done.stdout.splitlines()
+    assert version == "BoringSSL"
+    assert got.loader is None  # built for an older glibc than the machine's
+    assert {Path(p).resolve() for p in mapped} == {
+        Path(crypto_so).resolve(),
+        Path(ssl_so).resolve(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "says"),
+    [
+        ("wolfssl572-headers", "wolfssl/version.h", '#define LIBWOLFSSL_VERSION_STRING "5.7.2"'),
+        ("wolfssl592-headers", "wolfssl/version.h", '#define LIBWOLFSSL_VERSION_STRING "5.9.2"'),
+        ("boringssl10-headers", "openssl/base.h", "#define OPENSSL_IS_BORINGSSL"),
+    ],
+)
+def test_new_header_sources_are_the_versions_asked_for(name: str, header: str, says: str) -> None:
+    got = fetched_or_skip(name)
+    assert says in (Path(got.lib_dir) / header).read_text().splitlines()
+    assert got.loader is None
+
+
 def test_a_library_built_for_glibc_238_runs_under_the_newer_loader() -> None:
     got = fetched_or_skip("openssl35")
     assert loader.needed_glibc([Path(f) for f in got.files]) >= (2, 38)
