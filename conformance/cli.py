@@ -24,6 +24,7 @@ EXTENSIONS: tuple[str, ...] = (
     "conformance.report.cli",
     "backends.rustls.build",
     "conformance.fetch",
+    "conformance.provision.awslc",
 )
 
 

@@ -213,17 +213,25 @@ def _sha256(data: bytes) -> str:
 
 
 def make_repo(folder: Path, suite: str, package: str, library: str) -> Repo:
-    """A one-package apt repository with an unsigned Release file."""
+    """A one-package apt repository with an unsigned Release file; the package holds
+    `library` (any ELF shared object will do: the interpreter's own _ctypes module)."""
+    import _ctypes
+
+    files = {f"usr/lib/probe/{library}": Path(_ctypes.__file__).read_bytes()}
+    return make_repo_of(folder, suite, package, files, library)
+
+
+def make_repo_of(
+    folder: Path, suite: str, package: str, files: dict[str, bytes], library: str = ""
+) -> Repo:
     arch = subprocess.run(
         ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
     ).stdout.strip()
     tree = folder / "build"
     (tree / "DEBIAN").mkdir(parents=True)
-    (tree / "usr" / "lib" / "probe").mkdir(parents=True)
-    # Any ELF shared object will do as the library: the interpreter's own _ctypes module.
-    import _ctypes
-
-    shutil.copy(_ctypes.__file__, tree / "usr" / "lib" / "probe" / library)
+    for name, data in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_bytes(data)
     (tree / "DEBIAN" / "control").write_text(
         f"Package: {package}\nVersion: 1.0-1\nArchitecture: {arch}\n"
         "Maintainer: probe <probe@example.invalid>\nDescription: a probe\n"
@@ -422,3 +430,84 @@ def test_headers_and_glibc_itself_are_not_asked(tmp_path: Path) -> None:
 
 def test_the_prefix_puts_the_loaders_libc_first() -> None:
     assert loader.prefix("/g", "/l") == ("/g/ld-linux-x86-64.so.2", "--library-path", "/g:/l")
+
+
+# --- AWS-LC's build, on a stand-in source -----------------------------------------------
+
+# A CMake project laid out as aws-lc is: targets crypto and ssl in crypto/ and ssl/.
+STAND_IN = {
+    "CMakeLists.txt": "cmake_minimum_required(VERSION 3.10)\nproject(standin C)\n"
+    "add_subdirectory(crypto)\nadd_subdirectory(ssl)\n",
+    "crypto/CMakeLists.txt": "add_library(crypto crypto.c)\n",
+    "crypto/crypto.c": 'const char *OpenSSL_version(int t) { (void)t; return "stand-in"; }\n',
+    "ssl/CMakeLists.txt": "add_library(ssl ssl.c)\ntarget_link_libraries(ssl crypto)\n",
+    "ssl/ssl.c": "const char *OpenSSL_version(int);\n"
+    "const char *SSL_version_of_crypto(void) { return OpenSSL_version(0); }\n",
+}
+
+
+@pytest.fixture
+def awslc_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    _need("apt-get", "apt-cache", "dpkg", "dpkg-deb")
+    from conformance.provision import awslc
+
+    where = "usr/share/cargo/registry/aws-lc-sys-0.0.1/aws-lc"
+    files = {f"{where}/{name}": text.encode() for name, text in STAND_IN.items()}
+    made = make_repo_of(tmp_path / "archive", awslc.SUITE, awslc.PACKAGE, files)
+    monkeypatch.setenv(archive.MIRROR_ENV, made.uri)
+    return made
+
+
+def test_build_awslc_refuses_an_unsigned_archive(awslc_repo: Repo, tmp_path: Path) -> None:
+    from conformance.provision import awslc
+
+    if not any(p.is_file() for p in archive.KEYRING_PATHS):
+        pytest.skip("Debian's archive keyring is not on this machine")
+    with pytest.raises(apt.UnverifiedArchive, match=r"refused Debian's archive at file:"):
+        awslc.build(tmp_path / "cache")
+    assert not (tmp_path / "cache" / "lib").exists()
+
+
+def test_build_awslc_builds_and_keeps_ssl_and_crypto(
+    awslc_repo: Repo, gnupg: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance.provision import awslc
+
+    _need("cc")
+    try:
+        for name in ("cmake", "ninja"):
+            awslc.tool(name)
+    except Unavailable as err:
+        pytest.skip(str(err))
+    sign(awslc_repo, gnupg)
+    assert awslc_repo.key is not None
+    monkeypatch.setattr(archive, "KEYRING_PATHS", (awslc_repo.key,))
+    got = awslc.build(tmp_path / "cache")
+    assert (got.version, got.reused, got.verified_by) == ("1.0-1", False, str(awslc_repo.key))
+    assert [Path(f).name for f in got.files] == ["libcrypto.so", "libssl.so"]
+    probe = (
+        "import ctypes, sys; ctypes.CDLL(sys.argv[1], mode=ctypes.RTLD_GLOBAL); "
+        "ssl = ctypes.CDLL(sys.argv[2]); ssl.SSL_version_of_crypto.restype = ctypes.c_char_p; "
+        "print(ssl.SSL_version_of_crypto().decode())"
+    )
+    done = subprocess.run(
+        [loader.python_executable(), "-c", probe, *got.files],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "stand-in"
+    again = awslc.build(tmp_path / "cache")
+    assert again.reused and again.files == got.files
+    # The archive out of reach: the earlier build stands.
+    monkeypatch.setenv(archive.MIRROR_ENV, "http://127.0.0.1:9/debian")
+    assert awslc.build(tmp_path / "cache").files == got.files
+
+
+def test_build_awslc_without_cmake_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from conformance.provision import awslc
+
+    monkeypatch.setattr(awslc.sysconfig, "get_path", lambda _name: str(tmp_path))
+    monkeypatch.setattr(awslc.shutil, "which", lambda _name: None)
+    with pytest.raises(Unavailable, match=r"cmake not found: building AWS-LC needs cmake"):
+        awslc.tool("cmake")
