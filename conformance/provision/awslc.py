@@ -152,7 +152,8 @@ def _build_version(cache: Path, private: apt.PrivateApt, version: str, log: Log)
             shutil.copy2(build_dir / built, staging / name)
             files.append(str(dest / name))
         result = Built(version, str(dest), tuple(files), private.archive, str(private.keyring))
-        (staging / MANIFEST).write_text(json.dumps(asdict(result), indent=2) + "\n")
+        record = {k: v for k, v in asdict(result).items() if k != "reused"}
+        (staging / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
         shutil.rmtree(dest, ignore_errors=True)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(dest)  # a loader sees the whole folder or none of it
