@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -319,7 +320,10 @@ def test_an_unsigned_archive_is_refused(repo: Repo) -> None:
     with pytest.raises(apt.UnverifiedArchive) as err:
         fetch("probe")
     _refused(err, repo)
-    assert "is not signed" in str(err.value)
+    assert str(err.value).endswith(
+        f"(The repository '{repo.uri.replace('file://', 'file:')} "
+        f"{repo.suite} Release' is not signed.)"
+    )
     assert not (Path(os.environ["SSLCONFORM_CACHE"]) / "libs" / "probe").exists()
 
 
@@ -328,7 +332,7 @@ def test_an_archive_signed_by_another_key_is_refused(repo: Repo, gnupg: dict[str
     with pytest.raises(apt.UnverifiedArchive) as err:
         fetch("probe")
     _refused(err, repo)
-    assert "NO_PUBKEY" in str(err.value)
+    assert re.search(r"\(NO_PUBKEY [0-9A-F]{16}\)$", str(err.value)), str(err.value)
 
 
 def test_the_same_archive_is_accepted_with_its_own_key_as_the_keyring(

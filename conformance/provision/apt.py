@@ -30,10 +30,13 @@ from conformance.provision import archive
 TOOLS = ("apt-get", "apt-cache", "dpkg")
 LOCK = "sslconform.lock"
 
-# What gpgv and apt say when a signature does not check out against the keyring.
-_SIGNATURE_WORDS = re.compile(
-    r"\b(NO_PUBKEY \w+|BADSIG \w+|EXPKEYSIG \w+|REVKEYSIG \w+|EXPSIG \w+|ERRSIG \w+|NODATA)"
-    r"|is not signed|GPG error|signatures were invalid|signatures couldn't be verified"
+# What apt says when a Release file is unsigned or its signature does not check out
+# against the keyring, and gpgv's status word for why (NO_PUBKEY KEYID, BADSIG KEYID, ...).
+_SIGNATURE_TROUBLE = re.compile(
+    r"is not signed|GPG error|signatures were invalid|signatures couldn't be verified"
+)
+_SIGNATURE_STATUS = re.compile(
+    r"\b(?:NO_PUBKEY|BADSIG|EXPKEYSIG|REVKEYSIG|EXPSIG|ERRSIG) [0-9A-F]+|\bNODATA\b"
 )
 
 
@@ -148,10 +151,12 @@ class PrivateApt:
         done = _completed(["apt-get", *self.options(), "update"], None, 300)
         lines = _failure_lines(done)
         if done.returncode != 0:
-            signature = [ln for ln in lines if _SIGNATURE_WORDS.search(ln)]
+            signature = [ln for ln in lines if _SIGNATURE_TROUBLE.search(ln)]
             if signature:
-                found = _SIGNATURE_WORDS.search(" ".join(signature))
-                why = found.group(0) if found and found.group(1) else signature[-1]
+                status = _SIGNATURE_STATUS.search(" ".join(signature))
+                # gpgv's word when there is one, else apt's E: line ("... is not signed.")
+                told = [ln for ln in signature if ln.startswith("E:")] or signature
+                why = status.group(0) if status else told[0]
                 raise UnverifiedArchive(
                     f"refused {self._where()}: its Release file is not signed by Debian's "
                     f"archive keyring {self.keyring} ({why.removeprefix('E: ')})"
