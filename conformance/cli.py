@@ -25,6 +25,7 @@ EXTENSIONS: tuple[str, ...] = (
     "backends.rustls.build",
     "conformance.fetch",
     "conformance.gate",
+    "conformance.provision.awslc",
 )
 
 

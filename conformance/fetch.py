@@ -1,14 +1,13 @@
 """Fetch the libraries under test from Debian's archive into a user cache folder.
 
 Each entry of `SOURCES` names a Debian binary package in one suite. `fetch(name)`
-resolves the package's newest revision in that suite (`apt-cache madison`), downloads it
-with `apt-get download`, unpacks it with `dpkg -x` and checks that the shared objects
-the adapters load are there. A manifest beside the unpacked tree records what was
-fetched, so the next run reuses it when the revision has not moved (and when the
-archive cannot be reached at all).
-
-apt runs with a private configuration under the cache folder, so the machine's own
-sources and state are never read or changed, and no root is needed.
+resolves the package's newest revision in that suite, downloads it, unpacks it with
+`dpkg -x` and checks that the shared objects the adapters load are there. apt runs with a
+private configuration under the cache folder, against the machine's own Debian archive,
+and verifies every download against Debian's archive keyring (`conformance.provision`).
+A manifest beside the unpacked tree records what was fetched and that it was verified, so
+the next run reuses it when the revision has not moved (and when the archive cannot be
+reached at all; never when the archive answered with something the keyring does not sign).
 
 Libraries built against a newer glibc than the machine's cannot be loaded by the
 machine's loader. For those `Fetched.loader` is the argv prefix that runs a program
@@ -18,10 +17,7 @@ under trixie's loader and libc instead (see `worker_command`).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -30,8 +26,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from conformance.library import Unavailable
+from conformance.provision import apt, loader
+from conformance.provision.apt import ArchiveUnreachable, PrivateApt
+from conformance.provision.cache import cache_root
+from conformance.provision.loader import python_executable
 
-ARCHIVE = "http://deb.debian.org/debian"  # $SSLCONFORM_DEBIAN_MIRROR overrides it
+__all__ = ["SOURCES", "Fetched", "Source", "cache_root", "fetch", "python_executable"]
+
 MANIFEST = "manifest.json"
 # Bumped when the layout of the cache or of the manifest changes.
 MANIFEST_FORMAT = 1
@@ -75,6 +76,16 @@ SOURCES: dict[str, Source] = {
             "BoringSSL (Android's build)",
         ),
         Source("wolfssl", "libwolfssl35", "bookworm", ("libwolfssl.so.35",), "wolfSSL 5.5"),
+        # Built against glibc 2.38: run under GLIBC_SOURCE's loader, as OpenSSL 3.5+ are.
+        Source("wolfssl572", "libwolfssl42t64", "trixie", ("libwolfssl.so.42",), "wolfSSL 5.7.2"),
+        Source("wolfssl592", "libwolfssl45", "sid", ("libwolfssl.so.45",), "wolfSSL 5.9.2"),
+        Source(
+            "boringssl10",
+            "android-libboringssl",
+            "bullseye",
+            ("libssl.so.0", "libcrypto.so.0"),
+            "BoringSSL (Android 10's build)",
+        ),
         Source(
             "gnutls",
             "libgnutls-openssl27",
@@ -97,6 +108,27 @@ SOURCES: dict[str, Source] = {
             "bookworm",
             ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
             "wolfSSL 5.5 headers",
+        ),
+        Source(
+            "wolfssl572-headers",
+            "libwolfssl-dev",
+            "trixie",
+            ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
+            "wolfSSL 5.7.2 headers",
+        ),
+        Source(
+            "wolfssl592-headers",
+            "libwolfssl-dev",
+            "sid",
+            ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
+            "wolfSSL 5.9.2 headers",
+        ),
+        Source(
+            "boringssl10-headers",
+            "android-libboringssl-dev",
+            "bullseye",
+            ("openssl/ssl.h", "openssl/base.h"),
+            "BoringSSL headers (Android 10's)",
         ),
         Source(
             "boringssl-headers",
@@ -150,169 +182,11 @@ class Fetched:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def cache_root() -> Path:
-    explicit = os.environ.get("SSLCONFORM_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sslconform"
-
-
-# --- apt with a private configuration -----------------------------------------------
-
-
-def _require_debian_tools() -> None:
-    missing = [tool for tool in ("apt-get", "apt-cache", "dpkg") if shutil.which(tool) is None]
-    if missing:
-        raise Unavailable(
-            f"needs Debian's {', '.join(missing)} to fetch from Debian's archive "
-            "(this machine is not Debian-based)"
-        )
-
-
-def _apt_dir(suite: str) -> Path:
-    """One private apt state per suite, so `madison` only ever answers for that suite."""
-    root = cache_root() / "apt" / suite
-    (root / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (root / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    sources = root / "sources.list"
-    mirror = os.environ.get("SSLCONFORM_DEBIAN_MIRROR") or ARCHIVE
-    line = f"deb [trusted=yes] {mirror} {suite} main\n"
-    if not sources.exists() or sources.read_text() != line:
-        sources.write_text(line)
-    return root
-
-
-def _apt_options(root: Path) -> list[str]:
-    return [
-        "-o",
-        f"Dir::Etc::sourcelist={root / 'sources.list'}",
-        "-o",
-        "Dir::Etc::sourceparts=-",
-        "-o",
-        f"Dir::State::Lists={root / 'lists'}",
-        "-o",
-        f"Dir::Cache={root / 'cache'}",
-        "-o",
-        f"Dir::State::status={root / 'status'}",
-        "-o",
-        "Debug::NoLocking=1",
-        "-o",
-        "Acquire::Retries=0",
-        "-o",
-        "Acquire::http::Timeout=20",
-        "-o",
-        "APT::Update::Error-Mode=any",
-        # Only the binary package indices: no translations, no Contents.
-        "-o",
-        "Acquire::Languages=none",
-        "-o",
-        "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false",
-    ]
-
-
-def _run(argv: list[str], cwd: Path | None = None, timeout: float = 300) -> str:
-    try:
-        done = subprocess.run(
-            argv,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"},
-        )
-    except subprocess.TimeoutExpired:
-        raise Unavailable(f"{' '.join(argv[:2])} took longer than {timeout:.0f} s") from None
-    except OSError as err:
-        raise Unavailable(f"cannot run {argv[0]}: {err.strerror}") from None
-    if done.returncode != 0:
-        lines = [ln.strip() for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.startswith(("E:", "W:", "dpkg"))] or lines[-1:]
-        why = errors[0] if errors else f"exit status {done.returncode}"
-        raise Unavailable(f"{Path(argv[0]).name} failed: {why}")
-    return done.stdout
-
-
-def _status_file(root: Path) -> None:
-    status = root / "status"
-    if not status.exists():
-        status.write_text("")
-
-
-def _newest_version(source: Source) -> str:
-    root = _apt_dir(source.suite)
-    _status_file(root)
-    options = _apt_options(root)
-    try:
-        _run(["apt-get", *options, "update"], timeout=300)
-    except Unavailable as err:
-        raise Unavailable(f"cannot reach Debian's archive ({source.suite}): {err}") from None
-    out = _run(["apt-cache", *options, "madison", source.package])
-    versions = []
-    for line in out.splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) >= 3 and parts[0] == source.package and "Packages" in parts[2]:
-            versions.append(parts[1])
-    if not versions:
-        raise Unavailable(f"package {source.package} is not in Debian {source.suite}")
-    # madison lists the candidates newest first.
-    return versions[0]
-
-
-def _download(source: Source, version: str, dest: Path) -> Path:
-    root = _apt_dir(source.suite)
-    debs = dest / "debs"
-    debs.mkdir(parents=True, exist_ok=True)
-    _run(["apt-get", *_apt_options(root), "download", f"{source.package}={version}"], cwd=debs)
-    found = sorted(debs.glob(f"{source.package}_*.deb"))
-    if not found:
-        raise Unavailable(f"apt-get download left no .deb for {source.package}={version}")
-    return found[-1]
-
-
-def _locate(tree: Path, files: tuple[str, ...]) -> Path:
-    """The folder of the unpacked tree that holds all of `files` (real files or links)."""
-    depth = len(Path(files[0]).parts)
-    for candidate in sorted(tree.rglob(files[0])):
-        folder = candidate.parents[depth - 1]
-        if all((folder / f).exists() for f in files):
-            return folder
-    raise Unavailable(f"the package does not hold {', '.join(files)} in one folder")
-
-
-def _check_elf(paths: list[Path]) -> None:
-    for path in paths:
-        if path.suffix == ".h":
-            continue
-        with path.open("rb") as handle:
-            if handle.read(4) != b"\x7fELF":
-                raise Unavailable(f"{path.name} in the package is not an ELF shared object")
-
-
-def needed_glibc(paths: list[Path]) -> tuple[int, int]:
-    """The newest GLIBC_x.y symbol version the files ask for (from their version strings)."""
-    newest = (0, 0)
-    for path in paths:
-        if path.suffix == ".h" or path.name.startswith(("ld-linux", "libc.so")):
-            continue
-        for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", path.read_bytes()):
-            newest = max(newest, (int(major), int(minor)))
-    return newest
-
-
-def system_glibc() -> tuple[int, int] | None:
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (ValueError, OSError):
-        return None
-    found = re.fullmatch(r"glibc (\d+)\.(\d+).*", text)
-    return (int(found.group(1)), int(found.group(2))) if found else None
-
-
 # --- the manifest and the cache ------------------------------------------------------
 
 
 def _read_manifest(folder: Path, source: Source) -> dict[str, object] | None:
+    """The manifest of a whole, verified earlier fetch of `source`; None otherwise."""
     try:
         data = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -320,6 +194,9 @@ def _read_manifest(folder: Path, source: Source) -> dict[str, object] | None:
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         return None
     if data.get("package") != source.package or data.get("wanted") != list(source.files):
+        return None
+    # Fetches from before downloads were verified carry no keyring: fetched again.
+    if not data.get("verified_by"):
         return None
     files = data.get("files")
     if not isinstance(files, list) or not all(
@@ -341,14 +218,33 @@ def _from_manifest(source: Source, data: dict[str, object], reused: bool) -> Fet
     )
 
 
-def _unpack(source: Source, version: str, folder: Path) -> Fetched:
+def _locate(tree: Path, files: tuple[str, ...]) -> Path:
+    """The folder of the unpacked tree that holds all of `files` (real files or links)."""
+    depth = len(Path(files[0]).parts)
+    for candidate in sorted(tree.rglob(files[0])):
+        folder = candidate.parents[depth - 1]
+        if all((folder / f).exists() for f in files):
+            return folder
+    raise Unavailable(f"the package does not hold {', '.join(files)} in one folder")
+
+
+def _check_elf(paths: list[Path]) -> None:
+    for path in paths:
+        if path.suffix == ".h":
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                raise Unavailable(f"{path.name} in the package is not an ELF shared object")
+
+
+def _unpack(source: Source, private: PrivateApt, version: str, folder: Path) -> Fetched:
     """Download and unpack into a fresh folder, then swap it in for the old one."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{source.name}-", dir=folder.parent))
     try:
-        deb = _download(source, version, staging)
+        deb = private.download([f"{source.package}={version}"], staging / "debs")[-1]
         tree = staging / "root"
-        _run(["dpkg", "-x", str(deb), str(tree)])
+        apt.unpack(deb, tree)
         lib_dir = _locate(tree, source.files)
         paths = [lib_dir / f for f in source.files]
         _check_elf(paths)
@@ -360,6 +256,8 @@ def _unpack(source: Source, version: str, folder: Path) -> Fetched:
             "suite": source.suite,
             "version": version,
             "deb": deb.name,
+            "archive": private.archive,
+            "verified_by": str(private.keyring),
             "lib_dir": str(final_lib_dir),
             "wanted": list(source.files),
             "files": [str(final_lib_dir / f) for f in source.files],
@@ -403,32 +301,37 @@ def _fetch_files(source: Source) -> Fetched:
                 files=tuple(str(folder / f) for f in source.files),
                 system=True,
             )
-    _require_debian_tools()
-    # tox -p fetches for several columns at once, and apt's state for a suite is shared:
-    # one fetch per suite at a time (apt runs with Debug::NoLocking, so this is the lock).
-    lock_path = _apt_dir(source.suite) / "sslconform.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _fetch_locked(source)
+    try:
+        apt.require_tools()
+        # One private apt state per suite, so `madison` only ever answers for that suite.
+        private = PrivateApt(cache_root() / "apt" / source.suite, source.suite)
+    except Unavailable as err:
+        raise type(err)(f"{source.name}: {err}") from None
+    # tox -p fetches for several columns at once, and apt's state for a suite is shared.
+    with private.locked():
+        return _fetch_locked(source, private)
 
 
-def _fetch_locked(source: Source) -> Fetched:
+def _fetch_locked(source: Source, private: PrivateApt) -> Fetched:
     folder = cache_root() / "libs" / source.name
     cached = _read_manifest(folder, source)
     try:
-        version = _newest_version(source)
-    except Unavailable as err:
+        private.update()
+        version = private.newest(source.package)
+    except ArchiveUnreachable as err:
         if cached is not None:
-            # The archive is out of reach but an earlier fetch is whole: use it, and say so
-            # through `reused`; its version is the one it was fetched at.
+            # The archive is out of reach but an earlier verified fetch is whole: use it,
+            # and say so through `reused`; its version is the one it was fetched at.
             return _from_manifest(source, cached, reused=True)
-        raise Unavailable(f"{source.name}: {err}") from None
+        raise type(err)(f"{source.name}: {err}") from None
+    except Unavailable as err:  # a refused signature too: never the cache then
+        raise type(err)(f"{source.name}: {err}") from None
     if cached is not None and cached.get("version") == version:
         return _from_manifest(source, cached, reused=True)
     try:
-        return _unpack(source, version, folder)
+        return _unpack(source, private, version, folder)
     except Unavailable as err:
-        raise Unavailable(f"{source.name}: {err}") from None
+        raise type(err)(f"{source.name}: {err}") from None
 
 
 def fetch(name: str) -> Fetched:
@@ -441,13 +344,10 @@ def fetch(name: str) -> Fetched:
         got = replace(got, env={"OPENSSL_CONF": str(empty_openssl_conf())})
     if name == GLIBC_SOURCE or source.files[0].endswith(".h"):
         return got
-    wanted = needed_glibc([Path(f) for f in got.files])
-    have = system_glibc()
-    if have is not None and wanted <= have:
+    if not loader.needs_newer_glibc([Path(f) for f in got.files]):
         return got
     glibc = fetch(GLIBC_SOURCE)
-    loader = str(Path(glibc.lib_dir) / "ld-linux-x86-64.so.2")
-    return replace(got, loader=(loader, "--library-path", f"{glibc.lib_dir}:{got.lib_dir}"))
+    return replace(got, loader=loader.prefix(glibc.lib_dir, got.lib_dir))
 
 
 def empty_openssl_conf() -> Path:
@@ -456,20 +356,6 @@ def empty_openssl_conf() -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("# sslconform: no configuration, so the library shows its defaults\n")
     return path
-
-
-def python_executable() -> str:
-    """The interpreter to run under a foreign loader: an ELF file, never a shell shim.
-
-    `sys.executable` is kept as given (not resolved), because inside a virtual
-    environment the path is what tells Python where its site-packages are; the loader
-    follows the symlink to the binary itself.
-    """
-    exe = sys.executable
-    with open(os.path.realpath(exe), "rb") as handle:
-        if handle.read(4) != b"\x7fELF":
-            raise Unavailable(f"{exe} is not an ELF executable; cannot run it under a loader")
-    return exe
 
 
 def worker_command(fetched: Fetched | None, args: list[str]) -> list[str]:

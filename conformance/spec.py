@@ -13,19 +13,22 @@ SPEC_FILES = {
     "1.1.1k": "SSL_new.3-openssl-1.1.1k.txt",
     "3.0.0": "SSL_new.3-openssl-3.0.0.txt",
 }
+SPEC_ENV = "SSLCONFORM_SPEC"
+# The project's own copy: spec/ at the top of the checkout, which this link points at, and
+# the same files as package data in an installed wheel.
+PROJECT_SPEC = Path(__file__).resolve().parent / "spec_pages"
 
 
 def spec_dir() -> Path | None:
-    """$SSLCONFORM_SPEC, else ../shared/spec beside the project (where CI puts it)."""
-    candidates = [os.environ.get("SSLCONFORM_SPEC")]
-    root = Path(__file__).resolve().parent.parent
-    # beside the checkout (CI puts shared/ there); from an installed copy, the checkout
-    # is the working directory
-    for base in (root, Path.cwd()):
-        candidates += [str(base.parent / "shared" / "spec"), str(base / "spec")]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / SPEC_FILES["3.0.0"]).is_file():
-            return Path(candidate)
+    """$SSLCONFORM_SPEC when set, else the project's own copy; None if its files are not there.
+
+    A folder named in $SSLCONFORM_SPEC that lacks the files is not silently replaced by
+    the project's copy: the coverage then says the files are missing.
+    """
+    explicit = os.environ.get(SPEC_ENV)
+    folder = Path(explicit) if explicit else PROJECT_SPEC
+    if all((folder / name).is_file() for name in SPEC_FILES.values()):
+        return folder
     return None
 
 

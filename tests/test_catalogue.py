@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -52,18 +53,30 @@ def test_version_qualifier_is_kept() -> None:
     assert proto and all(r.since == "1.1.1h" for r in proto)
 
 
-def _need_spec() -> None:
-    if spec.spec_dir() is None:
-        pytest.skip("the spec files (../shared/spec) are not beside this checkout")
+def test_the_spec_files_are_the_projects_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Checked, never skipped: the project carries the page (spec/ at the top).
+    monkeypatch.delenv(spec.SPEC_ENV, raising=False)
+    assert spec.spec_dir() == spec.PROJECT_SPEC
+    root = Path(__file__).resolve().parent.parent
+    assert spec.PROJECT_SPEC.resolve() == (root / "spec").resolve()
+
+
+def test_sslconform_spec_names_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(spec.SPEC_ENV, str(tmp_path))
+    assert spec.spec_dir() is None  # not silently the project's copy
+    for name in spec.SPEC_FILES.values():
+        (tmp_path / name).write_bytes((spec.PROJECT_SPEC / name).read_bytes())
+    assert spec.spec_dir() == tmp_path
 
 
 def test_quotes_are_verbatim_in_the_page_versions_they_name() -> None:
-    _need_spec()
+    assert spec.spec_dir() is not None
     assert spec.quote_problems() == []
 
 
 def test_the_whole_page_is_accounted_for() -> None:
-    _need_spec()
     coverage = spec.coverage()
     assert coverage is not None
     for page in coverage:

@@ -3,8 +3,10 @@
 Debian packages every crate of rustls's dependency closure as librust-*-dev, whose
 /usr/share/cargo/registry/ is a directory source cargo accepts as it is. The build:
 
-1. resolves librust-rustls-dev's closure against SUITE with a private apt configuration
-   (the system's sources are never touched) and downloads only the librust-* packages;
+1. resolves librust-rustls-dev's closure against SUITE with the project's private apt
+   (`conformance.provision.apt`: the system's sources are never touched, and every
+   download is verified against Debian's archive keyring) and downloads only the
+   librust-* packages;
 2. unpacks them with dpkg -x into one folder and points cargo at it through a cargo
    config ([source.crates-io] replaced by that directory, [net] offline);
 3. runs `cargo build --offline --release` on a copy of this crate and keeps the .so
@@ -30,12 +32,12 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
 
 from conformance.library import Unavailable
+from conformance.provision import apt
+from conformance.provision import cache as provision_cache
 
 SUITE = "trixie"  # Debian's rustls 0.23 (0.23.26); bookworm has only 0.21
-MIRROR = "http://deb.debian.org/debian"
 ROOT_PACKAGE = "librust-rustls-dev"
 LIB_NAME = "librustls_sslconform.so"
 CRATE_DIR = Path(__file__).resolve().parent
@@ -49,9 +51,7 @@ def _quiet(_: str) -> None:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("SSLCONFORM_CACHE")
-    root = Path(base) if base else Path.home() / ".cache" / "sslconform"
-    return root / "rustls"
+    return provision_cache.cache_root() / "rustls"
 
 
 def _crate_files() -> list[Path]:
@@ -97,69 +97,48 @@ def _run(
     return done.stdout
 
 
-def _apt_options(apt_dir: Path) -> list[str]:
-    return [
-        "-o", f"Dir::Etc::sourcelist={apt_dir / 'sources.list'}",
-        "-o", "Dir::Etc::sourceparts=-",
-        "-o", f"Dir::State::Lists={apt_dir / 'lists'}",
-        # An empty package status: the closure must not depend on what this machine has.
-        "-o", f"Dir::State::status={apt_dir / 'status'}",
-        "-o", f"Dir::Cache={apt_dir / 'cache'}",
-        "-o", f"Dir::Cache::archives={apt_dir / 'archives'}",
-        "-o", "Debug::NoLocking=1",
-        "-o", "APT::Get::AllowUnauthenticated=true",
-    ]  # fmt: skip
-
-
 def fetch_crates(cache: Path | None = None, log: Log = _quiet) -> Path:
     """The unpacked crate registry of librust-rustls-dev's closure; fetched once."""
     cache = cache or cache_root()
     crates = cache / "crates" / SUITE
     registry = crates / "usr" / "share" / "cargo" / "registry"
-    if (crates / ".complete").is_file():
+    # Written once every crate package is unpacked, and only by downloads verified against
+    # Debian's archive keyring (crates fetched before that have no such marker).
+    marker = crates / ".verified"
+    if marker.is_file():
         return registry
-    for tool in ("apt-get", "dpkg"):
-        if shutil.which(tool) is None:
-            raise Unavailable(f"{tool} not found: Debian's crate sources cannot be fetched")
-    apt_dir = cache / "apt" / SUITE
-    for sub in ("lists/partial", "cache", "archives/partial"):
-        (apt_dir / sub).mkdir(parents=True, exist_ok=True)
-    (apt_dir / "status").touch()
-    (apt_dir / "sources.list").write_text(f"deb [trusted=yes] {MIRROR} {SUITE} main\n")
-    apt = _apt_options(apt_dir)
-    log(f"apt-get update ({SUITE})")
-    _run(["apt-get", *apt, "update"], f"apt-get update against Debian {SUITE}")
-    # apt-get update exits 0 when it could not fetch anything; the index must be there.
-    if not any((apt_dir / "lists").glob("*_Packages*")):
-        raise Unavailable(f"Debian's archive ({MIRROR}, {SUITE}) is unreachable: no package index")
-    # The closure as apt resolves it for this machine; only the crate packages are kept,
-    # the toolchain and libc packages it also lists are not needed.
-    uris = _run(
-        ["apt-get", *apt, "install", "--print-uris", "-qq", "--no-install-recommends", "-y",
-         ROOT_PACKAGE],
-        f"resolving {ROOT_PACKAGE} in Debian {SUITE}",
-    )  # fmt: skip
-    wanted: list[str] = []
-    for line in uris.splitlines():
-        fields = line.split()
-        if len(fields) < 2 or not fields[1].startswith("librust-"):
-            continue
-        name, version, _arch = fields[1].removesuffix(".deb").split("_")
-        wanted.append(f"{name}={unquote(version)}")
-    if not any(w.startswith(f"{ROOT_PACKAGE}=") for w in wanted):
-        raise Unavailable(f"{ROOT_PACKAGE} is not in Debian {SUITE}")
-    debs = apt_dir / "debs"
-    shutil.rmtree(debs, ignore_errors=True)
-    debs.mkdir(parents=True)
-    log(f"apt-get download: {len(wanted)} crate packages")
-    _run(["apt-get", *apt, "download", *wanted], "apt-get download", cwd=debs)
+    apt.require_tools()
+    private = apt.PrivateApt(cache / "apt" / SUITE, SUITE)
+    with private.locked():
+        log(f"apt-get update ({SUITE})")
+        private.update()
+        # The closure as apt resolves it on an empty system; only the crate packages are
+        # kept, the toolchain and libc packages it also lists are not needed.
+        wanted = [
+            f"{name}={version}"
+            for name, version in private.closure(ROOT_PACKAGE)
+            if name.startswith("librust-")
+        ]
+        if not any(w.startswith(f"{ROOT_PACKAGE}=") for w in wanted):
+            raise Unavailable(f"{ROOT_PACKAGE} is not in Debian {SUITE}")
+        debs = private.root / "debs"
+        shutil.rmtree(debs, ignore_errors=True)
+        log(f"apt-get download: {len(wanted)} crate packages")
+        downloaded = private.download(wanted, debs)
     staging = Path(tempfile.mkdtemp(prefix="crates-", dir=cache))
-    for deb in sorted(debs.glob("*.deb")):
-        _run(["dpkg", "-x", str(deb), str(staging)], f"dpkg -x {deb.name}")
-    (staging / ".complete").write_text("\n".join(wanted) + "\n")
-    shutil.rmtree(crates, ignore_errors=True)
-    crates.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(crates)
+    try:
+        for deb in downloaded:
+            apt.unpack(deb, staging)
+        (staging / marker.name).write_text(
+            "\n".join([f"archive: {private.archive}", f"verified-by: {private.keyring}", *wanted])
+            + "\n"
+        )
+        shutil.rmtree(crates, ignore_errors=True)
+        crates.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(crates)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return registry
 
 
