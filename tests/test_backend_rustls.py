@@ -1,4 +1,4 @@
-"""The rustls adapter on the real cdylib: reference counts, settings, handshakes, reasons.
+"""The rustls adapter on the real cdylib: settings, handshakes, allocation failures, reasons.
 
 The cdylib is built (or taken from the cache) once per session; where it cannot be built
 the tests skip with the reason the column would show.
@@ -7,6 +7,7 @@ the tests skip with the reason the column would show.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ from backends.rustls import build
 from backends.rustls.library import (
     CONNECTION_FIXED,
     NO_DUP,
+    NO_FREE_EVENTS,
     NO_NOTION,
     NO_NULL_CTX,
+    NO_REFCOUNT,
+    NO_SSL_METHOD,
     OPENSSL_TO_IANA,
     RUSTLS_LACKS,
     RustlsLibrary,
@@ -27,7 +31,9 @@ from backends.rustls.library import (
     missing_reason,
 )
 from conformance.library import Absent, Json, Unavailable, Unobservable
+from conformance.script import Op, Script
 from conformance.settings import CIPHER_NAMES, SETTINGS
+from conformance.worker import Launch, Worker, WorkerCrashed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,50 +48,86 @@ def lib() -> RustlsLibrary:
 
 @pytest.fixture
 def clean(lib: RustlsLibrary) -> Iterator[RustlsLibrary]:
-    lib.freed()
-    lib.freed_contexts()
     lib.errors()
     yield lib
+
+
+# ring's TLS 1.2 suites in the provider's order: what a fresh config of either role has.
+DEFAULT_TLS12 = [
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+]
+# What a fresh context and a connection made from it show, by role: rustls's defaults
+# (a client verifies; a server asks for no client certificate), seen through rustls.
+FRESH: dict[str, dict[str, Json]] = {
+    "tls-client": {
+        "min-proto-version": "tls1.2",
+        "max-proto-version": "tls1.3",
+        "verify-mode": ["peer"],
+        "cipher-list": DEFAULT_TLS12,
+        "accept-connect-state": "connect",
+        "method": "tls-client",
+        "alpn": [],
+    },
+    "tls-server": {
+        "min-proto-version": "tls1.2",
+        "max-proto-version": "tls1.3",
+        "verify-mode": [],
+        "cipher-list": DEFAULT_TLS12,
+        "accept-connect-state": "accept",
+        "method": "tls-server",
+        "alpn": [],
+    },
+}
 
 
 def test_version_is_the_compiled_rustls(lib: RustlsLibrary) -> None:
     assert lib.version().startswith("rustls 0.23.")
 
 
-def test_up_ref_is_an_arc_clone_and_free_drops_exactly_at_zero(clean: RustlsLibrary) -> None:
+def test_reference_counts_are_absent_not_the_adapters_own(clean: RustlsLibrary) -> None:
     lib = clean
+    for feature, reason in (
+        ("ssl_up_ref", NO_REFCOUNT),
+        ("threads", NO_REFCOUNT),
+        ("free_events", NO_FREE_EVENTS),
+    ):
+        assert lib.missing(feature) == [reason], feature
     ctx = lib.ctx_new("tls-client")
     assert ctx is not None
     ssl = lib.ssl_new(ctx)
     assert ssl is not None
-    assert lib.strong_count(ssl) == 1
-    for n in range(3):
-        assert lib.ssl_up_ref(ssl) == 1
-        assert lib.strong_count(ssl) == n + 2
-    for n in range(3):
-        lib.ssl_free(ssl)
-        assert lib.freed() == []
-        assert lib.strong_count(ssl) == 3 - n
-    lib.ssl_free(ssl)
-    assert lib.freed() == [ssl]
+    with pytest.raises(Absent) as exc:
+        lib.ssl_up_ref(ssl)
+    assert exc.value.missing == [NO_REFCOUNT]
+    with pytest.raises(Absent) as exc:
+        lib.threads_up_ref_free(ssl, 2, 10)
+    assert exc.value.missing == [NO_REFCOUNT]
+    with pytest.raises(Absent) as exc:
+        lib.freed()
+    assert exc.value.missing == [NO_FREE_EVENTS]
+    lib.ssl_free(ssl)  # SSL_free is the owner dropping the connection: it has that
     lib.ctx_free(ctx)
-    assert lib.freed_contexts() == [ctx]
 
 
-def test_connection_keeps_its_context_alive(clean: RustlsLibrary) -> None:
+def test_a_connection_keeps_its_context_alive(clean: RustlsLibrary) -> None:
     lib = clean
     ctx = lib.ctx_new("tls-server")
     assert ctx is not None
+    lib.set("ctx", ctx, "verify-mode", ["peer"])
     ssl = lib.ssl_new(ctx)
     assert ssl is not None
     assert lib.ssl_get_ctx(ssl) == ctx
-    assert lib.ctx_strong_count(ctx) == 2
     lib.ctx_free(ctx)
-    assert lib.freed_contexts() == []
-    assert lib.get("ssl", ssl, "method") == "tls-server"
+    # the context is still there for the connection that was made from it
+    assert lib.ssl_get_ctx(ssl) == ctx
+    assert lib.get("ctx", ctx, "verify-mode") == ["peer"]
+    assert lib.get("ssl", ssl, "verify-mode") == ["peer"]
     lib.ssl_free(ssl)
-    assert lib.freed() == [ssl]
-    assert lib.freed_contexts() == [ctx]
 
 
 def test_what_rustls_cannot_express_is_absent_with_its_reason(clean: RustlsLibrary) -> None:
@@ -107,6 +149,11 @@ def test_what_rustls_cannot_express_is_absent_with_its_reason(clean: RustlsLibra
     assert exc.value.missing == [NO_DUP]
     with pytest.raises(Unobservable, match="ServerConnection"):
         lib.start_handshake(ssl)
+    # a connection's role is its type: there is no method of its own to inherit
+    assert lib.missing("get:ssl:method") == [NO_SSL_METHOD]
+    with pytest.raises(Absent) as exc:
+        lib.get("ssl", ssl, "method")
+    assert exc.value.missing == [NO_SSL_METHOD]
     lib.ssl_free(ssl)
     lib.ctx_free(ctx)
 
@@ -128,7 +175,8 @@ def test_missing_agrees_with_what_the_operations_do(clean: RustlsLibrary) -> Non
                 if setting.name == "accept-connect-state" and kind == "ctx":
                     continue
                 if reason is None:
-                    lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
+                    got = lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
+                    assert got == FRESH[method][setting.name], (kind, setting.name)
                 else:
                     with pytest.raises(Absent) as exc:
                         lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
@@ -140,7 +188,7 @@ def test_missing_agrees_with_what_the_operations_do(clean: RustlsLibrary) -> Non
         lib.ssl_free(ssl)
         lib.ctx_free(ctx)
     assert lib.missing("ssl_dup") == [NO_DUP]
-    assert lib.missing("ssl_up_ref") == []
+    assert lib.missing("ssl_up_ref") == [NO_REFCOUNT]
 
 
 def test_protocol_versions_are_rebuilt_into_the_config_and_seen_in_handshakes(
@@ -179,9 +227,16 @@ def test_verification_is_observed_in_a_handshake(clean: RustlsLibrary) -> None:
     client = lib.ctx_new("tls-client")
     server = lib.ctx_new("tls-server")
     assert client is not None and server is not None
+    verifying = lib.ssl_new(client)
     assert lib.get("ctx", client, "verify-mode") == ["peer"]  # rustls verifies by default
     lib.set("ctx", client, "verify-mode", [])
     assert lib.get("ctx", client, "verify-mode") == []
+    trusting = lib.ssl_new(client)
+    assert verifying is not None and trusting is not None
+    # each connection's own handshake: the one made before the change still rejects the
+    # probe server's untrusted certificate, the one made after completes
+    assert lib.get("ssl", verifying, "verify-mode") == ["peer"]
+    assert lib.get("ssl", trusting, "verify-mode") == []
     with pytest.raises(Unobservable):
         lib.set("ctx", client, "verify-mode", ["fail-if-no-peer-cert", "peer"])
     assert lib.get("ctx", server, "verify-mode") == []
@@ -189,10 +244,34 @@ def test_verification_is_observed_in_a_handshake(clean: RustlsLibrary) -> None:
     for mode in modes:
         lib.set("ctx", server, "verify-mode", mode)
         assert lib.get("ctx", server, "verify-mode") == mode
+        ssl = lib.ssl_new(server)
+        assert ssl is not None
+        assert lib.get("ssl", ssl, "verify-mode") == mode
+        # the connection handshook once; reading again gives what that handshake showed
+        assert lib.get("ssl", ssl, "verify-mode") == mode
+        lib.ssl_free(ssl)
     with pytest.raises(Unobservable):
         lib.set("ctx", server, "verify-mode", ["peer", "post-handshake"])
+    assert lib.errors() == []
+    for ssl in (verifying, trusting):
+        lib.ssl_free(ssl)
     lib.ctx_free(client)
     lib.ctx_free(server)
+
+
+def test_a_started_connection_hands_its_first_flight_to_the_probe(clean: RustlsLibrary) -> None:
+    lib = clean
+    ctx = lib.ctx_new("tls-client")
+    assert ctx is not None
+    lib.set("ctx", ctx, "verify-mode", [])
+    ssl = lib.ssl_new(ctx)
+    assert ssl is not None
+    assert lib.start_handshake(ssl) is True
+    # the ClientHello already went out: the probe server gets it first, and completes
+    assert lib.get("ssl", ssl, "verify-mode") == []
+    assert lib.start_handshake(ssl) is True  # it left the initial state long ago
+    lib.ssl_free(ssl)
+    lib.ctx_free(ctx)
 
 
 def test_cipher_list_maps_to_the_providers_tls12_suites(clean: RustlsLibrary) -> None:
@@ -285,11 +364,27 @@ def test_every_suite_of_the_table_is_mapped_or_known_lacking() -> None:
     assert set(CIPHER_NAMES) <= set(OPENSSL_TO_IANA) | set(RUSTLS_LACKS)
 
 
-def test_cache_key_follows_the_crate_files() -> None:
+def test_cache_key_follows_the_crate_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    crate = tmp_path / "crate"
+    for name in build.CRATE_FILES:
+        src = build.CRATE_DIR / name
+        if src.is_dir():
+            shutil.copytree(src, crate / name)
+        else:
+            crate.mkdir(exist_ok=True)
+            shutil.copy2(src, crate / name)
+    monkeypatch.setattr(build, "CRATE_DIR", crate)
     key = build.source_key()
-    assert key == build.source_key()
     assert len(key) == 8 and int(key, 16) >= 0
-    assert os.path.basename(build.LIB_NAME) == "librustls_sslconform.so"
+    (crate / "README.md").write_text("not a crate file\n")
+    assert build.source_key() == key  # only the crate's files count
+    lib_rs = crate / "src" / "lib.rs"
+    lib_rs.write_text(lib_rs.read_text() + "\n// changed\n")
+    changed = build.source_key()
+    assert changed != key
+    (crate / "src" / "lib.rs").rename(crate / "src" / "main.rs")
+    assert build.source_key() not in (key, changed)  # a rename is a change too
+    assert build.LIB_NAME == "librustls_sslconform.so"
 
 
 def test_settings_beyond_the_table_round_trip_through_the_config(clean: RustlsLibrary) -> None:
@@ -332,11 +427,65 @@ def test_settings_beyond_the_table_round_trip_through_the_config(clean: RustlsLi
     lib.ctx_free(server)
 
 
-def test_a_script_through_the_worker_sees_the_free_at_zero(lib: RustlsLibrary) -> None:
-    from conformance.script import Op, Script
-    from conformance.worker import Launch, Worker
+def test_allocation_failure_short_of_the_nth_reports_what_happened(clean: RustlsLibrary) -> None:
+    lib = clean
+    assert lib.missing("alloc_failures") == []
+    for method in ("tls-client", "tls-server"):
+        ctx = lib.ctx_new(method)
+        assert ctx is not None
+        first = lib.ssl_new_failing(ctx, 1_000_000)
+        assert first["injected"] is False
+        assert first["result"] is not None
+        assert first["allocations"] > 0
+        assert first["leaked"] == 0
+        assert first["errors"] == []
+        # the same call again makes as many allocations: the count is of the call
+        assert lib.ssl_new_failing(ctx, 1_000_000)["allocations"] == first["allocations"]
+        lib.ctx_free(ctx)
+    with pytest.raises(Absent) as exc:
+        lib.ssl_dup_failing(0, 1)
+    assert exc.value.missing == [NO_DUP]
 
-    worker = Worker("rustls", Launch("backends.rustls.library", options={"build": "yes"}))
+
+def _worker() -> Worker:
+    return Worker("rustls", Launch("backends.rustls.library", options={"build": "yes"}))
+
+
+def test_an_allocation_failing_inside_rustls_aborts_the_process(lib: RustlsLibrary) -> None:
+    worker = _worker()
+    script = Script(
+        (
+            Op("ctx_new", method="tls-client"),
+            Op("ssl_new_failing", ctx=0, value=1_000_000),
+            Op("ssl_new_failing", ctx=0, value=1),
+        )
+    )
+    try:
+        with pytest.raises(WorkerCrashed) as crash:
+            worker.run(script)
+    finally:
+        worker.close()
+    assert "SIGABRT" in crash.value.detail
+    # what ended it: Rust's allocation failure handler, called from inside rustls
+    code = (
+        "from backends.rustls.library import load; lib = load(None, {}); "
+        "ctx = lib.ctx_new('tls-client'); lib.ssl_new_failing(ctx, 1)"
+    )
+    died = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RUST_BACKTRACE": "1"},
+        check=False,
+    )
+    assert died.returncode == -6  # SIGABRT
+    assert "memory allocation of" in died.stderr
+    assert "ClientConnection::new" in died.stderr
+
+
+def test_a_script_through_the_worker(lib: RustlsLibrary) -> None:
+    worker = _worker()
     try:
         assert worker.hello()["version"] == lib.version()
         trace = worker.run(
@@ -344,17 +493,20 @@ def test_a_script_through_the_worker_sees_the_free_at_zero(lib: RustlsLibrary) -
                 (
                     Op("ctx_new", method="tls"),
                     Op("ssl_new", ctx=0),
-                    Op("ssl_up_ref", ssl=0),
-                    Op("ssl_free", ssl=0),
+                    Op("ssl_get", ssl=0, setting="verify-mode"),
                     Op("ssl_free", ssl=0),
                     Op("ssl_new", ctx=0),
-                    Op("ssl_dup", ssl=1),
+                    Op("ssl_up_ref", ssl=1),
                 )
             )
         )
+        dup = worker.run(
+            Script((Op("ctx_new", method="tls"), Op("ssl_new", ctx=0), Op("ssl_dup", ssl=0)))
+        )
     finally:
         worker.close()
-    assert trace[2].value == 1
-    assert trace[3].freed == []
-    assert trace[4].freed == [trace[1].object]
-    assert trace[6].absent == [NO_DUP]
+    assert trace[1].object is not None and not trace[1].null
+    assert trace[2].value == ["peer"]
+    assert trace[3].freed == []  # nothing reports what a drop freed
+    assert trace[5].absent == [NO_REFCOUNT]
+    assert dup[2].absent == [NO_DUP]

@@ -1,10 +1,13 @@
 """The page's operations on rustls, through the adapter cdylib (src/lib.rs) and ctypes.
 
 rustls is not OpenSSL: an SSL_CTX is a ClientConfig or ServerConfig, an SSL is a
-ClientConnection or ServerConnection made from one, and the reference count is the Arc's
-strong count. What rustls has is set and read back through its own API or seen in a real
-in-memory handshake; what it has no notion of is `Absent` with a one-line reason, which
-the report shows. README.md in this folder has the whole mapping.
+ClientConnection or ServerConnection made from one. A connection is a value its owner
+drops: rustls has no reference count, no up-ref and nothing that reports a free, so those
+are `Absent` (the cdylib could count its own Arc, but that would be the adapter's
+bookkeeping passed off as the library's). What rustls has is set and read back through
+its own API or seen in a real in-memory handshake; what it has no notion of is `Absent`
+with a one-line reason, which the report shows. README.md in this folder has the whole
+mapping.
 
 Imported inside the worker process: ctypes and the build module only (no libcrypto).
 """
@@ -15,7 +18,7 @@ import ctypes
 import os
 
 from backends.rustls import build
-from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 from conformance.settings import METHODS, VERIFY_MODE_NAMES
 
 # --- what rustls has no notion of, and why (one line each: the report shows them) ------
@@ -28,6 +31,18 @@ NO_NULL_CTX = (
 CONNECTION_FIXED = "rustls fixes a connection's config when it is made: a connection has no setters"
 ROLE_FIXED = (
     "rustls fixes the role when the connection is made (ClientConnection or ServerConnection)"
+)
+NO_REFCOUNT = (
+    "rustls has no reference-counted connection object: a ClientConnection or "
+    "ServerConnection is a value its owner drops, so there is no up-ref and no count"
+)
+NO_FREE_EVENTS = (
+    "rustls reports nothing when a connection is dropped (no free callback, no ex_data): "
+    "what SSL_free really freed cannot be seen"
+)
+NO_SSL_METHOD = (
+    "rustls has no method on a connection: ClientConnection::new takes a ClientConfig, so "
+    "the role is the connection's type and cannot differ from its config's"
 )
 SERVER_NOT_CLIENT = (
     "a rustls ServerConnection cannot start a client handshake: its role is fixed at creation"
@@ -125,9 +140,13 @@ def missing_reason(feature: str) -> str | None:
     """
     if feature == "ssl_dup":
         return NO_DUP
-    if feature in ("ctx_new", "ssl_new", "ssl_up_ref", "ssl_free", "ssl_get_ctx", "handshake"):
+    if feature in ("ssl_up_ref", "threads"):
+        return NO_REFCOUNT
+    if feature == "free_events":
+        return NO_FREE_EVENTS
+    if feature in ("ctx_new", "ssl_new", "ssl_free", "ssl_get_ctx", "handshake"):
         return None
-    if feature in ("free_events", "errors"):
+    if feature in ("errors", "alloc_failures"):
         return None
     parts = feature.split(":")
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
@@ -142,6 +161,8 @@ def missing_reason(feature: str) -> str | None:
             return ROLE_FIXED
         if kind == "ctx" and name == "accept-connect-state":
             return ROLE_FIXED
+        if kind == "ssl" and name == "method":
+            return NO_SSL_METHOD
         return None
     if name in ON_CONFIG:
         if action == "set" and kind == "ssl":
@@ -152,6 +173,17 @@ def missing_reason(feature: str) -> str | None:
     # A setting the table gained after this adapter was written: the engine reports that
     # the adapter cannot say, rather than a status rustls did not earn.
     raise NotImplementedError(f"no rustls mapping for setting {name!r}")
+
+
+class _AllocReport(ctypes.Structure):
+    """lib.rs's AllocReport."""
+
+    _fields_ = (
+        ("result", ctypes.c_size_t),
+        ("allocations", ctypes.c_size_t),
+        ("injected", ctypes.c_int),
+        ("leaked", ctypes.c_size_t),
+    )
 
 
 class RustlsLibrary:
@@ -165,13 +197,10 @@ class RustlsLibrary:
         p, i, sz, u16 = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint16
         signatures: dict[str, tuple[type | None, list[type]]] = {
             "rl_version": (ctypes.c_char_p, []),
-            "rl_freed_ssl": (sz, [ctypes.POINTER(sz), sz]),
-            "rl_freed_ctx": (sz, [ctypes.POINTER(sz), sz]),
             "rl_error_next": (p, []),
             "rl_string_free": (None, [p]),
             "rl_ctx_new": (p, [i]),
             "rl_ctx_free": (None, [p]),
-            "rl_ctx_strong_count": (ctypes.c_long, [p]),
             "rl_ctx_is_server": (i, [p]),
             "rl_ctx_set_version_bound": (i, [p, i, u16]),
             "rl_ctx_set_tls12_suites": (i, [p, ctypes.c_char_p]),
@@ -186,9 +215,8 @@ class RustlsLibrary:
             "rl_get_max_fragment": (ctypes.c_long, [i, sz]),
             "rl_get_flag": (i, [i, sz, i]),
             "rl_ssl_new": (p, [p]),
-            "rl_ssl_up_ref": (i, [p]),
+            "rl_ssl_new_failing": (i, [p, sz, ctypes.POINTER(_AllocReport)]),
             "rl_ssl_free": (None, [p]),
-            "rl_ssl_strong_count": (ctypes.c_long, [p]),
             "rl_ssl_get_ctx": (p, [p]),
             "rl_ssl_is_server": (i, [p]),
             "rl_ssl_start_handshake": (i, [p]),
@@ -221,20 +249,7 @@ class RustlsLibrary:
             out.append(self._take_string(ptr))
 
     def freed(self) -> list[int]:
-        return self._drain(self._lib.rl_freed_ssl)
-
-    def freed_contexts(self) -> list[int]:
-        """Context handles really freed since the last call (not part of the protocol)."""
-        return self._drain(self._lib.rl_freed_ctx)
-
-    def _drain(self, fn: ctypes._NamedFuncPointer) -> list[int]:
-        out: list[int] = []
-        buf = (ctypes.c_size_t * 64)()
-        while True:
-            n: int = fn(buf, len(buf))
-            out.extend(buf[:n])
-            if n < len(buf):
-                return out
+        raise Absent(NO_FREE_EVENTS)
 
     def _take_string(self, ptr: int) -> str:
         text = ctypes.string_at(ptr).decode("utf-8", "replace")
@@ -267,8 +282,7 @@ class RustlsLibrary:
         raise Absent(NO_DUP)
 
     def ssl_up_ref(self, ssl: int) -> int:
-        result: int = self._lib.rl_ssl_up_ref(ssl)
-        return result
+        raise Absent(NO_REFCOUNT)
 
     def ssl_free(self, ssl: int) -> None:
         self._lib.rl_ssl_free(ssl)
@@ -277,14 +291,29 @@ class RustlsLibrary:
         handle: int | None = self._lib.rl_ssl_get_ctx(ssl)
         return handle or 0
 
-    def strong_count(self, ssl: int) -> int:
-        """The Arc's strong count of an SSL handle (not part of the protocol)."""
-        count: int = self._lib.rl_ssl_strong_count(ssl)
-        return count
+    def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
+        raise Absent(NO_REFCOUNT)
 
-    def ctx_strong_count(self, ctx: int) -> int:
-        count: int = self._lib.rl_ctx_strong_count(ctx)
-        return count
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        """ClientConnection::new / ServerConnection::new with its nth allocation failing.
+
+        Reaching that allocation ends the worker: Rust's allocation failure handler aborts
+        the process (the run records a crash). Short of it, the report is what happened.
+        """
+        report = _AllocReport()
+        if not self._lib.rl_ssl_new_failing(ctx, nth, ctypes.byref(report)):
+            raise Unobservable("; ".join(self.errors()) or "no context")
+        return AllocReport(
+            result=report.result or None,
+            errors=self.errors(),
+            allocations=report.allocations,
+            injected=bool(report.injected),
+            leaked=report.leaked,
+            leaked_at=[],
+        )
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        raise Absent(NO_DUP)
 
     def start_handshake(self, ssl: int) -> bool:
         result: int = self._lib.rl_ssl_start_handshake(ssl)
@@ -371,7 +400,7 @@ class RustlsLibrary:
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         self._check("get", kind, setting)
         which = 0 if kind == "ctx" else 1
-        if setting == "method":
+        if setting == "method":  # a context's config type (a connection's is absent)
             return "tls-server" if self._is_server(kind, obj) else "tls-client"
         if setting == "accept-connect-state":
             return "accept" if self._is_server(kind, obj) else "connect"

@@ -5,22 +5,27 @@
 //!   `Arc<ServerConfig>`. rustls configs are immutable once built, so a context setter
 //!   builds a new config from the stored builder inputs and puts it in the slot;
 //!   connections made earlier keep the config they were made from.
-//! - an SSL handle is `Arc<Ssl>`: a `ClientConnection` or `ServerConnection` made from the
-//!   context's current config. The handle is the pointer `Arc::into_raw` gives, so the
-//!   reference count is the Arc's real strong count: up_ref is a clone, free is a drop.
-//!   `Ssl`'s `Drop` records the handle in a "freed" list when the last reference goes.
+//! - an SSL handle is a `Box<Ssl>` holding a `ClientConnection` or `ServerConnection` made
+//!   from the context's current config. rustls connections are plain values their owner
+//!   drops: there is no reference count, so this library exports no up-ref and reports no
+//!   frees (an Arc or a `Drop` hook here would be this crate's bookkeeping, not rustls's).
 //! - settings are read back through rustls's public API where it has a reader (the
-//!   crypto provider's cipher suites, the connection's variant) and otherwise observed in a
-//!   real in-memory handshake between a connection made from the config and a probe peer
-//!   (protocol versions, certificate verification, client-auth mode).
+//!   crypto provider's cipher suites) and otherwise observed in a real in-memory
+//!   handshake: of a connection built from a context's config, or of the SSL's own
+//!   connection (what it verifies or demands is what rustls does in that handshake).
+//! - allocation failures: a global allocator that fails the nth allocation made inside
+//!   `ClientConnection::new` / `ServerConnection::new`; what rustls then does (Rust's
+//!   allocation failure handler aborts the process) is the result.
 //!
 //! Safety, for every `unsafe extern "C"` function: a handle argument is NULL or a live
-//! handle this library gave out (not yet freed to zero); output buffers hold `cap` items.
+//! handle this library gave out (not yet freed); output buffers hold `cap` items.
 //! Like OpenSSL, the library cannot tell a stale handle from a live one.
 #![allow(clippy::missing_safety_doc)] // the one rule above covers every function
 
 use std::ffi::{c_char, c_int, c_long, CStr, CString};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -43,8 +48,6 @@ const SERVER_NAME: &str = "sslconform.test";
 
 const VERSION: &str = concat!("rustls ", env!("SSLCONFORM_RUSTLS_VERSION"), "\0");
 
-static FREED_SSL: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-static FREED_CTX: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static ERRORS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -329,25 +332,18 @@ pub struct Ctx {
     state: Mutex<CtxState>,
 }
 
-impl Drop for Ctx {
-    fn drop(&mut self) {
-        lock(&FREED_CTX).push(self as *const Ctx as usize);
-    }
-}
-
 pub struct Ssl {
     ctx: Arc<Ctx>,
     // The Arc that ClientConnection::new / ServerConnection::new was given. rustls keeps
     // its own strong reference for the life of the connection but offers no accessor.
     config: Config,
     conn: Mutex<Connection>,
-    sent: Mutex<usize>,
-}
-
-impl Drop for Ssl {
-    fn drop(&mut self) {
-        lock(&FREED_SSL).push(self as *const Ssl as usize);
-    }
+    // The first flight start_handshake wrote out: a later handshake of this connection
+    // hands it to the peer first.
+    sent: Mutex<Vec<u8>>,
+    // What this connection's own handshake showed (rl_get_verify code); a connection
+    // handshakes once, so later readers get the same answer.
+    verified: Mutex<Option<c_int>>,
 }
 
 unsafe fn ctx_ref<'a>(ctx: *const Ctx) -> Option<&'a Ctx> {
@@ -441,8 +437,30 @@ fn handshake(
     let name = ServerName::try_from(SERVER_NAME).map_err(|e| Error::General(e.to_string()))?;
     let mut c = Connection::Client(ClientConnection::new(client, name)?);
     let mut s = Connection::Server(ServerConnection::new(server)?);
-    let (client_error, server_error) = drive(&mut c, &mut s);
-    Ok(Outcome {
+    Ok(run(&mut c, &mut s, asked, &[]))
+}
+
+/// Drives a client and a server connection to the end; `pending` is what the client
+/// already wrote out before (its first flight), handed to the server first.
+fn run(
+    c: &mut Connection,
+    s: &mut Connection,
+    asked: &NoticeCertRequest,
+    pending: &[u8],
+) -> Outcome {
+    let mut early = None;
+    let mut rest = pending;
+    while !rest.is_empty() && early.is_none() {
+        match s.read_tls(&mut rest) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => early = s.process_new_packets().err(),
+        }
+    }
+    let (client_error, server_error) = match early {
+        Some(e) => (None, Some(e)),
+        None => drive(c, s),
+    };
+    Outcome {
         client_version: c.protocol_version(),
         server_version: s.protocol_version(),
         completed: client_error.is_none()
@@ -453,7 +471,30 @@ fn handshake(
         server_error,
         cert_requested: asked.0.load(Ordering::SeqCst),
         resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
-    })
+    }
+}
+
+/// A handshake of an existing connection (client or server as rustls made it) against a
+/// probe peer of the other role that accepts anything.
+fn probe_connection(own: &mut Connection, pending: &[u8]) -> Result<Outcome, Error> {
+    let asked = Arc::new(NoticeCertRequest::default());
+    let server = matches!(own, Connection::Server(_));
+    let Config::Server(peer_server) = build(&probe_peer_params(true, None))? else {
+        unreachable!()
+    };
+    let Config::Client(peer_client) = build(&probe_peer_params(false, None))? else {
+        unreachable!()
+    };
+    if server {
+        let mut config = (*peer_client).clone();
+        config.client_auth_cert_resolver = asked.clone();
+        let name = ServerName::try_from(SERVER_NAME).map_err(|e| Error::General(e.to_string()))?;
+        let mut peer = Connection::Client(ClientConnection::new(Arc::new(config), name)?);
+        Ok(run(&mut peer, own, &asked, &[]))
+    } else {
+        let mut peer = Connection::Server(ServerConnection::new(peer_server)?);
+        Ok(run(own, &mut peer, &asked, pending))
+    }
 }
 
 fn probe_peer_params(server: bool, only: Option<&'static SupportedProtocolVersion>) -> Params {
@@ -499,27 +540,6 @@ pub extern "C" fn rl_version() -> *const c_char {
     VERSION.as_ptr() as *const c_char
 }
 
-/// Moves up to `cap` freed SSL handles into `out`; returns how many.
-#[no_mangle]
-pub unsafe extern "C" fn rl_freed_ssl(out: *mut usize, cap: usize) -> usize {
-    drain(&FREED_SSL, out, cap)
-}
-
-/// Moves up to `cap` freed context handles into `out`; returns how many.
-#[no_mangle]
-pub unsafe extern "C" fn rl_freed_ctx(out: *mut usize, cap: usize) -> usize {
-    drain(&FREED_CTX, out, cap)
-}
-
-unsafe fn drain(list: &Mutex<Vec<usize>>, out: *mut usize, cap: usize) -> usize {
-    let mut list = lock(list);
-    let n = list.len().min(cap);
-    for (i, h) in list.drain(..n).enumerate() {
-        *out.add(i) = h;
-    }
-    n
-}
-
 /// The oldest queued error as a string the caller frees with rl_string_free; NULL if none.
 #[no_mangle]
 pub extern "C" fn rl_error_next() -> *mut c_char {
@@ -560,13 +580,6 @@ pub unsafe extern "C" fn rl_ctx_free(ctx: *const Ctx) {
     if !ctx.is_null() {
         Arc::decrement_strong_count(ctx);
     }
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn rl_ctx_strong_count(ctx: *const Ctx) -> c_long {
-    Arc::increment_strong_count(ctx);
-    let arc = Arc::from_raw(ctx);
-    (Arc::strong_count(&arc) - 1) as c_long
 }
 
 /// 1 if the context holds a ServerConfig, 0 for a ClientConfig, -1 for NULL.
@@ -712,26 +725,13 @@ pub unsafe extern "C" fn rl_get_versions(kind: c_int, obj: usize) -> c_int {
     mask
 }
 
-/// Verification observed in a handshake with a probe peer. Client: 1 if the config
-/// rejected the probe server's untrusted certificate, 0 if the handshake completed.
-/// Server: 0 if no certificate was requested, 1 if requested and the handshake completed
-/// without one, 2 if requested and refused without one. -1 if the handshake showed
-/// neither (the message is queued).
-#[no_mangle]
-pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
-    let Some(config) = config_of(kind, obj) else {
-        push_error("NULL object");
-        return -1;
-    };
-    let out = match probe(&config, None) {
-        Ok(out) => out,
-        Err(e) => {
-            push_error(format!("probe handshake: {e}"));
-            return -1;
-        }
-    };
-    match config {
-        Config::Client(_) => match &out.client_error {
+/// What a handshake showed of verification. Client: 1 if it rejected the probe server's
+/// untrusted certificate, 0 if the handshake completed. Server: 0 if no certificate was
+/// requested, 1 if requested and the handshake completed without one, 2 if requested and
+/// refused without one. -1 if the handshake showed neither (the message is queued).
+fn verify_code(server: bool, out: &Outcome) -> c_int {
+    if !server {
+        return match &out.client_error {
             Some(Error::InvalidCertificate(_)) => 1,
             None if out.completed => 0,
             other => {
@@ -740,18 +740,61 @@ pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
                 ));
                 -1
             }
-        },
-        Config::Server(_) => match (&out.server_error, out.cert_requested) {
-            (None, false) if out.completed => 0,
-            (None, true) if out.completed => 1,
-            (Some(Error::NoCertificatesPresented), true) => 2,
-            (err, asked) => {
-                push_error(format!(
-                    "probe handshake showed no client-auth mode: {err:?}, requested {asked}"
-                ));
-                -1
+        };
+    }
+    match (&out.server_error, out.cert_requested) {
+        (None, false) if out.completed => 0,
+        (None, true) if out.completed => 1,
+        (Some(Error::NoCertificatesPresented), true) => 2,
+        (err, asked) => {
+            push_error(format!(
+                "probe handshake showed no client-auth mode: {err:?}, requested {asked}"
+            ));
+            -1
+        }
+    }
+}
+
+/// Verification as rl_get_verify's codes. A context (kind 0): a handshake of a fresh
+/// connection built from its config. A connection (kind 1): a handshake of that very
+/// connection (the one rustls made at rl_ssl_new), once; later calls return what it showed.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
+    if kind == 1 {
+        let Some(s) = ssl_ref(obj as *const Ssl) else {
+            push_error("NULL object");
+            return -1;
+        };
+        let mut verified = lock(&s.verified);
+        if let Some(code) = *verified {
+            return code;
+        }
+        let mut conn = lock(&s.conn);
+        let server = matches!(*conn, Connection::Server(_));
+        let pending = lock(&s.sent).clone();
+        let out = match probe_connection(&mut conn, &pending) {
+            Ok(out) => out,
+            Err(e) => {
+                push_error(format!("probe handshake: {e}"));
+                return -1;
             }
-        },
+        };
+        let code = verify_code(server, &out);
+        if code >= 0 {
+            *verified = Some(code);
+        }
+        return code;
+    }
+    let Some(config) = config_of(kind, obj) else {
+        push_error("NULL object");
+        return -1;
+    };
+    match probe(&config, None) {
+        Ok(out) => verify_code(matches!(config, Config::Server(_)), &out),
+        Err(e) => {
+            push_error(format!("probe handshake: {e}"));
+            -1
+        }
     }
 }
 
@@ -886,62 +929,50 @@ fn resumes(config: &Config) -> Result<Option<bool>, Error> {
 
 // --- C ABI: connections --------------------------------------------------------------
 
-/// A connection made from the context's current config: a ClientConnection for a
-/// ClientConfig, a ServerConnection for a ServerConfig. NULL (with an error) for a NULL
-/// context or if rustls refuses.
-#[no_mangle]
-pub unsafe extern "C" fn rl_ssl_new(ctx: *const Ctx) -> *const Ssl {
-    if ctx.is_null() {
-        push_error("no config: a rustls connection is made from a ClientConfig or ServerConfig");
-        return std::ptr::null();
-    }
-    Arc::increment_strong_count(ctx);
-    let ctx = Arc::from_raw(ctx);
-    let config = lock(&ctx.state).config.clone();
-    let conn = match &config {
+/// The connection rustls makes from `config`: a ClientConnection for a ClientConfig, a
+/// ServerConnection for a ServerConfig.
+fn connect(config: &Config) -> Result<Connection, Error> {
+    match config {
         Config::Client(c) => ServerName::try_from(SERVER_NAME)
             .map_err(|e| Error::General(e.to_string()))
             .and_then(|name| ClientConnection::new(c.clone(), name))
             .map(Connection::Client),
         Config::Server(s) => ServerConnection::new(s.clone()).map(Connection::Server),
-    };
-    match conn {
-        Ok(conn) => Arc::into_raw(Arc::new(Ssl {
+    }
+}
+
+/// A connection made from the context's current config. NULL (with an error) for a NULL
+/// context or if rustls refuses.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_new(ctx: *const Ctx) -> *mut Ssl {
+    if ctx.is_null() {
+        push_error("no config: a rustls connection is made from a ClientConfig or ServerConfig");
+        return std::ptr::null_mut();
+    }
+    Arc::increment_strong_count(ctx);
+    let ctx = Arc::from_raw(ctx);
+    let config = lock(&ctx.state).config.clone();
+    match connect(&config) {
+        Ok(conn) => Box::into_raw(Box::new(Ssl {
             ctx,
             config,
             conn: Mutex::new(conn),
-            sent: Mutex::new(0),
+            sent: Mutex::new(Vec::new()),
+            verified: Mutex::new(None),
         })),
         Err(e) => {
             push_error(format!("connection: {e}"));
-            std::ptr::null()
+            std::ptr::null_mut()
         }
     }
 }
 
-/// SSL_up_ref: one more strong reference (an Arc clone whose owner is the caller).
+/// SSL_free: the connection is dropped (rustls has no count: this is its owner letting go).
 #[no_mangle]
-pub unsafe extern "C" fn rl_ssl_up_ref(ssl: *const Ssl) -> c_int {
-    if ssl.is_null() {
-        return 0;
-    }
-    Arc::increment_strong_count(ssl);
-    1
-}
-
-/// SSL_free: drops one strong reference; the last one drops the connection.
-#[no_mangle]
-pub unsafe extern "C" fn rl_ssl_free(ssl: *const Ssl) {
+pub unsafe extern "C" fn rl_ssl_free(ssl: *mut Ssl) {
     if !ssl.is_null() {
-        Arc::decrement_strong_count(ssl);
+        drop(Box::from_raw(ssl));
     }
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn rl_ssl_strong_count(ssl: *const Ssl) -> c_long {
-    Arc::increment_strong_count(ssl);
-    let arc = Arc::from_raw(ssl);
-    (Arc::strong_count(&arc) - 1) as c_long
 }
 
 /// The context the connection was made from (it holds a strong reference to it).
@@ -985,12 +1016,121 @@ pub unsafe extern "C" fn rl_ssl_start_handshake(ssl: *const Ssl) -> c_int {
         }
     }
     let mut sent = lock(&s.sent);
-    *sent += out.len();
     // A handshake record (content type 22) that carries a ClientHello (type 1).
     let hello = out.len() >= 6 && out[0] == 22 && out[5] == 1;
-    if !out.is_empty() && !hello {
+    if !out.is_empty() && !hello && sent.is_empty() {
         push_error("first flight is not a ClientHello");
         return -1;
     }
-    c_int::from(*sent > 0 && client.is_handshaking())
+    sent.extend_from_slice(&out);
+    c_int::from(!sent.is_empty())
+}
+
+// --- allocation failures ---------------------------------------------------------------
+
+/// The global allocator: the system's, except that while a failing call is armed on this
+/// thread the nth allocation returns NULL, and the allocations made meanwhile are
+/// recorded (until they are freed) so that a leak can be counted afterwards.
+struct FailingAllocator;
+
+thread_local! {
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
+static FAIL_AT: AtomicUsize = AtomicUsize::new(0);
+static MADE: AtomicUsize = AtomicUsize::new(0);
+static TRACKING: AtomicBool = AtomicBool::new(false);
+const SLOTS: usize = 4096;
+static LIVE: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static UNTRACKED: AtomicUsize = AtomicUsize::new(0); // live ones no slot could hold
+
+unsafe impl GlobalAlloc for FailingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !ARMED.with(Cell::get) {
+            return System.alloc(layout);
+        }
+        let n = MADE.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == FAIL_AT.load(Ordering::SeqCst) {
+            return std::ptr::null_mut();
+        }
+        let ptr = System.alloc(layout);
+        if !ptr.is_null() {
+            let addr = ptr as usize;
+            if !LIVE.iter().any(|slot| {
+                slot.compare_exchange(0, addr, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            }) {
+                UNTRACKED.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if TRACKING.load(Ordering::SeqCst) {
+            let addr = ptr as usize;
+            for slot in LIVE.iter() {
+                if slot
+                    .compare_exchange(addr, 0, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+        }
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: FailingAllocator = FailingAllocator;
+
+/// What rl_ssl_new_failing saw; filled in when the call returns.
+#[repr(C)]
+pub struct AllocReport {
+    result: usize,      // the connection made (already freed), 0 for NULL
+    allocations: usize, // allocations made inside the rustls call, the failed one included
+    injected: c_int,    // 1 if the call reached the nth allocation
+    leaked: usize,      // allocations of the call still live once the result is freed
+}
+
+/// The connection rustls makes from the context's config with the nth allocation made
+/// inside `ClientConnection::new` / `ServerConnection::new` failing. The connection is
+/// dropped before this returns. When the nth allocation is reached, Rust's allocation
+/// failure handler runs: it aborts the process, as it does for any rustls user.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ssl_new_failing(
+    ctx: *const Ctx,
+    nth: usize,
+    out: *mut AllocReport,
+) -> c_int {
+    let (Some(c), Some(out)) = (ctx_ref(ctx), out.as_mut()) else {
+        push_error("NULL context or report");
+        return 0;
+    };
+    let config = lock(&c.state).config.clone();
+    for slot in LIVE.iter() {
+        slot.store(0, Ordering::SeqCst);
+    }
+    UNTRACKED.store(0, Ordering::SeqCst);
+    MADE.store(0, Ordering::SeqCst);
+    FAIL_AT.store(nth, Ordering::SeqCst);
+    TRACKING.store(true, Ordering::SeqCst);
+    ARMED.with(|a| a.set(true));
+    let made = connect(&config);
+    ARMED.with(|a| a.set(false));
+    let allocations = MADE.load(Ordering::SeqCst);
+    out.result = match &made {
+        Ok(conn) => conn as *const Connection as usize,
+        Err(e) => {
+            push_error(format!("connection: {e}"));
+            0
+        }
+    };
+    drop(made);
+    TRACKING.store(false, Ordering::SeqCst);
+    let live = LIVE.iter().filter(|s| s.load(Ordering::SeqCst) != 0).count();
+    out.allocations = allocations;
+    out.injected = c_int::from(allocations >= nth);
+    out.leaked = live + UNTRACKED.load(Ordering::SeqCst);
+    1
 }
