@@ -1050,6 +1050,10 @@ unsafe impl GlobalAlloc for FailingAllocator {
         }
         let n = MADE.fetch_add(1, Ordering::SeqCst) + 1;
         if n == FAIL_AT.load(Ordering::SeqCst) {
+            // What runs next (Rust's allocation failure handler, its message and
+            // backtrace) allocates as any code does: untouched and untracked.
+            ARMED.with(|a| a.set(false));
+            TRACKING.store(false, Ordering::SeqCst);
             return std::ptr::null_mut();
         }
         let ptr = System.alloc(layout);
