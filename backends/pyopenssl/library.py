@@ -133,6 +133,8 @@ EXPRESSIBLE: dict[tuple[str, str, str], str] = {
     ("set", "ssl", "private-key"): "Connection.use_privatekey",
     ("set", "ssl", "session"): "Connection.set_session",
     ("get", "ssl", "session"): "Connection.get_session",
+    ("set", "ssl", "server-name"): "Connection.set_tlsext_host_name",
+    ("get", "ssl", "server-name"): "Connection.get_servername",
 }
 
 # OpenSSL's functions behind each setting, for naming what is absent.
@@ -183,6 +185,11 @@ OPENSSL_FUNCTIONS.update(
         "psk-identity-hint": ("use_psk_identity_hint", "do_handshake"),
         "custom-extensions": ("add_custom_ext", "do_handshake"),
         "client-cert-types": ("set1_client_certificate_types", "do_handshake"),
+        # Settings the page does not list (conformance.beyond).
+        "server-name": ("set_tlsext_host_name", "get_servername"),
+        "alpn": ("set_alpn_protos", "do_handshake"),
+        "quiet-shutdown": ("set_quiet_shutdown", "get_quiet_shutdown"),
+        "num-tickets": ("set_num_tickets", "get_num_tickets"),
     }
 )
 
@@ -212,7 +219,7 @@ FEATURES_ABSENT: dict[str, list[str]] = {
     "threads": ["SSL_up_ref"],
     "alloc_failures": [
         "CRYPTO_set_mem_functions: cryptography's bundled OpenSSL does not expose it to "
-        "Python, so no allocation inside SSL_new can be made to fail"
+        "Python, so no allocation inside SSL_new or SSL_dup can be made to fail"
     ],
 }
 
@@ -476,6 +483,8 @@ class PyOpenSSL:
             self._call(what, target.use_privatekey, self._key(str(value)))
         elif setting == "session":
             self._call(what, target.set_session, self._session(str(value), target.get_context()))
+        elif setting == "server-name":
+            self._call(what, target.set_tlsext_host_name, str(value).encode())
         else:
             raise NotImplementedError(f"no setter written for {setting!r}")
 
@@ -509,6 +518,9 @@ class PyOpenSSL:
         if setting == "certificate":
             cert = self._call(what, lambda: target.get_certificate(as_cryptography=True))
             return None if cert is None else _fixture_of(cert)
+        if setting == "server-name":
+            name = self._call(what, target.get_servername)
+            return None if name is None else bytes(name).decode(errors="replace")
         if setting == "session":
             session = self._call(what, target.get_session)
             if session is None:
