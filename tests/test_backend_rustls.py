@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.rustls import build
+from backends.rustls import build, library
 from backends.rustls.library import (
     CONNECTION_FIXED,
     NO_DUP,
@@ -26,10 +26,12 @@ from backends.rustls.library import (
     NO_SSL_METHOD,
     OPENSSL_TO_IANA,
     RUSTLS_LACKS,
+    TEST_IDENTITY,
     RustlsLibrary,
     load,
     missing_reason,
 )
+from conformance import fixtures
 from conformance.library import Absent, Json, Unavailable, Unobservable
 from conformance.script import Op, Script
 from conformance.settings import CIPHER_NAMES, SETTINGS
@@ -39,11 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def lib() -> RustlsLibrary:
-    try:
-        return load(None, {"build": "yes"})
-    except Unavailable as exc:
-        pytest.skip(f"rustls unavailable: {exc}")
+def lib() -> Iterator[RustlsLibrary]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(fixtures.ENV, str(fixtures.ensure()))
+        try:
+            yield load(None, {"build": "yes"})
+        except Unavailable as exc:
+            pytest.skip(f"rustls unavailable: {exc}")
 
 
 @pytest.fixture
@@ -62,7 +66,11 @@ DEFAULT_TLS12 = [
     "ECDHE-RSA-CHACHA20-POLY1305",
 ]
 # What a fresh context and a connection made from it show, by role: rustls's defaults
-# (a client verifies; a server asks for no client certificate), seen through rustls.
+# (a client verifies; a server asks for no client certificate and serves the crate's own
+# test identity), seen through rustls. A fresh client rejects the probe server's
+# certificate before it would send one of its own: its identity cannot be seen.
+CANNOT_SEE = "cannot be seen"
+NOT_THIS_ROLE = "absent for this role"
 FRESH: dict[str, dict[str, Json]] = {
     "tls-client": {
         "min-proto-version": "tls1.2",
@@ -72,6 +80,10 @@ FRESH: dict[str, dict[str, Json]] = {
         "accept-connect-state": "connect",
         "method": "tls-client",
         "alpn": [],
+        "certificate": CANNOT_SEE,
+        "private-key": CANNOT_SEE,
+        "chain": CANNOT_SEE,
+        "num-tickets": NOT_THIS_ROLE,  # tickets are a server's
     },
     "tls-server": {
         "min-proto-version": "tls1.2",
@@ -81,6 +93,10 @@ FRESH: dict[str, dict[str, Json]] = {
         "accept-connect-state": "accept",
         "method": "tls-server",
         "alpn": [],
+        "certificate": TEST_IDENTITY,
+        "private-key": TEST_IDENTITY,
+        "chain": 0,
+        "num-tickets": 2,  # rustls's default send_tls13_tickets
     },
 }
 
@@ -174,9 +190,16 @@ def test_missing_agrees_with_what_the_operations_do(clean: RustlsLibrary) -> Non
                     continue  # an adapter gap: the engine reports it as such, not as absent
                 if setting.name == "accept-connect-state" and kind == "ctx":
                     continue
-                if reason is None:
+                wanted = FRESH[method].get(setting.name)
+                if reason is None and wanted == CANNOT_SEE:
+                    with pytest.raises(Unobservable):
+                        lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
+                elif reason is None and wanted == NOT_THIS_ROLE:
+                    with pytest.raises(Absent, match="client"):
+                        lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
+                elif reason is None:
                     got = lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
-                    assert got == FRESH[method][setting.name], (kind, setting.name)
+                    assert got == wanted, (kind, setting.name)
                 else:
                     with pytest.raises(Absent) as exc:
                         lib.get(kind, obj, setting.name)  # type: ignore[arg-type]
@@ -510,3 +533,64 @@ def test_a_script_through_the_worker(lib: RustlsLibrary) -> None:
     assert trace[3].freed == []  # nothing reports what a drop freed
     assert trace[5].absent == [NO_REFCOUNT]
     assert dup[2].absent == [NO_DUP]
+
+
+def test_the_fixture_names_agree_with_the_harness() -> None:
+    assert library.FIXTURES_ENV == fixtures.ENV
+    assert library.CHAIN == fixtures.CHAIN
+
+
+def test_an_identity_is_what_the_peer_receives(clean: RustlsLibrary) -> None:
+    lib = clean
+    for method in ("tls-server", "tls-client"):
+        ctx = lib.ctx_new(method)
+        assert ctx is not None
+        if method == "tls-client":
+            lib.set("ctx", ctx, "verify-mode", [])  # else it stops before sending its own
+        before = lib.ssl_new(ctx)
+        # rustls takes a certificate with its key: the certificate alone changes nothing
+        lib.set("ctx", ctx, "certificate", "rsa-2048")
+        fresh = TEST_IDENTITY if method == "tls-server" else None
+        assert lib.get("ctx", ctx, "certificate") == fresh
+        lib.set("ctx", ctx, "private-key", "rsa-2048")
+        assert lib.errors() == []
+        lib.set("ctx", ctx, "chain", 2)
+        assert [lib.get("ctx", ctx, s) for s in ("certificate", "private-key", "chain")] == [
+            "rsa-2048",
+            "rsa-2048",
+            2,
+        ]
+        # a key that is not the certificate's: rustls refuses, the config stays
+        lib.set("ctx", ctx, "certificate", "ed25519")
+        assert any("KeyMismatch" in e for e in lib.errors())
+        assert lib.get("ctx", ctx, "certificate") == "rsa-2048"
+        lib.set("ctx", ctx, "private-key", "ed25519")  # now the pair matches again
+        assert lib.errors() == []
+        after = lib.ssl_new(ctx)
+        assert before is not None and after is not None
+        # each connection's own handshake shows the config it was made from
+        assert lib.get("ssl", after, "certificate") == "ed25519"
+        assert lib.get("ssl", after, "chain") == 2
+        assert lib.get("ssl", before, "certificate") == fresh
+        for ssl in (before, after):
+            lib.ssl_free(ssl)
+        lib.ctx_free(ctx)
+
+
+def test_tickets_and_names(clean: RustlsLibrary) -> None:
+    lib = clean
+    server, client = lib.ctx_new("tls-server"), lib.ctx_new("tls-client")
+    assert server is not None and client is not None
+    lib.set("ctx", server, "num-tickets", 5)
+    ssl = lib.ssl_new(server)
+    assert ssl is not None
+    assert lib.get("ctx", server, "num-tickets") == 5
+    assert lib.get("ssl", ssl, "num-tickets") == 5
+    with pytest.raises(Absent, match="client sends no tickets"):
+        lib.set("ctx", client, "num-tickets", 1)
+    assert missing_reason("get:ssl:server-name") == library.NO_SERVER_NAME_READER
+    assert missing_reason("set:ssl:server-name") == CONNECTION_FIXED
+    assert missing_reason("get:ctx:quiet-shutdown") == NO_NOTION["quiet-shutdown"]
+    lib.ssl_free(ssl)
+    lib.ctx_free(server)
+    lib.ctx_free(client)

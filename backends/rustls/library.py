@@ -14,12 +14,13 @@ Imported inside the worker process: ctypes and the build module only (no libcryp
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import os
 
 from backends.rustls import build
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
-from conformance.settings import METHODS, VERIFY_MODE_NAMES
+from conformance.settings import KEY_TYPES, METHODS, VERIFY_MODE_NAMES
 
 # --- what rustls has no notion of, and why (one line each: the report shows them) ------
 
@@ -86,7 +87,13 @@ NO_NOTION: dict[str, str] = {
     "psk-identity-hint": "rustls has no PSK suites and no PSK identity hint",
     "custom-extensions": "rustls has no custom extension API",
     "client-cert-types": "rustls has no client certificate type list: its types are fixed",
+    "quiet-shutdown": (
+        "rustls has no quiet shutdown switch: it sends close_notify only when asked to"
+    ),
 }
+NO_SERVER_NAME_READER = (
+    "rustls takes a client's server name once, in ClientConnection::new, and has no reader for it"
+)
 
 # Settings rustls has on a config, read back on a context and on a connection; only the
 # context can set them (configs are rebuilt; a connection's config is fixed).
@@ -98,8 +105,23 @@ FROM_CONNECTION = ("method", "accept-connect-state")
 # on both. Values: alpn a list of protocol names; max-fragment-size an int or None; the
 # switches booleans. Each maps to one field of ClientConfig/ServerConfig.
 EXTRA_SETTINGS = ("alpn", "max-fragment-size", "resumption", "tickets", "key-log", "client-cert")
+# The identity a config gives its peer: rustls takes a certificate chain with its key, set
+# on a context from the harness's fixtures, read back from what a probe peer received.
+IDENTITY = {"certificate": 0, "private-key": 1, "chain": 2}
+# A server config's field with a reader (send_tls13_tickets).
+CONFIG_FIELDS = ("num-tickets",)
+# conformance.fixtures's folder variable and chain, named here: that module imports
+# hashlib, which would map a libcrypto into this worker (tests check they agree).
+FIXTURES_ENV = "SSLCONFORM_FIXTURES"
+CHAIN = ("ca-1", "ca-2", "root")
+# What a peer receives that is not one of the harness's fixtures: the crate's own test
+# identity, which a server config has until a script gives it a certificate and key.
+TEST_IDENTITY = "test-identity"
 FLAGS = {"resumption": 0, "tickets": 1, "key-log": 2, "client-cert": 3}
-SERVER_ONLY = {"tickets": "a rustls client has no ticketer: tickets are a server switch"}
+SERVER_ONLY = {
+    "tickets": "a rustls client has no ticketer: tickets are a server switch",
+    "num-tickets": "a rustls client sends no tickets: send_tls13_tickets is a server field",
+}
 CLIENT_ONLY = {
     "client-cert": "a rustls server's identity is fixed (the test keys): this is a client switch"
 }
@@ -152,8 +174,10 @@ def missing_reason(feature: str) -> str | None:
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
         raise NotImplementedError(f"no rustls mapping for {feature!r}")
     action, kind, name = parts
-    if name in EXTRA_SETTINGS:
+    if name in (*EXTRA_SETTINGS, *IDENTITY, *CONFIG_FIELDS):
         return CONNECTION_FIXED if action == "set" and kind == "ssl" else None
+    if name == "server-name":
+        return CONNECTION_FIXED if action == "set" else NO_SERVER_NAME_READER
     if name in NO_NOTION:
         return NO_NOTION[name]
     if name in FROM_CONNECTION:
@@ -208,6 +232,10 @@ class RustlsLibrary:
             "rl_get_tls12_suites": (p, [i, sz]),
             "rl_get_versions": (i, [i, sz]),
             "rl_get_verify": (i, [i, sz]),
+            "rl_get_chain": (p, [i, sz]),
+            "rl_ctx_set_identity": (i, [p, i, ctypes.c_char_p, sz]),
+            "rl_ctx_set_num_tickets": (i, [p, ctypes.c_long]),
+            "rl_get_num_tickets": (ctypes.c_long, [i, sz]),
             "rl_ctx_set_alpn": (i, [p, ctypes.c_char_p]),
             "rl_ctx_set_max_fragment": (i, [p, sz]),
             "rl_ctx_set_flag": (i, [p, i, i]),
@@ -229,6 +257,8 @@ class RustlsLibrary:
             fn.restype = restype
             fn.argtypes = argtypes
         self._lib = lib
+        self.fixtures = os.environ.get(FIXTURES_ENV) or None
+        self._ders: dict[str, bytes] = {}  # fixture file -> its DER
 
     # --- library -------------------------------------------------------------------
 
@@ -387,6 +417,23 @@ class RustlsLibrary:
             if not isinstance(value, bool):
                 raise ValueError(f"{setting}: not a boolean: {value!r}")
             self._lib.rl_ctx_set_flag(obj, FLAGS[setting], int(value))
+        elif setting in IDENTITY:
+            if setting == "chain":
+                if not isinstance(value, int) or not 0 <= value <= len(CHAIN):
+                    raise ValueError(f"chain: not a depth of 0 to {len(CHAIN)}: {value!r}")
+                ders = [self._der(f"{name}.pem") for name in CHAIN[:value]]
+            else:
+                if value not in KEY_TYPES:
+                    raise ValueError(f"{setting}: not one of {KEY_TYPES}: {value!r}")
+                suffix = "pem" if setting == "certificate" else "key"
+                ders = [self._der(f"{value}.{suffix}")]
+            data = b"".join(len(d).to_bytes(4, "big") + d for d in ders)
+            self._lib.rl_ctx_set_identity(obj, IDENTITY[setting], data, len(data))
+        elif setting == "num-tickets":
+            self._check_role(kind, obj, setting)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"num-tickets: not a count: {value!r}")
+            self._lib.rl_ctx_set_num_tickets(obj, value)
         else:
             raise Absent(f"no rustls setter for {setting}")
 
@@ -435,6 +482,12 @@ class RustlsLibrary:
         if setting == "max-fragment-size":
             size: int = self._lib.rl_get_max_fragment(which, obj)
             return size or None
+        if setting in IDENTITY:
+            return self._identity(which, obj, setting)
+        if setting == "num-tickets":
+            self._check_role(kind, obj, setting)
+            tickets: int = self._lib.rl_get_num_tickets(which, obj)
+            return tickets
         if setting in FLAGS:
             self._check_role(kind, obj, setting)
             flag: int = self._lib.rl_get_flag(which, obj, FLAGS[setting])
@@ -442,6 +495,48 @@ class RustlsLibrary:
                 raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
             return flag == 1
         raise Absent(f"no rustls getter for {setting}")
+
+    def _der(self, name: str) -> bytes:
+        """The DER inside fixture file `name` (one PEM block)."""
+        if name not in self._ders:
+            if not self.fixtures:
+                raise Unobservable(f"no fixtures folder (${FIXTURES_ENV}) to read {name} from")
+            try:
+                with open(os.path.join(self.fixtures, name), "rb") as f:
+                    lines = f.read().splitlines()
+            except OSError as exc:
+                raise Unobservable(f"fixture {name} cannot be read: {exc.strerror}") from None
+            body = b"".join(ln for ln in lines if ln and not ln.startswith(b"-----"))
+            self._ders[name] = base64.b64decode(body)
+        return self._ders[name]
+
+    def _fixture_of(self, der: bytes) -> str | None:
+        for name in (*KEY_TYPES, *CHAIN):
+            if self._der(f"{name}.pem") == der:
+                return name
+        return None
+
+    def _identity(self, which: int, obj: int, setting: str) -> Json:
+        """What the peer received from the object in a handshake (see rl_get_chain)."""
+        ptr = self._lib.rl_get_chain(which, obj)
+        if not ptr:
+            raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
+        text = self._take_string(ptr)
+        completed = text.startswith("+")
+        chain = [bytes.fromhex(h) for h in text.lstrip("+").split(",") if h]
+        if not chain:
+            if not completed:
+                raise Unobservable("the handshake ended before the object sent a certificate")
+            return None if setting != "chain" else 0
+        if setting == "chain":
+            names = [self._fixture_of(der) or TEST_IDENTITY for der in chain[1:]]
+            depth = len(names)
+            return depth if names == list(CHAIN[:depth]) else names
+        leaf = self._fixture_of(chain[0])
+        if setting == "private-key" and not completed:
+            # Only a completed handshake shows the key: the peer verified its signature.
+            raise Unobservable("the handshake did not complete: no signature showed the key")
+        return leaf or TEST_IDENTITY
 
 
 def library_path(lib_dir: str | None, options: dict[str, str]) -> str:

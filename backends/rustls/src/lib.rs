@@ -22,9 +22,9 @@
 //! Like OpenSSL, the library cannot tell a stale handle from a live one.
 #![allow(clippy::missing_safety_doc)] // the one rule above covers every function
 
-use std::ffi::{c_char, c_int, c_long, CStr, CString};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_long, CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -32,12 +32,13 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::ResolvesClientCert;
 use rustls::crypto::{ring as ring_provider, CryptoProvider};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{
-    CipherSuite, ClientConfig, ClientConnection, Connection, DigitallySignedStruct, Error,
-    ProtocolVersion, RootCertStore, ServerConfig, ServerConnection, SignatureScheme,
-    SupportedCipherSuite, SupportedProtocolVersion,
+    CipherSuite, ClientConfig, ClientConnection, Connection, DigitallySignedStruct,
+    DistinguishedName, Error, ProtocolVersion, RootCertStore, ServerConfig, ServerConnection,
+    SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion,
 };
 
 // The harness's own test identities: a server config cannot be built without a
@@ -77,6 +78,13 @@ struct Params {
     tickets: bool,       // server: a ring Ticketer or none
     key_log: bool,       // ::key_log: a recording KeyLog or NoKeyLog
     client_cert: bool,   // client: the test identity as client certificate
+    // The identity a script gave (DER): rustls takes a certificate chain and its key
+    // together, so the config carries them once leaf and key are both there.
+    leaf: Option<Vec<u8>>,
+    key: Option<Vec<u8>>, // PKCS#8
+    extra_chain: Vec<Vec<u8>>,
+    num_tickets: Option<usize>, // server: send_tls13_tickets (None: rustls's default)
+    any_client: bool,           // probe servers: ask for a client certificate, accept any
 }
 
 impl Params {
@@ -95,6 +103,11 @@ impl Params {
             tickets: false,
             key_log: false,
             client_cert: false,
+            leaf: None,
+            key: None,
+            extra_chain: Vec::new(),
+            num_tickets: None,
+            any_client: false,
         }
     }
 }
@@ -253,13 +266,80 @@ impl ServerCertVerifier for AcceptAnyServer {
     }
 }
 
+/// The script's certificate chain and key, once both are there.
+fn identity(params: &Params) -> Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let (leaf, key) = (params.leaf.as_ref()?, params.key.as_ref()?);
+    let mut chain = vec![CertificateDer::from(leaf.clone())];
+    chain.extend(params.extra_chain.iter().cloned().map(CertificateDer::from));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.clone()));
+    Some((chain, key))
+}
+
+/// A probe server's client verifier: asks for a certificate, accepts any (or none), and
+/// checks the handshake signatures as rustls does.
+#[derive(Debug)]
+struct AcceptAnyClient(Arc<CryptoProvider>);
+
+impl ClientCertVerifier for AcceptAnyClient {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 fn build(params: &Params) -> Result<Config, Error> {
     let provider = provider(params)?;
     let versions = versions(params);
     if params.server {
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)?;
-        let builder = if params.verify == 0 {
+        let builder = if params.any_client {
+            builder.with_client_cert_verifier(Arc::new(AcceptAnyClient(provider.clone())))
+        } else if params.verify == 0 {
             builder.with_no_client_auth()
         } else {
             let mut roots = RootCertStore::empty();
@@ -276,7 +356,13 @@ fn build(params: &Params) -> Result<Config, Error> {
                 verifier.map_err(|e| Error::General(format!("client verifier: {e}")))?,
             )
         };
-        let mut config = builder.with_cert_resolver(Arc::new(TestIdentities::new(&provider)));
+        let mut config = match identity(params) {
+            Some((chain, key)) => builder.with_single_cert(chain, key)?,
+            None => builder.with_cert_resolver(Arc::new(TestIdentities::new(&provider))),
+        };
+        if let Some(n) = params.num_tickets {
+            config.send_tls13_tickets = n;
+        }
         config.alpn_protocols = params.alpn.clone();
         config.max_fragment_size = (params.max_fragment != 0).then_some(params.max_fragment);
         if !params.resumption {
@@ -301,7 +387,9 @@ fn build(params: &Params) -> Result<Config, Error> {
             // No trust anchors: rustls verifies, and nothing is trusted.
             builder.with_root_certificates(RootCertStore::empty())
         };
-        let mut config = if params.client_cert {
+        let mut config = if let Some((chain, key)) = identity(params) {
+            builder.with_client_auth_cert(chain, key)?
+        } else if params.client_cert {
             builder.with_client_auth_cert(
                 vec![CertificateDer::from(ECDSA_CERT)],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ECDSA_KEY)),
@@ -341,9 +429,9 @@ pub struct Ssl {
     // The first flight start_handshake wrote out: a later handshake of this connection
     // hands it to the peer first.
     sent: Mutex<Vec<u8>>,
-    // What this connection's own handshake showed (rl_get_verify code); a connection
-    // handshakes once, so later readers get the same answer.
-    verified: Mutex<Option<c_int>>,
+    // What this connection's own handshake showed; a connection handshakes once, so
+    // later readers get the same answer.
+    seen: Mutex<Option<Seen>>,
 }
 
 unsafe fn ctx_ref<'a>(ctx: *const Ctx) -> Option<&'a Ctx> {
@@ -412,6 +500,14 @@ struct Outcome {
     completed: bool,
     cert_requested: bool,
     resumed: bool,
+    client_saw: Vec<Vec<u8>>, // the server's chain, as the client received it
+    server_saw: Vec<Vec<u8>>, // the client's chain, as the server received it
+}
+
+fn chain_of(conn: &Connection) -> Vec<Vec<u8>> {
+    conn.peer_certificates()
+        .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
+        .unwrap_or_default()
 }
 
 /// Records whether the server asked for a client certificate; offers none.
@@ -471,6 +567,8 @@ fn run(
         server_error,
         cert_requested: asked.0.load(Ordering::SeqCst),
         resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        client_saw: chain_of(c),
+        server_saw: chain_of(s),
     }
 }
 
@@ -503,6 +601,7 @@ fn probe_peer_params(server: bool, only: Option<&'static SupportedProtocolVersio
         min: v,
         max: v,
         verify: 0,
+        any_client: server,
         ..Params::new(server)
     }
 }
@@ -594,6 +693,16 @@ pub unsafe extern "C" fn rl_ctx_is_server(ctx: *const Ctx) -> c_int {
 /// Rebuilds the context's config with `change` applied; on failure keeps the old one,
 /// queues rustls's error and returns 0.
 unsafe fn rebuild(ctx: *const Ctx, change: impl FnOnce(&mut Params)) -> c_int {
+    rebuild_with(ctx, change, false)
+}
+
+/// As rebuild; with `keep_inputs` a refused change is still remembered (the config stays
+/// as it was), so that a certificate and then its key can be given one at a time.
+unsafe fn rebuild_with(
+    ctx: *const Ctx,
+    change: impl FnOnce(&mut Params),
+    keep_inputs: bool,
+) -> c_int {
     let Some(c) = ctx_ref(ctx) else {
         push_error("NULL context");
         return 0;
@@ -609,6 +718,9 @@ unsafe fn rebuild(ctx: *const Ctx, change: impl FnOnce(&mut Params)) -> c_int {
         }
         Err(e) => {
             push_error(format!("config build: {e}"));
+            if keep_inputs {
+                state.params = params;
+            }
             0
         }
     }
@@ -728,73 +840,164 @@ pub unsafe extern "C" fn rl_get_versions(kind: c_int, obj: usize) -> c_int {
 /// What a handshake showed of verification. Client: 1 if it rejected the probe server's
 /// untrusted certificate, 0 if the handshake completed. Server: 0 if no certificate was
 /// requested, 1 if requested and the handshake completed without one, 2 if requested and
-/// refused without one. -1 if the handshake showed neither (the message is queued).
-fn verify_code(server: bool, out: &Outcome) -> c_int {
+/// refused without one. Err if the handshake showed neither.
+fn verify_code(server: bool, out: &Outcome) -> Result<c_int, String> {
     if !server {
         return match &out.client_error {
-            Some(Error::InvalidCertificate(_)) => 1,
-            None if out.completed => 0,
-            other => {
-                push_error(format!(
-                    "probe handshake showed no verification outcome: {other:?}"
-                ));
-                -1
-            }
+            Some(Error::InvalidCertificate(_)) => Ok(1),
+            None if out.completed => Ok(0),
+            other => Err(format!(
+                "probe handshake showed no verification outcome: {other:?}"
+            )),
         };
     }
     match (&out.server_error, out.cert_requested) {
-        (None, false) if out.completed => 0,
-        (None, true) if out.completed => 1,
-        (Some(Error::NoCertificatesPresented), true) => 2,
-        (err, asked) => {
-            push_error(format!(
-                "probe handshake showed no client-auth mode: {err:?}, requested {asked}"
-            ));
+        (None, false) if out.completed => Ok(0),
+        (None, true) if out.completed => Ok(1),
+        (Some(Error::NoCertificatesPresented), true) => Ok(2),
+        (err, asked) => Err(format!(
+            "probe handshake showed no client-auth mode: {err:?}, requested {asked}"
+        )),
+    }
+}
+
+/// What one handshake of an object with a probe peer showed.
+#[derive(Clone)]
+struct Seen {
+    verify: Result<c_int, String>,
+    completed: bool,
+    chain: Vec<Vec<u8>>, // the object's own certificate chain, as the peer received it
+}
+
+fn seen(server: bool, out: &Outcome) -> Seen {
+    Seen {
+        verify: verify_code(server, out),
+        completed: out.completed,
+        chain: if server {
+            out.client_saw.clone()
+        } else {
+            out.server_saw.clone()
+        },
+    }
+}
+
+/// A handshake of the object. A context (kind 0): a fresh connection built from its
+/// config. A connection (kind 1): that very connection (the one rustls made at
+/// rl_ssl_new), once; later calls return what it showed. Err: why nothing was seen.
+unsafe fn handshake_of(kind: c_int, obj: usize) -> Result<Seen, String> {
+    if kind == 1 {
+        let Some(s) = ssl_ref(obj as *const Ssl) else {
+            return Err("NULL object".into());
+        };
+        let mut cached = lock(&s.seen);
+        if let Some(done) = &*cached {
+            return Ok(done.clone());
+        }
+        let mut conn = lock(&s.conn);
+        let server = matches!(*conn, Connection::Server(_));
+        let pending = lock(&s.sent).clone();
+        let out =
+            probe_connection(&mut conn, &pending).map_err(|e| format!("probe handshake: {e}"))?;
+        let done = seen(server, &out);
+        *cached = Some(done.clone());
+        return Ok(done);
+    }
+    let config = config_of(kind, obj).ok_or("NULL object")?;
+    let out = probe(&config, None).map_err(|e| format!("probe handshake: {e}"))?;
+    Ok(seen(matches!(config, Config::Server(_)), &out))
+}
+
+/// Verification as verify_code's codes, from the object's handshake (handshake_of);
+/// -1 with the reason queued when it showed none.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
+    match handshake_of(kind, obj).and_then(|seen| seen.verify) {
+        Ok(code) => code,
+        Err(why) => {
+            push_error(why);
             -1
         }
     }
 }
 
-/// Verification as rl_get_verify's codes. A context (kind 0): a handshake of a fresh
-/// connection built from its config. A connection (kind 1): a handshake of that very
-/// connection (the one rustls made at rl_ssl_new), once; later calls return what it showed.
+/// The certificate chain the peer received from the object in its handshake
+/// (handshake_of): hex DER, leaf first, comma-separated; empty if it sent none. A leading
+/// "+" says the handshake completed (the peer verified the signature the chain's key
+/// made). Free with rl_string_free; NULL with the reason queued when nothing was seen.
 #[no_mangle]
-pub unsafe extern "C" fn rl_get_verify(kind: c_int, obj: usize) -> c_int {
-    if kind == 1 {
-        let Some(s) = ssl_ref(obj as *const Ssl) else {
-            push_error("NULL object");
-            return -1;
-        };
-        let mut verified = lock(&s.verified);
-        if let Some(code) = *verified {
-            return code;
+pub unsafe extern "C" fn rl_get_chain(kind: c_int, obj: usize) -> *mut c_char {
+    let seen = match handshake_of(kind, obj) {
+        Ok(seen) => seen,
+        Err(why) => {
+            push_error(why);
+            return std::ptr::null_mut();
         }
-        let mut conn = lock(&s.conn);
-        let server = matches!(*conn, Connection::Server(_));
-        let pending = lock(&s.sent).clone();
-        let out = match probe_connection(&mut conn, &pending) {
-            Ok(out) => out,
-            Err(e) => {
-                push_error(format!("probe handshake: {e}"));
-                return -1;
-            }
-        };
-        let code = verify_code(server, &out);
-        if code >= 0 {
-            *verified = Some(code);
-        }
-        return code;
-    }
-    let Some(config) = config_of(kind, obj) else {
-        push_error("NULL object");
-        return -1;
     };
-    match probe(&config, None) {
-        Ok(out) => verify_code(matches!(config, Config::Server(_)), &out),
-        Err(e) => {
-            push_error(format!("probe handshake: {e}"));
-            -1
+    let hex: Vec<String> = seen
+        .chain
+        .iter()
+        .map(|der| der.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    let text = format!("{}{}", if seen.completed { "+" } else { "" }, hex.join(","));
+    CString::new(text).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// One part of the identity a context gives its peer (`which` 0: the leaf certificate,
+/// 1: its PKCS#8 key, 2: the extra chain certificates), as DER items each preceded by
+/// its length (4 bytes, big-endian); an empty buffer clears it. The config carries the
+/// identity once leaf and key are both set; rustls refuses a key that is not the leaf's
+/// (the error is queued, the config stays, and the part given is kept for the next one).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_identity(
+    ctx: *const Ctx,
+    which: c_int,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    let bytes: &[u8] = if data.is_null() || len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(data, len)
+    };
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 4 {
+        let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if rest.len() < 4 + n {
+            push_error("identity: truncated DER item");
+            return 0;
         }
+        items.push(rest[4..4 + n].to_vec());
+        rest = &rest[4 + n..];
+    }
+    if !rest.is_empty() || !(0..=2).contains(&which) {
+        push_error("identity: malformed request");
+        return 0;
+    }
+    let change = |p: &mut Params| match which {
+        0 => p.leaf = items.into_iter().next(),
+        1 => p.key = items.into_iter().next(),
+        _ => p.extra_chain = items,
+    };
+    rebuild_with(ctx, change, true)
+}
+
+/// A server's `send_tls13_tickets`; a negative number restores rustls's default.
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_num_tickets(ctx: *const Ctx, n: c_long) -> c_int {
+    if rl_ctx_is_server(ctx) != 1 {
+        push_error("a rustls client sends no tickets");
+        return 0;
+    }
+    rebuild(ctx, |p| p.num_tickets = usize::try_from(n).ok())
+}
+
+/// The config's `send_tls13_tickets` (servers), -1 for a client or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_num_tickets(kind: c_int, obj: usize) -> c_long {
+    match config_of(kind, obj) {
+        Some(Config::Server(s)) => s.send_tls13_tickets as c_long,
+        _ => -1,
     }
 }
 
@@ -958,7 +1161,7 @@ pub unsafe extern "C" fn rl_ssl_new(ctx: *const Ctx) -> *mut Ssl {
             config,
             conn: Mutex::new(conn),
             sent: Mutex::new(Vec::new()),
-            verified: Mutex::new(None),
+            seen: Mutex::new(None),
         })),
         Err(e) => {
             push_error(format!("connection: {e}"));
@@ -1132,7 +1335,10 @@ pub unsafe extern "C" fn rl_ssl_new_failing(
     };
     drop(made);
     TRACKING.store(false, Ordering::SeqCst);
-    let live = LIVE.iter().filter(|s| s.load(Ordering::SeqCst) != 0).count();
+    let live = LIVE
+        .iter()
+        .filter(|s| s.load(Ordering::SeqCst) != 0)
+        .count();
     out.allocations = allocations;
     out.injected = c_int::from(allocations >= nth);
     out.leaked = live + UNTRACKED.load(Ordering::SeqCst);
