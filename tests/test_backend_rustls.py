@@ -70,6 +70,18 @@ DEFAULT_TLS12 = [
 # test identity), seen through rustls. A fresh client rejects the probe server's
 # certificate before it would send one of its own: its identity cannot be seen.
 CANNOT_SEE = "cannot be seen"
+# ring's signature schemes in the provider's order, as a ClientHello offers them.
+RING_SCHEMES = [
+    "0x0503",
+    "ECDSA+SHA256",
+    "ed25519",
+    "0x0806",
+    "0x0805",
+    "RSA-PSS+SHA256",
+    "0x0601",
+    "RSA+SHA384",
+    "RSA+SHA256",
+]
 NOT_THIS_ROLE = "absent for this role"
 FRESH: dict[str, dict[str, Json]] = {
     "tls-client": {
@@ -84,6 +96,8 @@ FRESH: dict[str, dict[str, Json]] = {
         "private-key": CANNOT_SEE,
         "chain": CANNOT_SEE,
         "num-tickets": NOT_THIS_ROLE,  # tickets are a server's
+        "sigalgs": RING_SCHEMES,
+        "client-sigalgs": NOT_THIS_ROLE,
     },
     "tls-server": {
         "min-proto-version": "tls1.2",
@@ -97,6 +111,8 @@ FRESH: dict[str, dict[str, Json]] = {
         "private-key": TEST_IDENTITY,
         "chain": 0,
         "num-tickets": 2,  # rustls's default send_tls13_tickets
+        "sigalgs": NOT_THIS_ROLE,
+        "client-sigalgs": CANNOT_SEE,  # no CertificateRequest without client auth
     },
 }
 
@@ -594,3 +610,33 @@ def test_tickets_and_names(clean: RustlsLibrary) -> None:
     lib.ssl_free(ssl)
     lib.ctx_free(server)
     lib.ctx_free(client)
+
+
+def test_signature_schemes_are_what_the_peer_receives(clean: RustlsLibrary) -> None:
+    lib = clean
+    client, server = lib.ctx_new("tls-client"), lib.ctx_new("tls-server")
+    assert client is not None and server is not None
+    before = lib.ssl_new(client)
+    offered = lib.get("ctx", client, "sigalgs")
+    assert {"ECDSA+SHA256", "ed25519", "RSA-PSS+SHA256", "RSA+SHA256"} <= set(offered)
+    lib.set("ctx", client, "sigalgs", ["ed25519", "RSA+SHA256"])
+    assert lib.get("ctx", client, "sigalgs") == ["ed25519", "RSA+SHA256"]  # in that order
+    after = lib.ssl_new(client)
+    assert before is not None and after is not None
+    assert lib.get("ssl", after, "sigalgs") == ["ed25519", "RSA+SHA256"]
+    assert lib.get("ssl", before, "sigalgs") == offered
+    with pytest.raises(Absent, match="client-sigalgs"):
+        lib.set("ctx", server, "sigalgs", ["ed25519"])
+    # a server lists schemes only in a CertificateRequest: none without client auth
+    with pytest.raises(Unobservable, match="no signature scheme list"):
+        lib.get("ctx", server, "client-sigalgs")
+    lib.set("ctx", server, "verify-mode", ["peer"])
+    lib.set("ctx", server, "client-sigalgs", ["RSA-PSS+SHA256", "ECDSA+SHA256"])
+    assert lib.get("ctx", server, "client-sigalgs") == ["RSA-PSS+SHA256", "ECDSA+SHA256"]
+    with pytest.raises(Absent, match="no CertificateRequest"):
+        lib.get("ctx", client, "client-sigalgs")
+    assert lib.errors() == []
+    for ssl in (before, after):
+        lib.ssl_free(ssl)
+    lib.ctx_free(client)
+    lib.ctx_free(server)

@@ -20,7 +20,7 @@ import os
 
 from backends.rustls import build
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
-from conformance.settings import KEY_TYPES, METHODS, VERIFY_MODE_NAMES
+from conformance.settings import KEY_TYPES, METHODS, SIGALG_NAMES, VERIFY_MODE_NAMES
 
 # --- what rustls has no notion of, and why (one line each: the report shows them) ------
 
@@ -108,6 +108,11 @@ EXTRA_SETTINGS = ("alpn", "max-fragment-size", "resumption", "tickets", "key-log
 # The identity a config gives its peer: rustls takes a certificate chain with its key, set
 # on a context from the harness's fixtures, read back from what a probe peer received.
 IDENTITY = {"certificate": 0, "private-key": 1, "chain": 2}
+# The provider's signature schemes (WebPkiSupportedAlgorithms), in order: a client offers
+# them in its ClientHello (sigalgs), a server lists them in a CertificateRequest
+# (client-sigalgs). Read from what the probe peer received.
+SCHEMES = ("sigalgs", "client-sigalgs")
+SCHEME_CODES = dict(zip(SIGALG_NAMES, (0x0401, 0x0804, 0x0403, 0x0807, 0x0501), strict=True))
 # A server config's field with a reader (send_tls13_tickets).
 CONFIG_FIELDS = ("num-tickets",)
 # conformance.fixtures's folder variable and chain, named here: that module imports
@@ -119,11 +124,18 @@ CHAIN = ("ca-1", "ca-2", "root")
 TEST_IDENTITY = "test-identity"
 FLAGS = {"resumption": 0, "tickets": 1, "key-log": 2, "client-cert": 3}
 SERVER_ONLY = {
+    "client-sigalgs": (
+        "a rustls client sends no CertificateRequest: client-sigalgs is a server's list"
+    ),
     "tickets": "a rustls client has no ticketer: tickets are a server switch",
     "num-tickets": "a rustls client sends no tickets: send_tls13_tickets is a server field",
 }
 CLIENT_ONLY = {
-    "client-cert": "a rustls server's identity is fixed (the test keys): this is a client switch"
+    "sigalgs": (
+        "a rustls server sends no signature scheme list of its own: it signs with one the "
+        "client offered, and its CertificateRequest's list is client-sigalgs"
+    ),
+    "client-cert": "a rustls server's identity is fixed (the test keys): this is a client switch",
 }
 
 VERSIONS = {"any": 0, "tls1": 0x0301, "tls1.1": 0x0302, "tls1.2": 0x0303, "tls1.3": 0x0304}
@@ -174,7 +186,7 @@ def missing_reason(feature: str) -> str | None:
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
         raise NotImplementedError(f"no rustls mapping for {feature!r}")
     action, kind, name = parts
-    if name in (*EXTRA_SETTINGS, *IDENTITY, *CONFIG_FIELDS):
+    if name in (*EXTRA_SETTINGS, *IDENTITY, *CONFIG_FIELDS, *SCHEMES):
         return CONNECTION_FIXED if action == "set" and kind == "ssl" else None
     if name == "server-name":
         return CONNECTION_FIXED if action == "set" else NO_SERVER_NAME_READER
@@ -236,6 +248,8 @@ class RustlsLibrary:
             "rl_ctx_set_identity": (i, [p, i, ctypes.c_char_p, sz]),
             "rl_ctx_set_num_tickets": (i, [p, ctypes.c_long]),
             "rl_get_num_tickets": (ctypes.c_long, [i, sz]),
+            "rl_get_schemes": (p, [i, sz]),
+            "rl_ctx_set_schemes": (i, [p, ctypes.POINTER(u16), sz]),
             "rl_ctx_set_alpn": (i, [p, ctypes.c_char_p]),
             "rl_ctx_set_max_fragment": (i, [p, sz]),
             "rl_ctx_set_flag": (i, [p, i, i]),
@@ -429,6 +443,12 @@ class RustlsLibrary:
                 ders = [self._der(f"{value}.{suffix}")]
             data = b"".join(len(d).to_bytes(4, "big") + d for d in ders)
             self._lib.rl_ctx_set_identity(obj, IDENTITY[setting], data, len(data))
+        elif setting in SCHEMES:
+            self._check_role(kind, obj, setting)
+            if not isinstance(value, list) or not all(v in SCHEME_CODES for v in value):
+                raise ValueError(f"{setting}: not a list of {SIGALG_NAMES}: {value!r}")
+            codes = (ctypes.c_uint16 * len(value))(*(SCHEME_CODES[str(v)] for v in value))
+            self._lib.rl_ctx_set_schemes(obj, codes, len(value))
         elif setting == "num-tickets":
             self._check_role(kind, obj, setting)
             if not isinstance(value, int) or value < 0:
@@ -484,6 +504,14 @@ class RustlsLibrary:
             return size or None
         if setting in IDENTITY:
             return self._identity(which, obj, setting)
+        if setting in SCHEMES:
+            self._check_role(kind, obj, setting)
+            ptr = self._lib.rl_get_schemes(which, obj)
+            if not ptr:
+                raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
+            scheme_names = {code: name for name, code in SCHEME_CODES.items()}
+            seen = [int(h, 16) for h in self._take_string(ptr).split(",") if h]
+            return [scheme_names.get(code, f"{code:#06x}") for code in seen]
         if setting == "num-tickets":
             self._check_role(kind, obj, setting)
             tickets: int = self._lib.rl_get_num_tickets(which, obj)

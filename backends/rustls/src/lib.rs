@@ -30,8 +30,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::ResolvesClientCert;
-use rustls::crypto::{ring as ring_provider, CryptoProvider};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::crypto::{ring as ring_provider, CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, SignatureVerificationAlgorithm,
+    UnixTime,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
@@ -84,7 +87,10 @@ struct Params {
     key: Option<Vec<u8>>, // PKCS#8
     extra_chain: Vec<Vec<u8>>,
     num_tickets: Option<usize>, // server: send_tls13_tickets (None: rustls's default)
-    any_client: bool,           // probe servers: ask for a client certificate, accept any
+    // The provider's signature schemes, in this order (None: all, in the provider's):
+    // a client offers them in its ClientHello, a server lists them in a CertificateRequest.
+    schemes: Option<Vec<u16>>,
+    any_client: bool, // probe servers: ask for a client certificate, accept any
 }
 
 impl Params {
@@ -107,6 +113,7 @@ impl Params {
             key: None,
             extra_chain: Vec::new(),
             num_tickets: None,
+            schemes: None,
             any_client: false,
         }
     }
@@ -128,8 +135,44 @@ enum Config {
     Server(Arc<ServerConfig>),
 }
 
+/// A mapping of the provider's signature schemes, as WebPkiSupportedAlgorithms holds it.
+type SchemeMapping = &'static [(
+    SignatureScheme,
+    &'static [&'static dyn SignatureVerificationAlgorithm],
+)];
+
+/// The provider's mapping for these schemes, in this order. rustls holds the mapping as
+/// a static slice: each distinct order is made once and kept for the process.
+fn scheme_mapping(wanted: &[u16], all: SchemeMapping) -> SchemeMapping {
+    static MADE: Mutex<Vec<(Vec<u16>, SchemeMapping)>> = Mutex::new(Vec::new());
+    let mut made = lock(&MADE);
+    if let Some((_, mapping)) = made.iter().find(|(codes, _)| codes == wanted) {
+        return mapping;
+    }
+    let mapping: Vec<_> = wanted
+        .iter()
+        .filter_map(|code| all.iter().find(|(s, _)| u16::from(*s) == *code).copied())
+        .collect();
+    let mapping: SchemeMapping = Box::leak(mapping.into_boxed_slice());
+    made.push((wanted.to_vec(), mapping));
+    mapping
+}
+
 fn provider(params: &Params) -> Result<Arc<CryptoProvider>, Error> {
     let mut provider = ring_provider::default_provider();
+    if let Some(wanted) = &params.schemes {
+        let algorithms = provider.signature_verification_algorithms;
+        let mapping = scheme_mapping(wanted, algorithms.mapping);
+        if mapping.is_empty() {
+            return Err(Error::General(
+                "none of the requested signature schemes is in rustls's provider".into(),
+            ));
+        }
+        provider.signature_verification_algorithms = WebPkiSupportedAlgorithms {
+            all: algorithms.all,
+            mapping,
+        };
+    }
     if let Some(wanted) = &params.tls12_suites {
         // The page's cipher list is the TLS 1.2 list; TLS 1.3 suites stay as they are.
         let mut suites: Vec<SupportedCipherSuite> = Vec::new();
@@ -500,8 +543,10 @@ struct Outcome {
     completed: bool,
     cert_requested: bool,
     resumed: bool,
-    client_saw: Vec<Vec<u8>>, // the server's chain, as the client received it
-    server_saw: Vec<Vec<u8>>, // the client's chain, as the server received it
+    offered: Option<Vec<u16>>, // the client's ClientHello signature schemes
+    requested: Option<Vec<u16>>, // the server's CertificateRequest signature schemes
+    client_saw: Vec<Vec<u8>>,  // the server's chain, as the client received it
+    server_saw: Vec<Vec<u8>>,  // the client's chain, as the server received it
 }
 
 fn chain_of(conn: &Connection) -> Vec<Vec<u8>> {
@@ -510,13 +555,26 @@ fn chain_of(conn: &Connection) -> Vec<Vec<u8>> {
         .unwrap_or_default()
 }
 
-/// Records whether the server asked for a client certificate; offers none.
+/// What a probe peer noticed of the object in a handshake.
 #[derive(Debug, Default)]
-struct NoticeCertRequest(AtomicBool);
+struct Notes {
+    asked: AtomicBool, // a server asked the probe client for a certificate
+    requested: Mutex<Option<Vec<u16>>>, // the schemes that CertificateRequest listed
+    offered: Mutex<Option<Vec<u16>>>, // the schemes a ClientHello offered the probe server
+}
+
+fn codes(schemes: &[SignatureScheme]) -> Vec<u16> {
+    schemes.iter().map(|s| u16::from(*s)).collect()
+}
+
+/// A probe client's certificate resolver: records the request, offers no certificate.
+#[derive(Debug)]
+struct NoticeCertRequest(Arc<Notes>);
 
 impl ResolvesClientCert for NoticeCertRequest {
-    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        self.0.store(true, Ordering::SeqCst);
+    fn resolve(&self, _hints: &[&[u8]], schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.0.asked.store(true, Ordering::SeqCst);
+        *lock(&self.0.requested) = Some(codes(schemes));
         None
     }
 
@@ -525,25 +583,69 @@ impl ResolvesClientCert for NoticeCertRequest {
     }
 }
 
+/// A probe server's certificate resolver: records the ClientHello's signature schemes,
+/// then serves the test identities.
+#[derive(Debug)]
+struct NoticeHello {
+    notes: Arc<Notes>,
+    identities: TestIdentities,
+}
+
+impl ResolvesServerCert for NoticeHello {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        *lock(&self.notes.offered) = Some(codes(hello.signature_schemes()));
+        self.identities.resolve(hello)
+    }
+}
+
+/// The probe server: accepts any client, speaks only `only` when given, takes notes.
+fn probe_server(
+    only: Option<&'static SupportedProtocolVersion>,
+    notes: &Arc<Notes>,
+    tickets: bool,
+) -> Result<Arc<ServerConfig>, Error> {
+    let params = Params {
+        tickets,
+        ..probe_peer_params(true, only)
+    };
+    let Config::Server(config) = build(&params)? else {
+        unreachable!()
+    };
+    let mut config = (*config).clone();
+    config.cert_resolver = Arc::new(NoticeHello {
+        notes: notes.clone(),
+        identities: TestIdentities::new(config.crypto_provider()),
+    });
+    Ok(Arc::new(config))
+}
+
+/// The probe client: verifies nothing, offers no certificate, takes notes.
+fn probe_client(
+    only: Option<&'static SupportedProtocolVersion>,
+    notes: &Arc<Notes>,
+) -> Result<Arc<ClientConfig>, Error> {
+    let Config::Client(config) = build(&probe_peer_params(false, only))? else {
+        unreachable!()
+    };
+    let mut config = (*config).clone();
+    config.client_auth_cert_resolver = Arc::new(NoticeCertRequest(notes.clone()));
+    Ok(Arc::new(config))
+}
+
 fn handshake(
     client: Arc<ClientConfig>,
     server: Arc<ServerConfig>,
-    asked: &NoticeCertRequest,
+    notes: &Notes,
 ) -> Result<Outcome, Error> {
     let name = ServerName::try_from(SERVER_NAME).map_err(|e| Error::General(e.to_string()))?;
     let mut c = Connection::Client(ClientConnection::new(client, name)?);
     let mut s = Connection::Server(ServerConnection::new(server)?);
-    Ok(run(&mut c, &mut s, asked, &[]))
+    Ok(run(&mut c, &mut s, notes, &[]))
 }
 
 /// Drives a client and a server connection to the end; `pending` is what the client
 /// already wrote out before (its first flight), handed to the server first.
-fn run(
-    c: &mut Connection,
-    s: &mut Connection,
-    asked: &NoticeCertRequest,
-    pending: &[u8],
-) -> Outcome {
+fn run(c: &mut Connection, s: &mut Connection, notes: &Notes, pending: &[u8]) -> Outcome {
     let mut early = None;
     let mut rest = pending;
     while !rest.is_empty() && early.is_none() {
@@ -565,7 +667,9 @@ fn run(
             && !s.is_handshaking(),
         client_error,
         server_error,
-        cert_requested: asked.0.load(Ordering::SeqCst),
+        cert_requested: notes.asked.load(Ordering::SeqCst),
+        offered: lock(&notes.offered).clone(),
+        requested: lock(&notes.requested).clone(),
         resumed: c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
         client_saw: chain_of(c),
         server_saw: chain_of(s),
@@ -575,23 +679,16 @@ fn run(
 /// A handshake of an existing connection (client or server as rustls made it) against a
 /// probe peer of the other role that accepts anything.
 fn probe_connection(own: &mut Connection, pending: &[u8]) -> Result<Outcome, Error> {
-    let asked = Arc::new(NoticeCertRequest::default());
-    let server = matches!(own, Connection::Server(_));
-    let Config::Server(peer_server) = build(&probe_peer_params(true, None))? else {
-        unreachable!()
-    };
-    let Config::Client(peer_client) = build(&probe_peer_params(false, None))? else {
-        unreachable!()
-    };
-    if server {
-        let mut config = (*peer_client).clone();
-        config.client_auth_cert_resolver = asked.clone();
+    let notes = Arc::new(Notes::default());
+    if matches!(own, Connection::Server(_)) {
         let name = ServerName::try_from(SERVER_NAME).map_err(|e| Error::General(e.to_string()))?;
-        let mut peer = Connection::Client(ClientConnection::new(Arc::new(config), name)?);
-        Ok(run(&mut peer, own, &asked, &[]))
+        let config = probe_client(None, &notes)?;
+        let mut peer = Connection::Client(ClientConnection::new(config, name)?);
+        Ok(run(&mut peer, own, &notes, &[]))
     } else {
-        let mut peer = Connection::Server(ServerConnection::new(peer_server)?);
-        Ok(run(own, &mut peer, &asked, pending))
+        let mut peer =
+            Connection::Server(ServerConnection::new(probe_server(None, &notes, false)?)?);
+        Ok(run(own, &mut peer, &notes, pending))
     }
 }
 
@@ -612,22 +709,12 @@ fn probe(
     config: &Config,
     only: Option<&'static SupportedProtocolVersion>,
 ) -> Result<Outcome, Error> {
-    let asked = Arc::new(NoticeCertRequest::default());
+    let notes = Arc::new(Notes::default());
     match config {
         Config::Client(client) => {
-            let Config::Server(peer) = build(&probe_peer_params(true, only))? else {
-                unreachable!()
-            };
-            handshake(client.clone(), peer, &asked)
+            handshake(client.clone(), probe_server(only, &notes, false)?, &notes)
         }
-        Config::Server(server) => {
-            let Config::Client(peer) = build(&probe_peer_params(false, only))? else {
-                unreachable!()
-            };
-            let mut peer = (*peer).clone();
-            peer.client_auth_cert_resolver = asked.clone();
-            handshake(Arc::new(peer), server.clone(), &asked)
-        }
+        Config::Server(server) => handshake(probe_client(only, &notes)?, server.clone(), &notes),
     }
 }
 
@@ -865,6 +952,8 @@ fn verify_code(server: bool, out: &Outcome) -> Result<c_int, String> {
 #[derive(Clone)]
 struct Seen {
     verify: Result<c_int, String>,
+    // client: the schemes its ClientHello offered; server: its CertificateRequest's
+    schemes: Option<Vec<u16>>,
     completed: bool,
     chain: Vec<Vec<u8>>, // the object's own certificate chain, as the peer received it
 }
@@ -872,6 +961,11 @@ struct Seen {
 fn seen(server: bool, out: &Outcome) -> Seen {
     Seen {
         verify: verify_code(server, out),
+        schemes: if server {
+            out.requested.clone()
+        } else {
+            out.offered.clone()
+        },
         completed: out.completed,
         chain: if server {
             out.client_saw.clone()
@@ -980,6 +1074,40 @@ pub unsafe extern "C" fn rl_ctx_set_identity(
         _ => p.extra_chain = items,
     };
     rebuild_with(ctx, change, true)
+}
+
+/// The signature schemes the object sent its peer in its handshake (handshake_of): a
+/// client's ClientHello list, a server's CertificateRequest list; hex codes,
+/// comma-separated. NULL with the reason queued when it sent none.
+#[no_mangle]
+pub unsafe extern "C" fn rl_get_schemes(kind: c_int, obj: usize) -> *mut c_char {
+    let schemes = match handshake_of(kind, obj) {
+        Ok(Seen {
+            schemes: Some(schemes),
+            ..
+        }) => schemes,
+        Ok(_) => {
+            push_error("the handshake sent the peer no signature scheme list");
+            return std::ptr::null_mut();
+        }
+        Err(why) => {
+            push_error(why);
+            return std::ptr::null_mut();
+        }
+    };
+    let text: Vec<String> = schemes.iter().map(|c| format!("{c:04x}")).collect();
+    CString::new(text.join(",")).map_or(std::ptr::null_mut(), CString::into_raw)
+}
+
+/// The provider's signature schemes, in this order (`n` 0: the provider's own).
+#[no_mangle]
+pub unsafe extern "C" fn rl_ctx_set_schemes(ctx: *const Ctx, list: *const u16, n: usize) -> c_int {
+    let wanted = if list.is_null() || n == 0 {
+        None
+    } else {
+        Some(std::slice::from_raw_parts(list, n).to_vec())
+    };
+    rebuild(ctx, |p| p.schemes = wanted)
 }
 
 /// A server's `send_tls13_tickets`; a negative number restores rustls's default.
@@ -1109,17 +1237,18 @@ pub unsafe extern "C" fn rl_get_flag(kind: c_int, obj: usize, which: c_int) -> c
 /// Two handshakes of `config` with one resumption-capable probe peer: whether the second
 /// resumed; None if either did not complete.
 fn resumes(config: &Config) -> Result<Option<bool>, Error> {
-    let asked = NoticeCertRequest::default();
-    let peer_params = Params {
-        tickets: true,
-        ..probe_peer_params(matches!(config, Config::Client(_)), None)
+    let notes = Arc::new(Notes::default());
+    let client = matches!(config, Config::Client(_));
+    let (peer_server, peer_client) = if client {
+        (Some(probe_server(None, &notes, true)?), None)
+    } else {
+        (None, Some(probe_client(None, &notes)?))
     };
-    let peer = build(&peer_params)?;
     let mut resumed = false;
     for _ in 0..2 {
-        let out = match (config, &peer) {
-            (Config::Client(c), Config::Server(s)) => handshake(c.clone(), s.clone(), &asked)?,
-            (Config::Server(s), Config::Client(c)) => handshake(c.clone(), s.clone(), &asked)?,
+        let out = match (config, &peer_server, &peer_client) {
+            (Config::Client(c), Some(s), _) => handshake(c.clone(), s.clone(), &notes)?,
+            (Config::Server(s), _, Some(c)) => handshake(c.clone(), s.clone(), &notes)?,
             _ => unreachable!(),
         };
         if !out.completed {
