@@ -110,6 +110,11 @@ out["no_session"] = lib.get("ssl", c1, "session")
 lib.set("ssl", c1, "session", "session-a")
 lib.set("ssl", c2, "session", "session-b")
 out["session"] = [lib.get("ssl", c1, "session"), lib.get("ssl", c2, "session")]
+actx = lib.ctx_new("tls-client")
+lib.set("ctx", actx, "alpn", ["h2", "http/1.1"])
+a1, a2, a3 = lib.ssl_new(actx), lib.ssl_new(actx), lib.ssl_new(lib.ctx_new("tls-client"))
+lib.set("ssl", a2, "alpn", ["acme-tls/1"])
+out["alpn"] = [lib.get("ssl", a, "alpn") for a in (a1, a2, a3)]
 out["no_name"] = lib.get("ssl", c1, "server-name")
 lib.set("ssl", c1, "server-name", "bravo.test")
 out["name"] = lib.get("ssl", c1, "server-name")
@@ -192,6 +197,8 @@ def test_certificates_sessions_and_names(seen: dict[str, Any]) -> None:
     assert seen["session"] == ["session-a", "session-b"]
     assert seen["no_name"] is None
     assert seen["name"] == "bravo.test"
+    # what a peer server was offered: the context's list, the SSL's own, none
+    assert seen["alpn"] == [["h2", "http/1.1"], ["acme-tls/1"], None]
 
 
 def test_what_pyopenssl_cannot_say(seen: dict[str, Any]) -> None:

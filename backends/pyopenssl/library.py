@@ -133,6 +133,9 @@ EXPRESSIBLE: dict[tuple[str, str, str], str] = {
     ("set", "ssl", "private-key"): "Connection.use_privatekey",
     ("set", "ssl", "session"): "Connection.set_session",
     ("get", "ssl", "session"): "Connection.get_session",
+    ("set", "ctx", "alpn"): "Context.set_alpn_protos",
+    ("set", "ssl", "alpn"): "Connection.set_alpn_protos",
+    ("get", "ssl", "alpn"): "the protocols a peer server's ALPN callback was offered",
     ("set", "ssl", "server-name"): "Connection.set_tlsext_host_name",
     ("get", "ssl", "server-name"): "Connection.get_servername",
 }
@@ -197,9 +200,10 @@ OPENSSL_FUNCTIONS.update(
 # Connection from a Context would freeze it (pyOpenSSL refuses setters on a used Context).
 THROUGH_AN_SSL = {
     "session-id-context": "a context shows its session id context only in an SSL's session",
+    "alpn": "a context shows its ALPN protocols only in an SSL's ClientHello",
 }
-# Settings shown by a handshake's session, and the role the object must play in it.
-SESSION_FIELDS = {"timeout": None, "session-id-context": "server"}
+# Settings an SSL's own handshake shows, and the role the object must play in it.
+HANDSHAKE_FIELDS = {"timeout": None, "session-id-context": "server", "alpn": "client"}
 SESSIONS = ("session-a", "session-b")
 # The peer speaks TLS 1.2 at most: there a session exists as soon as the handshake ends.
 PEER_KEY = "ec-p256"
@@ -259,6 +263,7 @@ class PyOpenSSL:
         self.seen: dict[int, dict[str, Json] | None] = {}
         self.fixtures = os.environ.get(FIXTURES_ENV) or None
         self._peers: dict[bool, Any] = {}  # server? -> the peer's Context
+        self._offered: list[str] | None = None  # ALPN the peer server was last offered
         # (SSL_CTX*, name) -> a Session from a completed handshake on that Context
         self._sessions: dict[tuple[int, str], Any] = {}
         self.queued_errors: list[str] = []
@@ -485,6 +490,8 @@ class PyOpenSSL:
             self._call(what, target.set_session, self._session(str(value), target.get_context()))
         elif setting == "server-name":
             self._call(what, target.set_tlsext_host_name, str(value).encode())
+        elif setting == "alpn":
+            self._call(what, target.set_alpn_protos, [str(v).encode() for v in value or []])
         else:
             raise NotImplementedError(f"no setter written for {setting!r}")
 
@@ -513,8 +520,8 @@ class PyOpenSSL:
             return [str(name.commonName) for name in self._call(what, target.get_client_ca_list)]
         if setting == "timeout" and kind == "ctx":
             return int(self._call(what, target.get_timeout))
-        if setting in SESSION_FIELDS:
-            return self._session_field(obj, setting)
+        if setting in HANDSHAKE_FIELDS:
+            return self._handshake_field(obj, setting)
         if setting == "certificate":
             cert = self._call(what, lambda: target.get_certificate(as_cryptography=True))
             return None if cert is None else _fixture_of(cert)
@@ -555,8 +562,15 @@ class PyOpenSSL:
             ctx.use_privatekey(self._key(PEER_KEY))
             if not server:
                 ctx.set_options(SSL.OP_NO_TICKET)  # the server then makes a session id
+            else:
+                ctx.set_alpn_select_callback(self._alpn_offered)
             self._peers[server] = ctx
         return self._peers[server]
+
+    def _alpn_offered(self, conn: Any, offered: list[bytes]) -> Any:
+        """The peer server's ALPN callback: notes what it was offered, chooses none."""
+        self._offered = [p.decode(errors="replace") for p in offered]
+        return SSL.NO_OVERLAPPING_PROTOCOLS
 
     def _is_server(self, ssl: int) -> bool:
         """The role the object plays: as last set, else its method's (an SSL_new of
@@ -600,10 +614,10 @@ class PyOpenSSL:
                 return
         raise Unobservable("the handshake did not finish")
 
-    def _session_field(self, ssl: int, setting: str) -> Json:
-        """A field of the session this object's own handshake made (one handshake each)."""
+    def _handshake_field(self, ssl: int, setting: str) -> Json:
+        """What this object's own handshake showed (one handshake each)."""
         server = self._is_server(ssl)
-        role = SESSION_FIELDS[setting]
+        role = HANDSHAKE_FIELDS[setting]
         if role is not None and server != (role == "server"):
             raise Unobservable(f"only a {role} shows this, and the object is not one")
         if ssl in self.seen:
@@ -613,11 +627,13 @@ class PyOpenSSL:
             return fields[setting]
         if ssl in self.started:
             raise Unobservable("the object has already started a handshake of its own")
+        self._offered = None
         self._handshake(self._obj(ssl), server)
         session = _lib.SSL_get_session(self._obj(ssl)._ssl)
         if session == _ffi.NULL:
             raise Unobservable("the handshake made no session")
         fields = _session_fields(session)
+        fields["alpn"] = self._offered
         self.seen[ssl] = fields
         return fields[setting]
 
