@@ -196,6 +196,17 @@ OPENSSL_FUNCTIONS.update(
     }
 )
 
+# Where what pyOpenSSL lacks is not the call the settings table names.
+_NO_DH_GROUP = (
+    "SSL_get_peer_tmp_key: Context.load_tmp_dh sets DH parameters (from a file), but "
+    "neither pyOpenSSL nor its bindings show the group a handshake used"
+)
+LACKING: dict[tuple[str, str, str], str] = {
+    ("set", "ctx", "tmp-dh"): _NO_DH_GROUP,
+    ("get", "ctx", "tmp-dh"): _NO_DH_GROUP,
+    ("get", "ssl", "tmp-dh"): _NO_DH_GROUP,
+}
+
 # Getters that need an SSL object: a context shows them only through one, and making a
 # Connection from a Context would freeze it (pyOpenSSL refuses setters on a used Context).
 THROUGH_AN_SSL = {
@@ -334,6 +345,8 @@ class PyOpenSSL:
                 # A context's method is chosen by Context(method); an object's would need
                 # SSL_set_ssl_method, which pyOpenSSL does not offer.
                 return [] if kind == "ctx" else ["SSL_set_ssl_method"]
+            if (op, kind, setting) in LACKING:
+                return [LACKING[(op, kind, setting)]]
             setter, getter = OPENSSL_FUNCTIONS[setting]
             if getter == "do_handshake":
                 # Read through a handshake, which pyOpenSSL has: what it lacks is the setter.
