@@ -504,6 +504,7 @@ def test_an_allocation_failing_inside_rustls_aborts_the_process(lib: RustlsLibra
     finally:
         worker.close()
     assert "SIGABRT" in crash.value.detail
+    assert "allocation inside ClientConnection::new" in crash.value.detail
     # what ended it: Rust's allocation failure handler, called from inside rustls
     code = (
         "from backends.rustls.library import load; lib = load(None, {}); "

@@ -1386,6 +1386,7 @@ unsafe impl GlobalAlloc for FailingAllocator {
             // backtrace) allocates as any code does: untouched and untracked.
             ARMED.with(|a| a.set(false));
             TRACKING.store(false, Ordering::SeqCst);
+            say_why_on_abort();
             return std::ptr::null_mut();
         }
         let ptr = System.alloc(layout);
@@ -1419,6 +1420,32 @@ unsafe impl GlobalAlloc for FailingAllocator {
 
 #[global_allocator]
 static ALLOCATOR: FailingAllocator = FailingAllocator;
+
+extern "C" {
+    fn signal(signum: c_int, handler: usize) -> usize;
+    fn write(fd: c_int, buf: *const u8, count: usize) -> isize;
+}
+const SIGABRT: c_int = 6;
+const SIG_DFL: usize = 0;
+
+/// Rust's allocation failure handler ends with a line about RUST_BACKTRACE; the line a
+/// crash report shows is stderr's last. One line more, written as the process aborts,
+/// says what happened. (Only write(2) runs in the handler: it is async-signal-safe.)
+fn say_why_on_abort() {
+    extern "C" fn on_abort(_: c_int) {
+        let why = b"rustls aborted: an allocation inside ClientConnection::new or \
+ServerConnection::new failed, and Rust's allocation failure handler aborts\n";
+        // SAFETY: a static buffer to stderr, then the default action for the re-raise.
+        unsafe {
+            write(2, why.as_ptr(), why.len());
+            signal(SIGABRT, SIG_DFL);
+        }
+    }
+    // SAFETY: installs a handler that only calls async-signal-safe functions.
+    unsafe {
+        signal(SIGABRT, on_abort as extern "C" fn(c_int) as usize);
+    }
+}
 
 /// What rl_ssl_new_failing saw; filled in when the call returns.
 #[repr(C)]
