@@ -88,6 +88,8 @@ for method in ("tls-client", "tls-server", "tls"):
     row["sid"] = out.pop("sid")
     attempt("ctx_sid", lib.get, "ctx", c, "session-id-context")
     row["ctx_sid"] = out.pop("ctx_sid")
+    attempt("cert_after", lib.get, "ssl", s, "certificate")
+    row["cert_after"] = out.pop("cert_after")
     lib.set("ssl", s, "options", ["no-compression"])
     attempt("after_set", lib.get, "ssl", s, "timeout")
     row["after_set"] = out.pop("after_set")
@@ -181,6 +183,12 @@ def test_the_timeout_is_what_a_handshakes_session_carries(seen: dict[str, Any]) 
         assert "session id context only in an SSL" in row["ctx_sid"]["unobservable"]
         # a setter after the handshake: the session no longer shows the object's settings
         assert "changed after" in row["after_set"]["unobservable"], method
+    # a server SSL got the adapter's certificate for its handshake: not the script's
+    assert (
+        "gave this SSL a certificate"
+        in seen["sessions"]["tls-server"]["cert_after"]["unobservable"]
+    )
+    assert seen["sessions"]["tls-client"]["cert_after"] is None
     assert seen["sessions"]["tls-server"]["sid"] == "context-b"
     assert seen["sessions"]["tls"]["sid"] == "context-b"  # TLS_method: a server until told
     assert "only a server" in seen["sessions"]["tls-client"]["sid"]["unobservable"]

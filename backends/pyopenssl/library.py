@@ -270,6 +270,7 @@ class PyOpenSSL:
         self.methods: dict[int, str] = {}  # SSL_CTX* -> the method it was made with
         self.roles: dict[int, str] = {}  # SSL* -> "accept" / "connect", as last set
         self.started: set[int] = set()  # SSL* that started a handshake of their own
+        self.lent: set[int] = set()  # SSL* the adapter gave a certificate for a handshake
         # SSL* -> what its handshake's session showed (None: set again since)
         self.seen: dict[int, dict[str, Json] | None] = {}
         self.fixtures = os.environ.get(FIXTURES_ENV) or None
@@ -298,6 +299,7 @@ class PyOpenSSL:
         for table in (self.roles, self.seen):
             table.pop(handle, None)  # a pointer the allocator handed out again
         self.started.discard(handle)
+        self.lent.discard(handle)
         return handle
 
     def _obj(self, handle: int) -> Any:
@@ -536,6 +538,8 @@ class PyOpenSSL:
         if setting in HANDSHAKE_FIELDS:
             return self._handshake_field(obj, setting)
         if setting == "certificate":
+            if kind == "ssl" and obj in self.lent:
+                raise Unobservable("the adapter gave this SSL a certificate for a handshake")
             cert = self._call(what, lambda: target.get_certificate(as_cryptography=True))
             return None if cert is None else _fixture_of(cert)
         if setting == "server-name":
@@ -598,6 +602,8 @@ class PyOpenSSL:
         peer = SSL.Connection(self._peer(not server), None)
         if server:
             if conn.get_certificate() is None:
+                # A server needs one to get anywhere; its certificate is then the adapter's.
+                self.lent.add(_address(conn._ssl))
                 conn.use_certificate(self._certificate(PEER_KEY))
                 conn.use_privatekey(self._key(PEER_KEY))
             conn.set_accept_state()
