@@ -1,11 +1,16 @@
-"""pyOpenSSL's public API (OpenSSL.SSL.Context and Connection) as a Library.
+"""pyOpenSSL (OpenSSL.SSL.Context and Connection) as a Library.
 
-Only what pyOpenSSL documents is used: no `_lib` / `_ffi` bindings. A page operation
-pyOpenSSL cannot express is `Absent`, named by the OpenSSL function it would need, so
-the column reads like the native ones. Objects are Python objects, kept alive in a dict
-until the script frees them. Their handles are numbers handed out in order, never
-reused: an id() could come back for a new object once the old one is gone, and the
-harness would then take the new Connection for the old one.
+Settings are set through pyOpenSSL's public API. Where that API has no reader the
+adapter reads through the OpenSSL bindings pyOpenSSL itself calls (`OpenSSL._util.lib`,
+cryptography's bundled libssl), and says so in EXPRESSIBLE: SSL_get_options and
+SSL_CTX_get_options (pyOpenSSL's `set_options(0)` is refused on a used Context), and
+i2d_SSL_SESSION for what a handshake's session carries (its timeout, its session id
+context). A page operation neither can express is `Absent`, named by the OpenSSL
+function it would need, so the column reads like the native ones.
+
+Objects are Python objects, kept alive in a dict until the script frees them. Their
+handles are the library's own pointers, the SSL* and SSL_CTX* the Python objects wrap:
+two SSL_new calls that handed back one SSL would show as one object.
 
 This adapter imports pyOpenSSL and so cryptography's statically linked OpenSSL; it
 runs in a worker process of its own, where that is the only OpenSSL mapped.
@@ -13,18 +18,24 @@ runs in a worker process of its own, where that is the only OpenSSL mapped.
 
 from __future__ import annotations
 
-import itertools
+import os
 import warnings
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from backends.native import bits_to_names
-from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
+from conformance.fixtures import ENV as FIXTURES_ENV
+from conformance.fixtures import common_name
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
+from conformance.settings import KEY_TYPES
 
 try:
     import OpenSSL
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
     from OpenSSL import SSL, crypto
+    from OpenSSL._util import ffi as _ffi
+    from OpenSSL._util import lib as _lib
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise Unavailable(f"pyOpenSSL is not installed ({err}); pip install pyOpenSSL") from None
 
@@ -87,9 +98,9 @@ METHODS = {
 # Every other combination is absent, named by the OpenSSL functions it would need.
 EXPRESSIBLE: dict[tuple[str, str, str], str] = {
     ("set", "ctx", "options"): "Context.set_options",
-    ("get", "ctx", "options"): "Context.set_options(0)",
+    ("get", "ctx", "options"): "SSL_CTX_get_options (pyOpenSSL's bindings)",
     ("set", "ssl", "options"): "Connection.set_options",
-    ("get", "ssl", "options"): "Connection.set_options(0)",
+    ("get", "ssl", "options"): "SSL_get_options (pyOpenSSL's bindings)",
     ("set", "ctx", "mode"): "Context.set_mode",
     ("get", "ctx", "mode"): "Context.set_mode(0)",
     ("set", "ctx", "min-proto-version"): "Context.set_min_proto_version",
@@ -110,6 +121,23 @@ EXPRESSIBLE: dict[tuple[str, str, str], str] = {
     ("set", "ssl", "accept-connect-state"): "Connection.set_accept_state / set_connect_state",
     ("set", "ctx", "client-ca-list"): "Context.set_client_ca_list",
     ("get", "ssl", "client-ca-list"): "Connection.get_client_ca_list",
+    ("set", "ctx", "timeout"): "Context.set_timeout",
+    ("get", "ctx", "timeout"): "Context.get_timeout",
+    ("get", "ssl", "timeout"): "a handshake's session (i2d_SSL_SESSION: its timeout)",
+    ("set", "ctx", "session-id-context"): "Context.set_session_id",
+    ("get", "ssl", "session-id-context"): "a server's session (i2d_SSL_SESSION: its id context)",
+    ("set", "ctx", "certificate"): "Context.use_certificate",
+    ("set", "ssl", "certificate"): "Connection.use_certificate",
+    ("get", "ssl", "certificate"): "Connection.get_certificate",
+    ("set", "ctx", "private-key"): "Context.use_privatekey",
+    ("set", "ssl", "private-key"): "Connection.use_privatekey",
+    ("set", "ssl", "session"): "Connection.set_session",
+    ("get", "ssl", "session"): "Connection.get_session",
+    ("set", "ctx", "alpn"): "Context.set_alpn_protos",
+    ("set", "ssl", "alpn"): "Connection.set_alpn_protos",
+    ("get", "ssl", "alpn"): "the protocols a peer server's ALPN callback was offered",
+    ("set", "ssl", "server-name"): "Connection.set_tlsext_host_name",
+    ("get", "ssl", "server-name"): "Connection.get_servername",
 }
 
 # OpenSSL's functions behind each setting, for naming what is absent.
@@ -160,31 +188,36 @@ OPENSSL_FUNCTIONS.update(
         "psk-identity-hint": ("use_psk_identity_hint", "do_handshake"),
         "custom-extensions": ("add_custom_ext", "do_handshake"),
         "client-cert-types": ("set1_client_certificate_types", "do_handshake"),
+        # Settings the page does not list (conformance.beyond).
+        "server-name": ("set_tlsext_host_name", "get_servername"),
+        "alpn": ("set_alpn_protos", "do_handshake"),
+        "quiet-shutdown": ("set_quiet_shutdown", "get_quiet_shutdown"),
+        "num-tickets": ("set_num_tickets", "get_num_tickets"),
     }
 )
 
-# Settings a handshake or a certificate shows that pyOpenSSL can express, but that this
-# adapter does not observe yet (that needs the harness's certificates and a peer).
-NOT_OBSERVED_YET: frozenset[tuple[str, str, str]] = frozenset(
-    {
-        ("set", "ctx", "timeout"),  # Context.set_timeout
-        ("get", "ctx", "timeout"),
-        ("get", "ssl", "timeout"),
-        ("set", "ssl", "session"),  # Connection.set_session / get_session
-        ("get", "ssl", "session"),
-        ("set", "ctx", "session-id-context"),  # Context.set_session_id
-        ("get", "ctx", "session-id-context"),
-        ("get", "ssl", "session-id-context"),
-        ("set", "ctx", "tmp-dh"),  # Context.load_tmp_dh (from a file)
-        ("get", "ctx", "tmp-dh"),
-        ("get", "ssl", "tmp-dh"),
-        ("set", "ctx", "certificate"),  # Context/Connection.use_certificate
-        ("set", "ssl", "certificate"),
-        ("get", "ssl", "certificate"),  # Connection.get_certificate
-        ("set", "ctx", "private-key"),  # Context/Connection.use_privatekey (no getter)
-        ("set", "ssl", "private-key"),
-    }
+# Where what pyOpenSSL lacks is not the call the settings table names.
+_NO_DH_GROUP = (
+    "SSL_get_peer_tmp_key: Context.load_tmp_dh sets DH parameters (from a file), but "
+    "neither pyOpenSSL nor its bindings show the group a handshake used"
 )
+LACKING: dict[tuple[str, str, str], str] = {
+    ("set", "ctx", "tmp-dh"): _NO_DH_GROUP,
+    ("get", "ctx", "tmp-dh"): _NO_DH_GROUP,
+    ("get", "ssl", "tmp-dh"): _NO_DH_GROUP,
+}
+
+# Getters that need an SSL object: a context shows them only through one, and making a
+# Connection from a Context would freeze it (pyOpenSSL refuses setters on a used Context).
+THROUGH_AN_SSL = {
+    "session-id-context": "a context shows its session id context only in an SSL's session",
+    "alpn": "a context shows its ALPN protocols only in an SSL's ClientHello",
+}
+# Settings an SSL's own handshake shows, and the role the object must play in it.
+HANDSHAKE_FIELDS = {"timeout": None, "session-id-context": "server", "alpn": "client"}
+SESSIONS = ("session-a", "session-b")
+# The peer speaks TLS 1.2 at most: there a session exists as soon as the handshake ends.
+PEER_KEY = "ec-p256"
 
 FEATURES_ABSENT: dict[str, list[str]] = {
     "ctx_new": [],
@@ -198,6 +231,11 @@ FEATURES_ABSENT: dict[str, list[str]] = {
     # No ex_data, so no free callback to watch SSL_free with (see README).
     "free_events": ["SSL_get_ex_new_index"],
     "errors": [],
+    "threads": ["SSL_up_ref"],
+    "alloc_failures": [
+        "CRYPTO_set_mem_functions: cryptography's bundled OpenSSL does not expose it to "
+        "Python, so no allocation inside SSL_new or SSL_dup can be made to fail"
+    ],
 }
 
 
@@ -228,11 +266,18 @@ class PyOpenSSL:
     family = "pyOpenSSL"
 
     def __init__(self) -> None:
-        self.objects: dict[int, Any] = {}  # handle -> object the script holds
-        # object -> its handle, for as long as the object lives (a Connection keeps its
-        # Context alive after the script let go of it).
-        self.handles: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
-        self._numbers = itertools.count(0x1000)
+        self.objects: dict[int, Any] = {}  # handle (SSL* / SSL_CTX*) -> object the script holds
+        self.methods: dict[int, str] = {}  # SSL_CTX* -> the method it was made with
+        self.roles: dict[int, str] = {}  # SSL* -> "accept" / "connect", as last set
+        self.started: set[int] = set()  # SSL* that started a handshake of their own
+        self.lent: set[int] = set()  # SSL* the adapter gave a certificate for a handshake
+        # SSL* -> what its handshake's session showed (None: set again since)
+        self.seen: dict[int, dict[str, Json] | None] = {}
+        self.fixtures = os.environ.get(FIXTURES_ENV) or None
+        self._peers: dict[bool, Any] = {}  # server? -> the peer's Context
+        self._offered: list[str] | None = None  # ALPN the peer server was last offered
+        # (SSL_CTX*, name) -> a Session from a completed handshake on that Context
+        self._sessions: dict[tuple[int, str], Any] = {}
         self.queued_errors: list[str] = []
         self.option_bits = _constants({k: v[0] for k, v in OPTION_CONSTANTS.items()})
         self.mode_bits = _constants({k: v[0] for k, v in MODE_CONSTANTS.items()})
@@ -247,10 +292,14 @@ class PyOpenSSL:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _keep(self, obj: Any) -> int:
-        handle = next(self._numbers)
+    def _keep(self, obj: Any, pointer: Any) -> int:
+        """The handle of a new object: the library's pointer it wraps."""
+        handle = _address(pointer)
         self.objects[handle] = obj
-        self.handles[obj] = handle
+        for table in (self.roles, self.seen):
+            table.pop(handle, None)  # a pointer the allocator handed out again
+        self.started.discard(handle)
+        self.lent.discard(handle)
         return handle
 
     def _obj(self, handle: int) -> Any:
@@ -292,12 +341,14 @@ class PyOpenSSL:
                 raise NotImplementedError(f"the pyOpenSSL adapter does not handle {setting!r}")
             if (op, kind, setting) in EXPRESSIBLE:
                 return []
-            if (op, kind, setting) in NOT_OBSERVED_YET:
-                raise NotImplementedError(f"the pyOpenSSL adapter does not observe {setting} yet")
+            if op == "get" and kind == "ctx" and setting in THROUGH_AN_SSL:
+                return []  # the getter says why it cannot show it (Unobservable)
             if setting == "method" and op == "set":
                 # A context's method is chosen by Context(method); an object's would need
                 # SSL_set_ssl_method, which pyOpenSSL does not offer.
                 return [] if kind == "ctx" else ["SSL_set_ssl_method"]
+            if (op, kind, setting) in LACKING:
+                return [LACKING[(op, kind, setting)]]
             setter, getter = OPENSSL_FUNCTIONS[setting]
             if getter == "do_handshake":
                 # Read through a handshake, which pyOpenSSL has: what it lacks is the setter.
@@ -320,7 +371,9 @@ class PyOpenSSL:
 
     def ctx_new(self, method: str) -> int | None:
         ctx = self._call("Context()", SSL.Context, getattr(SSL, METHODS[method]))
-        return self._keep(ctx)
+        handle = self._keep(ctx, ctx._context)
+        self.methods[handle] = method
+        return handle
 
     def ctx_free(self, ctx: int) -> None:
         # Connections keep their Context alive, as SSL objects hold a context reference.
@@ -331,7 +384,7 @@ class PyOpenSSL:
             # Connection(None) raises TypeError in Python before any SSL_new call.
             raise Absent("SSL_new(NULL): Connection requires a Context")
         conn = self._call("Connection()", SSL.Connection, self._obj(ctx), None)
-        return self._keep(conn)
+        return self._keep(conn, conn._ssl)
 
     def ssl_dup(self, ssl: int) -> int | None:
         raise Absent("SSL_dup")
@@ -344,8 +397,18 @@ class PyOpenSSL:
         self.objects.pop(ssl, None)
 
     def ssl_get_ctx(self, ssl: int) -> int:
-        ctx = self._obj(ssl).get_context()
-        return self.handles.get(ctx, -1)
+        # The SSL_CTX* of the Context pyOpenSSL says the Connection belongs to (the
+        # bindings have no SSL_get_SSL_CTX to ask libssl itself).
+        return _address(self._obj(ssl).get_context()._context)
+
+    def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
+        raise Absent(*FEATURES_ABSENT["threads"])
+
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        raise Absent(*FEATURES_ABSENT["alloc_failures"])
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        raise Absent("SSL_dup")
 
     def start_handshake(self, ssl: int) -> bool:
         """set_connect_state + do_handshake over pyOpenSSL's memory BIOs.
@@ -355,6 +418,8 @@ class PyOpenSSL:
         """
         conn = self._obj(ssl)
         conn.set_connect_state()
+        self.roles[ssl] = "connect"
+        self.started.add(ssl)
         try:
             conn.do_handshake()
         except SSL.WantReadError:
@@ -382,6 +447,8 @@ class PyOpenSSL:
             raise Absent(*lacking)
         target = self._obj(obj)
         what = EXPRESSIBLE[("set", kind, setting)]
+        if kind == "ssl" and obj in self.seen:
+            self.seen[obj] = None  # what its handshake showed is no longer its settings
         if setting == "options":
             bits = _names_to_bits(value, self.option_bits, OPTION_CONSTANTS)
             self._call(what, target.set_options, bits)
@@ -423,8 +490,23 @@ class PyOpenSSL:
         elif setting == "accept-connect-state":
             func = target.set_accept_state if value == "accept" else target.set_connect_state
             self._call(what, func)
+            self.roles[obj] = str(value)
         elif setting == "client-ca-list":
             self._call(what, target.set_client_ca_list, [_x509_name(str(cn)) for cn in value or []])
+        elif setting == "timeout":
+            self._call(what, target.set_timeout, int(value))
+        elif setting == "session-id-context":
+            self._call(what, target.set_session_id, str(value).encode())
+        elif setting == "certificate":
+            self._call(what, target.use_certificate, self._certificate(str(value)))
+        elif setting == "private-key":
+            self._call(what, target.use_privatekey, self._key(str(value)))
+        elif setting == "session":
+            self._call(what, target.set_session, self._session(str(value), target.get_context()))
+        elif setting == "server-name":
+            self._call(what, target.set_tlsext_host_name, str(value).encode())
+        elif setting == "alpn":
+            self._call(what, target.set_alpn_protos, [str(v).encode() for v in value or []])
         else:
             raise NotImplementedError(f"no setter written for {setting!r}")
 
@@ -432,10 +514,14 @@ class PyOpenSSL:
         lacking = self.missing(f"get:{kind}:{setting}")
         if lacking:
             raise Absent(*lacking)
+        if kind == "ctx" and setting in THROUGH_AN_SSL:
+            raise Unobservable(THROUGH_AN_SSL[setting])
         target = self._obj(obj)
         what = EXPRESSIBLE[("get", kind, setting)]
         if setting == "options":
-            return _bits_to_names(int(self._call(what, target.set_options, 0)), self.option_bits)
+            get = _lib.SSL_CTX_get_options if kind == "ctx" else _lib.SSL_get_options
+            pointer = target._context if kind == "ctx" else target._ssl
+            return _bits_to_names(int(get(pointer)), self.option_bits)
         if setting == "mode":
             return _bits_to_names(int(self._call(what, target.set_mode, 0)), self.mode_bits)
         if setting == "verify-mode":
@@ -447,7 +533,201 @@ class PyOpenSSL:
             return [str(n) for n in names if not str(n).startswith("TLS_")]  # TLS 1.3 suites
         if setting == "client-ca-list":
             return [str(name.commonName) for name in self._call(what, target.get_client_ca_list)]
+        if setting == "timeout" and kind == "ctx":
+            return int(self._call(what, target.get_timeout))
+        if setting in HANDSHAKE_FIELDS:
+            return self._handshake_field(obj, setting)
+        if setting == "certificate":
+            if kind == "ssl" and obj in self.lent:
+                raise Unobservable("the adapter gave this SSL a certificate for a handshake")
+            cert = self._call(what, lambda: target.get_certificate(as_cryptography=True))
+            return None if cert is None else _fixture_of(cert)
+        if setting == "server-name":
+            name = self._call(what, target.get_servername)
+            return None if name is None else bytes(name).decode(errors="replace")
+        if setting == "session":
+            session = self._call(what, target.get_session)
+            if session is None:
+                return None
+            made = {_address(s._session): n for (_, n), s in self._sessions.items()}
+            return made.get(_address(session._session), "other")
         raise NotImplementedError(f"no getter written for {setting!r}")
+
+    # --- fixtures and handshakes --------------------------------------------------------
+
+    def _fixture(self, name: str) -> bytes:
+        if not self.fixtures:
+            raise Unobservable(f"no fixtures folder (${FIXTURES_ENV}) to read {name} from")
+        try:
+            with open(os.path.join(self.fixtures, name), "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise Unobservable(f"fixture {name} cannot be read: {exc.strerror}") from None
+
+    def _certificate(self, kind: str) -> Any:
+        return x509.load_pem_x509_certificate(self._fixture(f"{kind}.pem"))
+
+    def _key(self, kind: str) -> Any:
+        return load_pem_private_key(self._fixture(f"{kind}.key"), None)
+
+    def _peer(self, server: bool) -> Any:
+        """The peer's Context: TLS 1.2 at most, with a certificate, verifying nothing."""
+        if server not in self._peers:
+            ctx = SSL.Context(SSL.TLS_SERVER_METHOD if server else SSL.TLS_CLIENT_METHOD)
+            ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+            ctx.use_certificate(self._certificate(PEER_KEY))
+            ctx.use_privatekey(self._key(PEER_KEY))
+            if not server:
+                ctx.set_options(SSL.OP_NO_TICKET)  # the server then makes a session id
+            else:
+                ctx.set_alpn_select_callback(self._alpn_offered)
+            self._peers[server] = ctx
+        return self._peers[server]
+
+    def _alpn_offered(self, conn: Any, offered: list[bytes]) -> Any:
+        """The peer server's ALPN callback: notes what it was offered, chooses none."""
+        self._offered = [p.decode(errors="replace") for p in offered]
+        return SSL.NO_OVERLAPPING_PROTOCOLS
+
+    def _is_server(self, ssl: int) -> bool:
+        """The role the object plays: as last set, else its method's (an SSL_new of
+        TLS_method is a server until told otherwise, as SSL_is_server says)."""
+        if ssl in self.roles:
+            return self.roles[ssl] == "accept"
+        method = self.methods.get(_address(self._obj(ssl).get_context()._context), "tls")
+        return method != "tls-client"
+
+    def _handshake(self, conn: Any, server: bool) -> None:
+        """conn and a peer over pyOpenSSL's memory BIOs, to the end of the handshake."""
+        peer = SSL.Connection(self._peer(not server), None)
+        if server:
+            if conn.get_certificate() is None:
+                # A server needs one to get anywhere; its certificate is then the adapter's.
+                self.lent.add(_address(conn._ssl))
+                conn.use_certificate(self._certificate(PEER_KEY))
+                conn.use_privatekey(self._key(PEER_KEY))
+            conn.set_accept_state()
+            peer.set_connect_state()
+        else:
+            conn.set_connect_state()
+            peer.set_accept_state()
+        done = {id(conn): False, id(peer): False}
+        for _ in range(50):
+            for a, b in ((conn, peer), (peer, conn)):
+                if not done[id(a)]:
+                    try:
+                        a.do_handshake()
+                        done[id(a)] = True
+                    except SSL.WantReadError:
+                        pass
+                    except SSL.Error as err:
+                        # The adapter's own handshake: its errors are not the script's.
+                        raise Unobservable(f"the handshake failed: {err}") from None
+                try:
+                    data = a.bio_read(1 << 16)
+                except SSL.WantReadError:
+                    data = b""
+                if data:
+                    b.bio_write(data)
+            if all(done.values()):
+                return
+        raise Unobservable("the handshake did not finish")
+
+    def _handshake_field(self, ssl: int, setting: str) -> Json:
+        """What this object's own handshake showed (one handshake each)."""
+        server = self._is_server(ssl)
+        role = HANDSHAKE_FIELDS[setting]
+        if role is not None and server != (role == "server"):
+            raise Unobservable(f"only a {role} shows this, and the object is not one")
+        if ssl in self.seen:
+            fields = self.seen[ssl]
+            if fields is None:
+                raise Unobservable("settings changed after this object's handshake")
+            return fields[setting]
+        if ssl in self.started:
+            raise Unobservable("the object has already started a handshake of its own")
+        self._offered = None
+        self._handshake(self._obj(ssl), server)
+        session = _lib.SSL_get_session(self._obj(ssl)._ssl)
+        if session == _ffi.NULL:
+            raise Unobservable("the handshake made no session")
+        fields = _session_fields(session)
+        fields["alpn"] = self._offered
+        self.seen[ssl] = fields
+        return fields[setting]
+
+    def _session(self, name: str, context: Any) -> Any:
+        """A session named by the table, from a completed client handshake of its own.
+
+        pyOpenSSL takes only a session made on the same Context, so it is made there.
+        """
+        if name not in SESSIONS:
+            raise ValueError(f"session: not one of {SESSIONS}: {name!r}")
+        key = (_address(context._context), name)
+        if key not in self._sessions:
+            conn = SSL.Connection(context, None)
+            self._handshake(conn, False)
+            session = conn.get_session()
+            if session is None:
+                raise Unobservable("the handshake made no session")
+            self._sessions[key] = session
+        return self._sessions[key]
+
+
+def _address(pointer: Any) -> int:
+    """The address a cffi pointer holds."""
+    return int(_ffi.cast("uintptr_t", pointer))
+
+
+def _fixture_of(cert: Any) -> Json:
+    """The fixture name of a certificate the harness made (by its CN), else the CN."""
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    cn = str(names[0].value) if names else None
+    for kind in KEY_TYPES:
+        if cn == common_name(kind):
+            return kind
+    return cn
+
+
+def _der_items(data: bytes) -> list[tuple[int, bytes]]:
+    """The (tag, contents) of each DER element in `data`, in order."""
+    items, i = [], 0
+    while i + 2 <= len(data):
+        tag, size = data[i], data[i + 1]
+        i += 2
+        if size & 0x80:  # long form: the next (size & 0x7f) bytes are the length
+            count = size & 0x7F
+            size = int.from_bytes(data[i : i + count], "big")
+            i += count
+        items.append((tag, data[i : i + size]))
+        i += size
+    return items
+
+
+def _session_fields(session: Any) -> dict[str, Json]:
+    """The timeout and session id context an SSL_SESSION carries, from its DER form.
+
+    OpenSSL's SSL_SESSION ASN.1 (ssl_asn1.c): SEQUENCE { version, ssl_version, cipher,
+    session_id, master_key, [1] time, [2] timeout, [3] peer, [4] sid_ctx, ... }, each
+    tagged field EXPLICIT and present only when set.
+    """
+    size = _lib.i2d_SSL_SESSION(session, _ffi.NULL)
+    if size <= 0:
+        raise Unobservable("i2d_SSL_SESSION could not encode the session")
+    buf = _ffi.new("unsigned char[]", size)
+    _lib.i2d_SSL_SESSION(session, _ffi.new("unsigned char **", buf))
+    items = _der_items(bytes(_ffi.buffer(buf, size)))
+    if len(items) != 1 or items[0][0] != 0x30:
+        raise Unobservable("the session's DER form is not a SEQUENCE")
+    tagged = {tag: body for tag, body in _der_items(items[0][1])}
+    fields: dict[str, Json] = {"timeout": None, "session-id-context": None}
+    if 0xA2 in tagged:
+        inner = _der_items(tagged[0xA2])
+        fields["timeout"] = int.from_bytes(inner[0][1], "big", signed=True)
+    if 0xA4 in tagged:
+        inner = _der_items(tagged[0xA4])
+        fields["session-id-context"] = inner[0][1].decode(errors="replace") or None
+    return fields
 
 
 def _x509_name(common_name: str) -> Any:

@@ -1,22 +1,26 @@
 """The page's operations on rustls, through the adapter cdylib (src/lib.rs) and ctypes.
 
 rustls is not OpenSSL: an SSL_CTX is a ClientConfig or ServerConfig, an SSL is a
-ClientConnection or ServerConnection made from one, and the reference count is the Arc's
-strong count. What rustls has is set and read back through its own API or seen in a real
-in-memory handshake; what it has no notion of is `Absent` with a one-line reason, which
-the report shows. README.md in this folder has the whole mapping.
+ClientConnection or ServerConnection made from one. A connection is a value its owner
+drops: rustls has no reference count, no up-ref and nothing that reports a free, so those
+are `Absent` (the cdylib could count its own Arc, but that would be the adapter's
+bookkeeping passed off as the library's). What rustls has is set and read back through
+its own API or seen in a real in-memory handshake; what it has no notion of is `Absent`
+with a one-line reason, which the report shows. README.md in this folder has the whole
+mapping.
 
 Imported inside the worker process: ctypes and the build module only (no libcrypto).
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import os
 
 from backends.rustls import build
-from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
-from conformance.settings import METHODS, VERIFY_MODE_NAMES
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
+from conformance.settings import KEY_TYPES, METHODS, SIGALG_NAMES, VERIFY_MODE_NAMES
 
 # --- what rustls has no notion of, and why (one line each: the report shows them) ------
 
@@ -28,6 +32,18 @@ NO_NULL_CTX = (
 CONNECTION_FIXED = "rustls fixes a connection's config when it is made: a connection has no setters"
 ROLE_FIXED = (
     "rustls fixes the role when the connection is made (ClientConnection or ServerConnection)"
+)
+NO_REFCOUNT = (
+    "rustls has no reference-counted connection object: a ClientConnection or "
+    "ServerConnection is a value its owner drops, so there is no up-ref and no count"
+)
+NO_FREE_EVENTS = (
+    "rustls reports nothing when a connection is dropped (no free callback, no ex_data): "
+    "what SSL_free really freed cannot be seen"
+)
+NO_SSL_METHOD = (
+    "rustls has no method on a connection: ClientConnection::new takes a ClientConfig, so "
+    "the role is the connection's type and cannot differ from its config's"
 )
 SERVER_NOT_CLIENT = (
     "a rustls ServerConnection cannot start a client handshake: its role is fixed at creation"
@@ -71,7 +87,13 @@ NO_NOTION: dict[str, str] = {
     "psk-identity-hint": "rustls has no PSK suites and no PSK identity hint",
     "custom-extensions": "rustls has no custom extension API",
     "client-cert-types": "rustls has no client certificate type list: its types are fixed",
+    "quiet-shutdown": (
+        "rustls has no quiet shutdown switch: it sends close_notify only when asked to"
+    ),
 }
+NO_SERVER_NAME_READER = (
+    "rustls takes a client's server name once, in ClientConnection::new, and has no reader for it"
+)
 
 # Settings rustls has on a config, read back on a context and on a connection; only the
 # context can set them (configs are rebuilt; a connection's config is fixed).
@@ -83,10 +105,37 @@ FROM_CONNECTION = ("method", "accept-connect-state")
 # on both. Values: alpn a list of protocol names; max-fragment-size an int or None; the
 # switches booleans. Each maps to one field of ClientConfig/ServerConfig.
 EXTRA_SETTINGS = ("alpn", "max-fragment-size", "resumption", "tickets", "key-log", "client-cert")
+# The identity a config gives its peer: rustls takes a certificate chain with its key, set
+# on a context from the harness's fixtures, read back from what a probe peer received.
+IDENTITY = {"certificate": 0, "private-key": 1, "chain": 2}
+# The provider's signature schemes (WebPkiSupportedAlgorithms), in order: a client offers
+# them in its ClientHello (sigalgs), a server lists them in a CertificateRequest
+# (client-sigalgs). Read from what the probe peer received.
+SCHEMES = ("sigalgs", "client-sigalgs")
+SCHEME_CODES = dict(zip(SIGALG_NAMES, (0x0401, 0x0804, 0x0403, 0x0807, 0x0501), strict=True))
+# A server config's field with a reader (send_tls13_tickets).
+CONFIG_FIELDS = ("num-tickets",)
+# conformance.fixtures's folder variable and chain, named here: that module imports
+# hashlib, which would map a libcrypto into this worker (tests check they agree).
+FIXTURES_ENV = "SSLCONFORM_FIXTURES"
+CHAIN = ("ca-1", "ca-2", "root")
+# What a peer receives that is not one of the harness's fixtures: the crate's own test
+# identity, which a server config has until a script gives it a certificate and key.
+TEST_IDENTITY = "test-identity"
 FLAGS = {"resumption": 0, "tickets": 1, "key-log": 2, "client-cert": 3}
-SERVER_ONLY = {"tickets": "a rustls client has no ticketer: tickets are a server switch"}
+SERVER_ONLY = {
+    "client-sigalgs": (
+        "a rustls client sends no CertificateRequest: client-sigalgs is a server's list"
+    ),
+    "tickets": "a rustls client has no ticketer: tickets are a server switch",
+    "num-tickets": "a rustls client sends no tickets: send_tls13_tickets is a server field",
+}
 CLIENT_ONLY = {
-    "client-cert": "a rustls server's identity is fixed (the test keys): this is a client switch"
+    "sigalgs": (
+        "a rustls server sends no signature scheme list of its own: it signs with one the "
+        "client offered, and its CertificateRequest's list is client-sigalgs"
+    ),
+    "client-cert": "a rustls server's identity is fixed (the test keys): this is a client switch",
 }
 
 VERSIONS = {"any": 0, "tls1": 0x0301, "tls1.1": 0x0302, "tls1.2": 0x0303, "tls1.3": 0x0304}
@@ -125,16 +174,22 @@ def missing_reason(feature: str) -> str | None:
     """
     if feature == "ssl_dup":
         return NO_DUP
-    if feature in ("ctx_new", "ssl_new", "ssl_up_ref", "ssl_free", "ssl_get_ctx", "handshake"):
+    if feature in ("ssl_up_ref", "threads"):
+        return NO_REFCOUNT
+    if feature == "free_events":
+        return NO_FREE_EVENTS
+    if feature in ("ctx_new", "ssl_new", "ssl_free", "ssl_get_ctx", "handshake"):
         return None
-    if feature in ("free_events", "errors"):
+    if feature in ("errors", "alloc_failures"):
         return None
     parts = feature.split(":")
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
         raise NotImplementedError(f"no rustls mapping for {feature!r}")
     action, kind, name = parts
-    if name in EXTRA_SETTINGS:
+    if name in (*EXTRA_SETTINGS, *IDENTITY, *CONFIG_FIELDS, *SCHEMES):
         return CONNECTION_FIXED if action == "set" and kind == "ssl" else None
+    if name == "server-name":
+        return CONNECTION_FIXED if action == "set" else NO_SERVER_NAME_READER
     if name in NO_NOTION:
         return NO_NOTION[name]
     if name in FROM_CONNECTION:
@@ -142,6 +197,8 @@ def missing_reason(feature: str) -> str | None:
             return ROLE_FIXED
         if kind == "ctx" and name == "accept-connect-state":
             return ROLE_FIXED
+        if kind == "ssl" and name == "method":
+            return NO_SSL_METHOD
         return None
     if name in ON_CONFIG:
         if action == "set" and kind == "ssl":
@@ -152,6 +209,17 @@ def missing_reason(feature: str) -> str | None:
     # A setting the table gained after this adapter was written: the engine reports that
     # the adapter cannot say, rather than a status rustls did not earn.
     raise NotImplementedError(f"no rustls mapping for setting {name!r}")
+
+
+class _AllocReport(ctypes.Structure):
+    """lib.rs's AllocReport."""
+
+    _fields_ = (
+        ("result", ctypes.c_size_t),
+        ("allocations", ctypes.c_size_t),
+        ("injected", ctypes.c_int),
+        ("leaked", ctypes.c_size_t),
+    )
 
 
 class RustlsLibrary:
@@ -165,13 +233,10 @@ class RustlsLibrary:
         p, i, sz, u16 = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint16
         signatures: dict[str, tuple[type | None, list[type]]] = {
             "rl_version": (ctypes.c_char_p, []),
-            "rl_freed_ssl": (sz, [ctypes.POINTER(sz), sz]),
-            "rl_freed_ctx": (sz, [ctypes.POINTER(sz), sz]),
             "rl_error_next": (p, []),
             "rl_string_free": (None, [p]),
             "rl_ctx_new": (p, [i]),
             "rl_ctx_free": (None, [p]),
-            "rl_ctx_strong_count": (ctypes.c_long, [p]),
             "rl_ctx_is_server": (i, [p]),
             "rl_ctx_set_version_bound": (i, [p, i, u16]),
             "rl_ctx_set_tls12_suites": (i, [p, ctypes.c_char_p]),
@@ -179,6 +244,12 @@ class RustlsLibrary:
             "rl_get_tls12_suites": (p, [i, sz]),
             "rl_get_versions": (i, [i, sz]),
             "rl_get_verify": (i, [i, sz]),
+            "rl_get_chain": (p, [i, sz]),
+            "rl_ctx_set_identity": (i, [p, i, ctypes.c_char_p, sz]),
+            "rl_ctx_set_num_tickets": (i, [p, ctypes.c_long]),
+            "rl_get_num_tickets": (ctypes.c_long, [i, sz]),
+            "rl_get_schemes": (p, [i, sz]),
+            "rl_ctx_set_schemes": (i, [p, ctypes.POINTER(u16), sz]),
             "rl_ctx_set_alpn": (i, [p, ctypes.c_char_p]),
             "rl_ctx_set_max_fragment": (i, [p, sz]),
             "rl_ctx_set_flag": (i, [p, i, i]),
@@ -186,9 +257,8 @@ class RustlsLibrary:
             "rl_get_max_fragment": (ctypes.c_long, [i, sz]),
             "rl_get_flag": (i, [i, sz, i]),
             "rl_ssl_new": (p, [p]),
-            "rl_ssl_up_ref": (i, [p]),
+            "rl_ssl_new_failing": (i, [p, sz, ctypes.POINTER(_AllocReport)]),
             "rl_ssl_free": (None, [p]),
-            "rl_ssl_strong_count": (ctypes.c_long, [p]),
             "rl_ssl_get_ctx": (p, [p]),
             "rl_ssl_is_server": (i, [p]),
             "rl_ssl_start_handshake": (i, [p]),
@@ -201,6 +271,8 @@ class RustlsLibrary:
             fn.restype = restype
             fn.argtypes = argtypes
         self._lib = lib
+        self.fixtures = os.environ.get(FIXTURES_ENV) or None
+        self._ders: dict[str, bytes] = {}  # fixture file -> its DER
 
     # --- library -------------------------------------------------------------------
 
@@ -221,20 +293,7 @@ class RustlsLibrary:
             out.append(self._take_string(ptr))
 
     def freed(self) -> list[int]:
-        return self._drain(self._lib.rl_freed_ssl)
-
-    def freed_contexts(self) -> list[int]:
-        """Context handles really freed since the last call (not part of the protocol)."""
-        return self._drain(self._lib.rl_freed_ctx)
-
-    def _drain(self, fn: ctypes._NamedFuncPointer) -> list[int]:
-        out: list[int] = []
-        buf = (ctypes.c_size_t * 64)()
-        while True:
-            n: int = fn(buf, len(buf))
-            out.extend(buf[:n])
-            if n < len(buf):
-                return out
+        raise Absent(NO_FREE_EVENTS)
 
     def _take_string(self, ptr: int) -> str:
         text = ctypes.string_at(ptr).decode("utf-8", "replace")
@@ -267,8 +326,7 @@ class RustlsLibrary:
         raise Absent(NO_DUP)
 
     def ssl_up_ref(self, ssl: int) -> int:
-        result: int = self._lib.rl_ssl_up_ref(ssl)
-        return result
+        raise Absent(NO_REFCOUNT)
 
     def ssl_free(self, ssl: int) -> None:
         self._lib.rl_ssl_free(ssl)
@@ -277,14 +335,29 @@ class RustlsLibrary:
         handle: int | None = self._lib.rl_ssl_get_ctx(ssl)
         return handle or 0
 
-    def strong_count(self, ssl: int) -> int:
-        """The Arc's strong count of an SSL handle (not part of the protocol)."""
-        count: int = self._lib.rl_ssl_strong_count(ssl)
-        return count
+    def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
+        raise Absent(NO_REFCOUNT)
 
-    def ctx_strong_count(self, ctx: int) -> int:
-        count: int = self._lib.rl_ctx_strong_count(ctx)
-        return count
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        """ClientConnection::new / ServerConnection::new with its nth allocation failing.
+
+        Reaching that allocation ends the worker: Rust's allocation failure handler aborts
+        the process (the run records a crash). Short of it, the report is what happened.
+        """
+        report = _AllocReport()
+        if not self._lib.rl_ssl_new_failing(ctx, nth, ctypes.byref(report)):
+            raise Unobservable("; ".join(self.errors()) or "no context")
+        return AllocReport(
+            result=report.result or None,
+            errors=self.errors(),
+            allocations=report.allocations,
+            injected=bool(report.injected),
+            leaked=report.leaked,
+            leaked_at=[],
+        )
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        raise Absent(NO_DUP)
 
     def start_handshake(self, ssl: int) -> bool:
         result: int = self._lib.rl_ssl_start_handshake(ssl)
@@ -358,20 +431,48 @@ class RustlsLibrary:
             if not isinstance(value, bool):
                 raise ValueError(f"{setting}: not a boolean: {value!r}")
             self._lib.rl_ctx_set_flag(obj, FLAGS[setting], int(value))
+        elif setting in IDENTITY:
+            if setting == "chain":
+                if not isinstance(value, int) or not 0 <= value <= len(CHAIN):
+                    raise ValueError(f"chain: not a depth of 0 to {len(CHAIN)}: {value!r}")
+                ders = [self._der(f"{name}.pem") for name in CHAIN[:value]]
+            else:
+                if value not in KEY_TYPES:
+                    raise ValueError(f"{setting}: not one of {KEY_TYPES}: {value!r}")
+                suffix = "pem" if setting == "certificate" else "key"
+                ders = [self._der(f"{value}.{suffix}")]
+            data = b"".join(len(d).to_bytes(4, "big") + d for d in ders)
+            self._lib.rl_ctx_set_identity(obj, IDENTITY[setting], data, len(data))
+        elif setting in SCHEMES:
+            self._check_role(kind, obj, setting)
+            if not isinstance(value, list) or not all(v in SCHEME_CODES for v in value):
+                raise ValueError(f"{setting}: not a list of {SIGALG_NAMES}: {value!r}")
+            codes = (ctypes.c_uint16 * len(value))(*(SCHEME_CODES[str(v)] for v in value))
+            self._lib.rl_ctx_set_schemes(obj, codes, len(value))
+        elif setting == "num-tickets":
+            self._check_role(kind, obj, setting)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"num-tickets: not a count: {value!r}")
+            self._lib.rl_ctx_set_num_tickets(obj, value)
         else:
             raise Absent(f"no rustls setter for {setting}")
 
     def _check_role(self, kind: Kind, obj: int, setting: str) -> None:
         server = self._is_server(kind, obj)
-        if server and setting in CLIENT_ONLY:
-            raise Absent(CLIENT_ONLY[setting])
-        if not server and setting in SERVER_ONLY:
-            raise Absent(SERVER_ONLY[setting])
+        why = CLIENT_ONLY.get(setting) if server else SERVER_ONLY.get(setting)
+        if why is None:
+            return
+        if setting in SCHEMES or setting in CONFIG_FIELDS:
+            # Settings of the table, which scripts set on contexts of every method: rustls
+            # has them, on the other role's configs. That example is unusable; the rule
+            # is judged on the others.
+            raise Unobservable(why)
+        raise Absent(why)
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         self._check("get", kind, setting)
         which = 0 if kind == "ctx" else 1
-        if setting == "method":
+        if setting == "method":  # a context's config type (a connection's is absent)
             return "tls-server" if self._is_server(kind, obj) else "tls-client"
         if setting == "accept-connect-state":
             return "accept" if self._is_server(kind, obj) else "connect"
@@ -406,6 +507,20 @@ class RustlsLibrary:
         if setting == "max-fragment-size":
             size: int = self._lib.rl_get_max_fragment(which, obj)
             return size or None
+        if setting in IDENTITY:
+            return self._identity(which, obj, setting)
+        if setting in SCHEMES:
+            self._check_role(kind, obj, setting)
+            ptr = self._lib.rl_get_schemes(which, obj)
+            if not ptr:
+                raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
+            scheme_names = {code: name for name, code in SCHEME_CODES.items()}
+            seen = [int(h, 16) for h in self._take_string(ptr).split(",") if h]
+            return [scheme_names.get(code, f"{code:#06x}") for code in seen]
+        if setting == "num-tickets":
+            self._check_role(kind, obj, setting)
+            tickets: int = self._lib.rl_get_num_tickets(which, obj)
+            return tickets
         if setting in FLAGS:
             self._check_role(kind, obj, setting)
             flag: int = self._lib.rl_get_flag(which, obj, FLAGS[setting])
@@ -413,6 +528,48 @@ class RustlsLibrary:
                 raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
             return flag == 1
         raise Absent(f"no rustls getter for {setting}")
+
+    def _der(self, name: str) -> bytes:
+        """The DER inside fixture file `name` (one PEM block)."""
+        if name not in self._ders:
+            if not self.fixtures:
+                raise Unobservable(f"no fixtures folder (${FIXTURES_ENV}) to read {name} from")
+            try:
+                with open(os.path.join(self.fixtures, name), "rb") as f:
+                    lines = f.read().splitlines()
+            except OSError as exc:
+                raise Unobservable(f"fixture {name} cannot be read: {exc.strerror}") from None
+            body = b"".join(ln for ln in lines if ln and not ln.startswith(b"-----"))
+            self._ders[name] = base64.b64decode(body)
+        return self._ders[name]
+
+    def _fixture_of(self, der: bytes) -> str | None:
+        for name in (*KEY_TYPES, *CHAIN):
+            if self._der(f"{name}.pem") == der:
+                return name
+        return None
+
+    def _identity(self, which: int, obj: int, setting: str) -> Json:
+        """What the peer received from the object in a handshake (see rl_get_chain)."""
+        ptr = self._lib.rl_get_chain(which, obj)
+        if not ptr:
+            raise Unobservable("; ".join(self.errors()) or "probe handshake failed")
+        text = self._take_string(ptr)
+        completed = text.startswith("+")
+        chain = [bytes.fromhex(h) for h in text.lstrip("+").split(",") if h]
+        if not chain:
+            if not completed:
+                raise Unobservable("the handshake ended before the object sent a certificate")
+            return None if setting != "chain" else 0
+        if setting == "chain":
+            names = [self._fixture_of(der) or TEST_IDENTITY for der in chain[1:]]
+            depth = len(names)
+            return depth if names == list(CHAIN[:depth]) else names
+        leaf = self._fixture_of(chain[0])
+        if setting == "private-key" and not completed:
+            # Only a completed handshake shows the key: the peer verified its signature.
+            raise Unobservable("the handshake did not complete: no signature showed the key")
+        return leaf or TEST_IDENTITY
 
 
 def library_path(lib_dir: str | None, options: dict[str, str]) -> str:
