@@ -1701,3 +1701,36 @@ def call_symbols(call: Call, kind: Kind) -> tuple[str, ...]:
         if isinstance(arg, Current):
             names.extend(call_symbols(arg.call, kind))
     return tuple(names)
+
+
+# --- what a whole C program needs beyond the calls (the reproducer generator's) --------
+# Additive: read by conformance.repro only. A program declares objects of the family's
+# types, starts with the family's initialisation, and calls a few functions the
+# adapters never call (ex_data indexes, the error queue, the allocator hooks).
+
+PROGRAM_TYPES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "wolfSSL": {"SSL": "WOLFSSL", "SSL_CTX": "WOLFSSL_CTX", "SSL_METHOD": "WOLFSSL_METHOD"},
+    }
+)
+PROGRAM_INIT: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "wolfSSL": ("wolfSSL_Init();",),  # before every other call
+        "GnuTLS": ("SSL_library_init();",),
+    }
+)
+# OpenSSL name -> the family's, for functions only a program calls; None: it has none.
+PROGRAM_SYMBOLS: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
+    {
+        "wolfSSL": {
+            "SSL_get_ex_new_index": "wolfSSL_get_ex_new_index",
+            "ERR_clear_error": "wolfSSL_ERR_clear_error",
+        },
+        "BoringSSL": {
+            # SSL objects are not reference counted; no allocator hooks.
+            "SSL_dup": None,
+            "SSL_up_ref": None,
+            "CRYPTO_set_mem_functions": None,
+        },
+    }
+)

@@ -45,7 +45,7 @@ def reproduce(
     # Only what the library itself reads (a fetched OpenSSL's OPENSSL_CONF) goes along.
     library_env = {k: v for k, v in (env or {}).items() if k.startswith("OPENSSL_")}
     try:
-        program = generate(rule(result.id), result, family, Spelling(family.name), library.version)
+        program = generate(rule(result.id), result, family, Spelling(family), library.version)
         return build_and_run(filename, program, target_for(library, family), library_env)
     except CannotGenerate as exc:
         return Reproducer(filename, "", "", "", "not-built", f"no C program: {exc}")

@@ -13,10 +13,12 @@ under conformance/properties make them.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from conformance.library import Kind
 from conformance.repro.family import CannotSpell, Family
 from conformance.repro.spell import CannotSpellSetting, Read, Spelling
 from conformance.results import RuleResult
@@ -97,14 +99,14 @@ class _Writer:
         """`c_type name = value;` the first time, `name = value;` after."""
         first = name not in self.names
         self.names.add(name)
-        self.say(f"{c_type} {name} = {value};" if first else f"{name} = {value};")
+        space = "" if c_type.endswith("*") else " "
+        self.say(f"{c_type}{space}{name} = {value};" if first else f"{name} = {value};")
 
     def broken(self, condition: str, message: str, *args: str) -> None:
         """If `condition`, the library broke the promise: say how and return 1."""
-        shown = "".join(f", {a}" for a in args)
         self.say(
-            f"if ({condition}) {{",
-            f'    printf("broken: {c_text(message)}\\n"{shown});',
+            *_if(condition),
+            *_printf(f"broken: {c_text(message)}\\n", args),
             "    return 1;",
             "}",
         )
@@ -136,6 +138,59 @@ class _Writer:
             return handle
         self.say(f"/* {op.op} on {handle.var}: already freed, not called */")
         return None
+
+
+def _top_level_or(condition: str) -> list[str]:
+    """`a || b || c` split where || is outside every parenthesis."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(condition):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and condition.startswith(" || ", i):
+            parts.append(condition[start:i])
+            start = i + 4
+    return [*parts, condition[start:]]
+
+
+def _if(condition: str) -> list[str]:
+    """`if (condition) {`, one alternative a line when it is long."""
+    if len(condition) <= 80:
+        return [f"if ({condition}) {{"]
+    parts = _top_level_or(condition)
+    lines = [f"if ({parts[0]} ||", *(f"    {p} ||" for p in parts[1:-1]), f"    {parts[-1]}) {{"]
+    return lines
+
+
+def _printf(fmt: str, args: tuple[str, ...]) -> list[str]:
+    """`printf(...)` inside a block: a long format in pieces, long arguments on lines of
+    their own."""
+    one = f'    printf("{fmt}"' + "".join(f", {a}" for a in args) + ");"
+    if len(one) <= 92:
+        return [one]
+    pieces = _pieces(fmt, 72)
+    lines = [f'    printf("{pieces[0]}"', *(f'           "{p}"' for p in pieces[1:])]
+    if not args:
+        return [*lines[:-1], lines[-1] + ");"]
+    lines[-1] += ","
+    line = "           "
+    for i, arg in enumerate(args):
+        piece = arg + (");" if i == len(args) - 1 else ",")
+        if len(line) + len(piece) + 1 > 88 and line.strip():
+            lines.append(line.rstrip())
+            line = "           "
+        line += piece + " "
+    return [*lines, line.rstrip()]
+
+
+def _pieces(text: str, width: int) -> list[str]:
+    """A C string's text in pieces of about `width`, cut after spaces (no escape cut)."""
+    pieces, start = [], 0
+    while len(text) - start > width:
+        cut = text.rfind(" ", start, start + width)
+        if cut <= start:
+            break
+        pieces.append(text[start : cut + 1])
+        start = cut + 1
+    return [*pieces, text[start:]]
 
 
 # --- C code that goes before main --------------------------------------------------------
@@ -332,7 +387,7 @@ def _handshake(w: _Writer, handle: _Handle) -> None:
 def _setting(w: _Writer, op: Op) -> None:
     if op.setting is None:
         raise CannotGenerate(f"{op.op} names no setting")
-    kind = "ctx" if op.op.startswith("ctx") else "ssl"
+    kind: Kind = "ctx" if op.op.startswith("ctx") else "ssl"
     if kind == "ctx":
         var = w.ctx(op)
     else:
@@ -342,7 +397,7 @@ def _setting(w: _Writer, op: Op) -> None:
         var = handle.var
     try:
         if op.op.endswith("_set"):
-            w.say(*w.spell.set(kind, var, op.setting, op.value))
+            w.say(*w.spell.assign(kind, var, op.setting, op.value))
         else:
             read = w.spell.read(kind, var, op.setting, w.names)
             w.say(*read.lines)
@@ -593,6 +648,17 @@ FREE_EVENT_RULES = frozenset(
 )
 
 
+def _kept(rule: Rule) -> str:
+    """What the program saw when the library keeps the promise, in a few words."""
+    for lead, said in (
+        ("dup.copies.", "the duplicate shows s's "),
+        ("new.inherits.", "the SSL shows its context's "),
+    ):
+        if rule.id.startswith(lead):
+            return said + rule.id[len(lead) :]
+    return rule.how
+
+
 def check_for(rule_id: str) -> Check:
     if rule_id in CHECKS:
         return CHECKS[rule_id]
@@ -634,7 +700,8 @@ def _header(rule: Rule, status: str, seen_on: str | None, build: str) -> list[st
         lead = f"  ({', '.join(versions)}) "
         wrapped = textwrap.wrap(f'"{quote}"', 86 - len(lead))
         lines += [lead + wrapped[0], *(" " * len(lead) + part for part in wrapped[1:])]
-    lines += textwrap.wrap(f"Checked: {rule.how}.", 86, subsequent_indent="  ")
+    how = re.sub(r"\s*\([^()]*\)$", "", rule.how)  # the calls in parentheses: see below
+    lines += textwrap.wrap(f"Checked: {how}.", 86, subsequent_indent="  ")
     if seen_on:
         lines += textwrap.wrap(f"Found {status} on {seen_on}.", 86, subsequent_indent="  ")
     lines += [f"Build: {build}", "Exit 1: the library breaks the promise; 0: it keeps it."]
@@ -678,7 +745,7 @@ def generate(
     for i, op in enumerate(script.ops):
         _op(w, op, rule)
         check(w, i, op, script)
-    w.say(f'printf("kept: {c_text(rule.how)}\\n");', "return 0;")
+    w.say(*(line[4:] for line in _printf(f"kept: {c_text(_kept(rule))}\\n", ())), "return 0;")
     build = " ".join(("cc", f"{rule.id}.c", *(f"-l{lib}" for lib in family.libraries), *w.flags))
     forked = result.status in ("crash", "timeout")
     includes = ["stdio.h", *w.includes]
