@@ -435,9 +435,10 @@ class Spelling:
                 '        snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? "," : "", cn);\n'
                 "    }\n}"
             )
-            return (
-                f"char {text_var}[1024];\n    cn_list({stack_var}, {text_var}, sizeof {text_var});"
-            )
+            return [
+                f"char {text_var}[1024];",
+                f"cn_list({stack_var}, {text_var}, sizeof {text_var});",
+            ]
         raise CannotSpellSetting(f"no C to show a {c_type}")
 
     def _fresh(self, names: set[str], base: str) -> str:
