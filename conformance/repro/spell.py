@@ -142,6 +142,8 @@ class Spelling:
             raise CannotSpellSetting(f"{setting}: its values are the harness's own fixtures")
         name = self._fresh(names, f"{_identifier(setting)}_{var}")
         c_type = self.family.returns(getter.spelled(kind), getter.returns)
+        if isinstance(value_type, binding.Callback):  # as the callbacks' own signature
+            c_type = self._callback_type(value_type.type)
         outs = [a for a in getter.args if isinstance(a, binding.Out)]
         if outs:
             lines.append(f"{_declared(self._type(outs[0].c_type), name)} = NULL;")
@@ -172,7 +174,7 @@ class Spelling:
 
     def shown(self, read: Read) -> str:
         if len(read.parts) == 1:
-            return read.parts[0].fmt
+            return f"{read.parts[0].label} {read.parts[0].fmt}"
         return "{" + ", ".join(f"{p.label} {p.fmt}" for p in read.parts) + "}"
 
     def args(self, read: Read) -> list[str]:
@@ -348,7 +350,7 @@ class Spelling:
         if value not in ("cb-a", "cb-b"):
             raise CannotSpellSetting(f"no callback {value!r}")
         base = _identifier(type_name)
-        params = ", ".join(f"{self._type(t)} a{i}" for i, t in enumerate(callback.params))
+        params = ", ".join(_declared(self._type(t), f"a{i}") for i, t in enumerate(callback.params))
         unused = " ".join(f"(void)a{i};" for i in range(len(callback.params)))
         if callback.answer == "arg0":
             body, unused = "return a0;", unused.replace("(void)a0; ", "")
@@ -366,6 +368,17 @@ class Spelling:
             f"/* Two {type_name} callbacks, told apart by address. */\n" + "\n\n".join(functions)
         )
         return f"{base}_cb_{str(value)[-1]}"
+
+    def _callback_type(self, type_name: str) -> str:
+        callback = binding.CALLBACKS.get(type_name)
+        if callback is None:
+            raise CannotSpellSetting(f"no signature for the {type_name} callback")
+        base = _identifier(type_name)
+        params = ", ".join(self._type(t) for t in callback.params)
+        self._helpers[f"callback type {type_name}"] = (
+            f"typedef {self._type(callback.returns)} (*{base}_fn)({params});"
+        )
+        return f"{base}_fn"
 
     def _names_stack(self, names: list[str]) -> str:
         new, push = self._name("sk_X509_NAME_new_null"), self._name("sk_X509_NAME_push")
