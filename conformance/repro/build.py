@@ -120,7 +120,7 @@ def _header_version(include: Path) -> str | None:
 def target_for(library: LibraryInfo, family: Family) -> Target:
     """What building against `library` needs; `problem` says when it is not here."""
     lib_dir = _lib_dir(library)
-    header = family.headers[-1]
+    header = family.headers[0]
     loader = tuple(library.loader or ())
     if lib_dir is None:
         found = SYSTEM_INCLUDE if (SYSTEM_INCLUDE / header).is_file() else None

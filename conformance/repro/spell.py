@@ -138,8 +138,10 @@ class Spelling:
             raise CannotSpellSetting(f"{setting} on {_kind_name(kind)}: {getter.why}")
         if isinstance(getter, binding.Observe):
             raise CannotSpellSetting(f"{setting} shows only through a handshake ({getter.mode})")
-        if value_type is None or isinstance(value_type, binding.Fixture):
-            raise CannotSpellSetting(f"{setting}: its values are the harness's own fixtures")
+        if isinstance(value_type, binding.Fixture):
+            raise CannotSpellSetting(_fixtures(value_type))
+        if value_type is None:
+            raise CannotSpellSetting(f"{setting} has no value to read")
         name = self._fresh(names, f"{_identifier(setting)}_{var}")
         c_type = self.family.returns(getter.spelled(kind), getter.returns)
         if isinstance(value_type, binding.Callback):  # as the callbacks' own signature
@@ -325,6 +327,8 @@ class Spelling:
             return f"(const unsigned char *){literal}", len(data)
         if isinstance(value_type, binding.Names):
             return self._names_stack(_names(value)), 0
+        if isinstance(value_type, binding.Fixture):
+            raise CannotSpellSetting(_fixtures(value_type))
         raise CannotSpellSetting(f"no C for a {type(value_type).__name__} value")
 
     def _bytes(self, value_type: binding.Bytes, value: Json) -> bytes:
@@ -473,6 +477,10 @@ def _flags_table(fields: binding.Fields) -> str:
         if f.name == "flags" and isinstance(f.value, binding.Flags):
             return f.value.table
     raise CannotSpellSetting("a field shown by a flag, but no flags field")
+
+
+def _fixtures(fixture: binding.Fixture) -> str:
+    return f"{fixture.kind} values are fixtures the harness makes at run time (no C for them)"
 
 
 def _kind_name(kind: Kind) -> str:
