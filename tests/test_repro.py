@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import conformance.repro.generate as generate_module
 from conformance import binding
 from conformance.library import Json
 from conformance.repro import reproduce
@@ -287,6 +288,21 @@ def test_crash_reproducer_reports_the_signal() -> None:
         pytest.skip("GnuTLS's OpenSSL layer is not on this machine")
     assert repro.outcome == "reproduces", repro.detail
     assert repro.detail.startswith("broken: the calls died by signal 11"), repro.detail
+
+
+@needs_openssl
+def test_a_timeout_cell_runs_the_calls_in_a_child_with_a_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A library whose first call never returns, and a time limit short enough to wait for.
+    monkeypatch.setattr(binding, "PROGRAM_INIT", {"OpenSSL": ("for (;;) {}",)})
+    monkeypatch.setattr(generate_module, "CHILD_SECONDS", 1)
+    result = _cell("ret.new.null-ctx", NULL_CTX_SCRIPT, "timeout")
+    repro = reproduce(result, _system_openssl(), {})
+    assert repro is not None
+    assert "alarm(1);" in repro.source
+    assert repro.outcome == "reproduces", repro.detail
+    assert repro.detail == "broken: the calls did not finish within 1 s"
 
 
 def test_wolfssl_programs_use_wolfssl_names_and_headers() -> None:

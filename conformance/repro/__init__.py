@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 from conformance.repro.build import build_and_run, target_for
 from conformance.repro.family import family_for
-from conformance.repro.generate import REPRODUCED, CannotGenerate, generate
+from conformance.repro.generate import REPRODUCED, CannotGenerate
+from conformance.repro.generate import generate as c_program  # the submodule keeps its name
 from conformance.repro.spell import Spelling
 from conformance.results import LibraryInfo, Reproducer, RuleResult
 from conformance.rules import rule
@@ -45,7 +46,7 @@ def reproduce(
     # Only what the library itself reads (a fetched OpenSSL's OPENSSL_CONF) goes along.
     library_env = {k: v for k, v in (env or {}).items() if k.startswith("OPENSSL_")}
     try:
-        program = generate(rule(result.id), result, family, Spelling(family), library.version)
+        program = c_program(rule(result.id), result, family, Spelling(family), library.version)
         return build_and_run(filename, program, target_for(library, family), library_env)
     except CannotGenerate as exc:
         return Reproducer(filename, "", "", "", "not-built", f"no C program: {exc}")

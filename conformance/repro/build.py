@@ -47,7 +47,9 @@ class Target:
     def build_args(self, source: str, binary: str, flags: tuple[str, ...]) -> list[str]:
         args = [COMPILER, source, "-o", binary, *(f"-I{d}" for d in self.includes)]
         if self.lib_dir:
-            args.append(f"-L{self.lib_dir}")
+            # Every library stays a direct dependency, found through our rpath: some
+            # (Debian's BoringSSL) point their own search path at a folder not there.
+            args += [f"-L{self.lib_dir}", "-Wl,--no-as-needed"]
         args += [f"-l{lib}" for lib in self.libraries]
         args += flags
         if self.lib_dir:
@@ -85,15 +87,16 @@ def _link_name(lib_dir: str, stem: str) -> str | None:
 def _headers_beside(lib_dir: Path, header: str) -> Path | None:
     """The include folder of `NAME-headers`, unpacked by `sslconform fetch` beside the
     library's own folder NAME (the library sits a few levels below it)."""
-    for base in [lib_dir, *lib_dir.parents][:6]:
+    for base in [lib_dir, *lib_dir.parents][:7]:
         if base == Path(base.anchor) or str(base) in ("/usr", "/usr/local"):
             break  # below the root only: /usr/include there is the system's
         for root in (base / "usr" / "include", base.parent / f"{base.name}-headers" / "root"):
-            if not root.is_dir():
-                continue
-            for include in (root, *sorted(root.glob("*")), *sorted(root.glob("*/*"))):
-                if (include / header).is_file():
-                    return include
+            found = sorted(root.glob(f"**/{header}"), key=lambda p: len(p.parts))
+            if found:
+                include = found[0]
+                for _ in header.split("/"):
+                    include = include.parent
+                return include
     return None
 
 
