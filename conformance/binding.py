@@ -42,11 +42,12 @@ Entry types
 `NoCall`    there is no such call on this kind of object (the reason is shown as
             what is missing), or it cannot show the setting (`unobservable`).
 `Entry`     one setting: its `value` (and `read`, when the getter's result is of
-            another form: a cipher list is set as text, read as a stack), its setter and getter on an SSL (`set`, `get`)
-            and on a context (`ctx_set`, `ctx_get`; SAME: the same calls with {p}
-            spelled SSL_CTX_), the value a load-time round trip sets (`probe`), the
-            library default where it is data (`default`), and the sub-object the
-            calls act on (`via`, e.g. {p}get0_param for verify-param).
+            another form: a cipher list is set as text, read as a stack), its
+            setter and getter on an SSL (`set`, `get`) and on a context (`ctx_set`,
+            `ctx_get`; SAME: the same calls with {p} spelled SSL_CTX_), the value a
+            load-time round trip sets (`probe`), the library default where it is
+            data (`default`), and the sub-object the calls act on (`via`, e.g.
+            {p}get0_param for verify-param).
 `Family`    how one library family differs: `symbols` (OpenSSL name -> exported
             symbol or `Sym` with another prototype; None: the family has no such
             call), `only_listed` (names not in `symbols` are missing: the family
@@ -793,7 +794,7 @@ ENTRIES: tuple[Entry, ...] = (
         "msg-callback",
         Callback("msg"),
         _fn("{p}set_msg_callback", VALUE, params=("msg_cb",)),
-        Observe("start", "msg-callback"),
+        Observe("start", "fired:msg"),
         ctx_get=NoCall("a context has no msg callback getter and no handshake", True),
     ),
     Entry(
@@ -1579,6 +1580,8 @@ WOLFSSL = Family(
             "SSL_use_psk_identity_hint",
         ),
         # Names that do not map by prefix.
+        "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
+        "SSL_CTX_get0_chain_certs": "wolfSSL_CTX_get0_chain_certs",
         "TLS_method": "wolfSSLv23_method",
         "TLS_client_method": "wolfTLS_client_method",
         "TLS_server_method": "wolfTLS_server_method",
