@@ -22,6 +22,7 @@ from ctypes import CFUNCTYPE, c_char_p, c_int, c_long, c_void_p
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from backends.native import METHOD_FUNCTIONS, bits_to_names
 from conformance import binding as b
 from conformance.library import Absent, Json, Kind, Unobservable
 from conformance.settings import BY_NAME as SETTINGS_BY_NAME
@@ -239,31 +240,6 @@ class Callbacks:
 
 
 # --- flag words --------------------------------------------------------------------------
-
-
-def bits_to_names(
-    value: int, masks: Mapping[str, int | None], hidden: Sequence[str] = ()
-) -> list[Json]:
-    """Known flags by name (sorted), then any other bits as one hex string.
-
-    A name counts as set when all of its bits are: some libraries give one flag a value
-    that contains another's (wolfSSL's SSL_MODE_AUTO_RETRY is 3, its
-    SSL_MODE_ENABLE_PARTIAL_WRITE 2), and then both show. Names defined as 0 or not at
-    all never show; hidden ones are read under another field and their bits dropped.
-    """
-    value &= 0xFFFFFFFFFFFFFFFF  # a signed long word read as its bits
-    for name in hidden:
-        value &= ~(masks.get(name) or 0)
-    shown = {n: m for n, m in masks.items() if m and n not in hidden}
-    names = sorted(n for n, m in shown.items() if value & m == m)
-    known = 0
-    for m in shown.values():
-        known |= m
-    rest = value & ~known
-    out: list[Json] = [*names]
-    if rest:
-        out.append(f"{rest:#x}")
-    return out
 
 
 def names_to_bits(names: Json, table: b.FlagTable, masks: Mapping[str, int | None]) -> int:
@@ -706,8 +682,6 @@ class Bound:
         raise NotImplementedError(f"no script form of a {type(kind).__name__} value")
 
     def _method(self, current: int | None) -> Json:
-        from backends.native import METHOD_FUNCTIONS  # data only
-
         for name, function in METHOD_FUNCTIONS.items():
             if self.symbols.has(function) and self.symbols.fn(function, c_void_p)() == current:
                 return name

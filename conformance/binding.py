@@ -1402,7 +1402,7 @@ BORINGSSL = Family(
                 ("get_max_proto_version", "uint16_t", ()),
                 ("set_max_cert_list", "void", ("size_t",)),
                 ("get_max_cert_list", "size_t", ()),
-                ("set_read_ahead", "void", ("int",)),
+                ("set_read_ahead", "int", ("int",)),
                 ("get_read_ahead", "int", ()),
             )
         },
@@ -1426,6 +1426,10 @@ BORINGSSL = Family(
         ("modes", "send-fallback-scsv"): 0x400,
         ("verify-modes", "client-once"): 0,
         ("verify-modes", "post-handshake"): None,
+        # Kept for source compatibility and defined as 0 (x509.h: "has no effect").
+        ("verify-flags", "x509-strict"): 0,
+        ("host-flags", "always-check-subject"): 0,
+        ("host-flags", "no-partial-wildcards"): 0,
     },
     notes=(
         "BoringSSL (Android's android-libboringssl 14.0.0): no SSL_ctrl: mode, protocol "
