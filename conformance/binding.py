@@ -1597,8 +1597,10 @@ WOLFSSL = Family(
         # SSL_get_mode would have to be.
         "SSL_get_mode": Sym("wolfSSL_SSL_get_mode", "long"),
         "SSL_get_ciphers": "wolfSSL_get_ciphers_compat",
-        "sk_SSL_CIPHER_num": Sym("wolfSSL_sk_num", "int", ("const void *",)),
-        "sk_SSL_CIPHER_value": Sym("wolfSSL_sk_value", "void *", ("const void *", "int")),
+        "sk_SSL_CIPHER_num": Sym("wolfSSL_sk_SSL_CIPHER_num", "int", ("const void *",)),
+        "sk_SSL_CIPHER_value": Sym(
+            "wolfSSL_sk_SSL_CIPHER_value", "void *", ("const void *", "int")
+        ),
         "sk_X509_NAME_new_null": Sym(
             "wolfSSL_sk_X509_NAME_new", "void *", (), (NULL,)
         ),  # macro: ..._new(NULL)
