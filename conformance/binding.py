@@ -41,11 +41,13 @@ Entry types
             machinery (backends.openssl.handshake), never by setting.
 `NoCall`    there is no such call on this kind of object (the reason is shown as
             what is missing), or it cannot show the setting (`unobservable`).
-`Entry`     one setting: its `value`, its setter and getter on an SSL (`set`, `get`)
-            and on a context (`ctx_set`, `ctx_get`; SAME: the same calls with {p}
-            spelled SSL_CTX_), the value a load-time round trip sets (`probe`), the
-            library default where it is data (`default`), and the sub-object the
-            calls act on (`via`, e.g. {p}get0_param for verify-param).
+`Entry`     one setting: its `value` (and `read`, when the getter's result is of
+            another form: a cipher list is set as text, read as a stack), its
+            setter and getter on an SSL (`set`, `get`) and on a context (`ctx_set`,
+            `ctx_get`; SAME: the same calls with {p} spelled SSL_CTX_), the value a
+            load-time round trip sets (`probe`), the library default where it is
+            data (`default`), and the sub-object the calls act on (`via`, e.g.
+            {p}get0_param for verify-param).
 `Family`    how one library family differs: `symbols` (OpenSSL name -> exported
             symbol or `Sym` with another prototype; None: the family has no such
             call), `only_listed` (names not in `symbols` are missing: the family
@@ -359,7 +361,7 @@ class ValueArg:
 @dataclass(frozen=True)
 class Const:
     c: str  # as written in C
-    value: int | None  # None: NULL
+    value: int | bytes | None  # None: NULL; bytes: a C string
 
 
 @dataclass(frozen=True)
@@ -581,7 +583,7 @@ class Either:
 
 
 Setter = Call | tuple[Call, ...] | Either | NoCall  # a tuple: calls made in order
-Getter = Call | Observe | NoCall
+Getter = Call | tuple[Call, ...] | Observe | NoCall  # a tuple: the value's own calls
 
 
 class _Same:
@@ -604,6 +606,7 @@ class Entry:
     probe: Json = None  # a value a load-time round trip sets and reads back (None: none)
     default: Json = None  # OpenSSL 3.0's default, where it is data
     needs: tuple[str, ...] = ()  # C functions the value's conversion needs, besides calls
+    read: Value | None = None  # how the getter's result converts, when not as `value`
 
     def setter(self, kind: Kind) -> Setter | None:
         if kind == "ctx" and not isinstance(self.ctx_set, _Same):
@@ -784,14 +787,14 @@ ENTRIES: tuple[Entry, ...] = (
             )
         ),
         (),
-        NoCall("verify-param is read field by field"),
+        (),  # field by field, on the object `via` gives
         via=_fn("{p}get0_param", returns="X509_VERIFY_PARAM *"),
     ),
     Entry(
         "msg-callback",
         Callback("msg"),
         _fn("{p}set_msg_callback", VALUE, params=("msg_cb",)),
-        Observe("start", "msg-callback"),
+        Observe("start", "fired:msg"),
         ctx_get=NoCall("a context has no msg callback getter and no handshake", True),
     ),
     Entry(
@@ -828,7 +831,7 @@ ENTRIES: tuple[Entry, ...] = (
         ),
         _fn("{p}get_ciphers", returns="STACK_OF(SSL_CIPHER) *"),
         probe=["ECDHE-RSA-AES128-GCM-SHA256"],
-        needs=("sk_SSL_CIPHER_num", "sk_SSL_CIPHER_value", "SSL_CIPHER_get_name"),
+        read=Ciphers(),
     ),
     Entry(
         "accept-connect-state",
@@ -841,6 +844,8 @@ ENTRIES: tuple[Entry, ...] = (
         ),
         (),
         _fn("SSL_is_server", returns="int"),
+        ctx_set=NoCall("a context has no accept or connect state"),
+        ctx_get=NoCall("a context has no accept or connect state"),
         probe="accept",
     ),
     Entry(
@@ -865,8 +870,9 @@ ENTRIES: tuple[Entry, ...] = (
         Pointer(),
         _fn("SSL_set_ex_data", DataIndex(), VALUE, params=("int", "void *"), returns="int"),
         _fn("SSL_get_ex_data", DataIndex(), params=("int",), returns="void *"),
+        ctx_set=NoCall("the harness's ex_data index is one of SSL objects, not of contexts"),
+        ctx_get=NoCall("the harness's ex_data index is one of SSL objects, not of contexts"),
         probe=99,
-        needs=("CRYPTO_get_ex_new_index",),
     ),
     Entry(
         "ca-list",
@@ -917,7 +923,6 @@ ENTRIES: tuple[Entry, ...] = (
             what="session",
         ),
         _fn("SSL_get_session", returns="SSL_SESSION *"),
-        needs=("SSL_get1_session",),
     ),
     Entry(
         "session-id-context",
@@ -1079,7 +1084,7 @@ ENTRIES: tuple[Entry, ...] = (
             # A second SSL_dane_enable refuses (already enabled); the records still add.
             _fn(
                 "SSL_dane_enable",
-                Const('"sslconform.test"', None),
+                Const('"sslconform.test"', b"sslconform.test"),
                 params=("const char *",),
                 returns="int",
             ),
@@ -1260,6 +1265,35 @@ VALUE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
+# What any handshake of the harness needs from the library, whatever setting it shows.
+HANDSHAKE: tuple[str, ...] = (
+    "BIO_new_bio_pair",
+    "SSL_set_bio",
+    "SSL_do_handshake",
+    "SSL_get_error",
+    "SSL_set_accept_state",
+    "SSL_set_connect_state",
+    "SSL_is_server",
+    "SSL_in_before",
+    "TLS_client_method",
+    "TLS_server_method",
+    "SSL_CTX_use_certificate",
+    "SSL_CTX_use_PrivateKey",
+    "SSL_CTX_ctrl",
+    "SSL_get_certificate",
+    "SSL_get_privatekey",
+    "BIO_new_mem_buf",
+    "PEM_read_bio_X509",
+    "PEM_read_bio_PrivateKey",
+    "sk_X509_new_null",
+    "sk_X509_push",
+    "sk_X509_free",
+    "SSL_get_session",
+    "SSL_set_verify",
+    "SSL_get_verify_mode",
+)
+
+
 # --- library families -------------------------------------------------------------------
 
 
@@ -1368,7 +1402,7 @@ BORINGSSL = Family(
                 ("get_max_proto_version", "uint16_t", ()),
                 ("set_max_cert_list", "void", ("size_t",)),
                 ("get_max_cert_list", "size_t", ()),
-                ("set_read_ahead", "void", ("int",)),
+                ("set_read_ahead", "int", ("int",)),
                 ("get_read_ahead", "int", ()),
             )
         },
@@ -1392,6 +1426,10 @@ BORINGSSL = Family(
         ("modes", "send-fallback-scsv"): 0x400,
         ("verify-modes", "client-once"): 0,
         ("verify-modes", "post-handshake"): None,
+        # Kept for source compatibility and defined as 0 (x509.h: "has no effect").
+        ("verify-flags", "x509-strict"): 0,
+        ("host-flags", "always-check-subject"): 0,
+        ("host-flags", "no-partial-wildcards"): 0,
     },
     notes=(
         "BoringSSL (Android's android-libboringssl 14.0.0): no SSL_ctrl: mode, protocol "
@@ -1546,6 +1584,8 @@ WOLFSSL = Family(
             "SSL_use_psk_identity_hint",
         ),
         # Names that do not map by prefix.
+        "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
+        "SSL_CTX_get0_chain_certs": "wolfSSL_CTX_get0_chain_certs",
         "TLS_method": "wolfSSLv23_method",
         "TLS_client_method": "wolfTLS_client_method",
         "TLS_server_method": "wolfTLS_server_method",
@@ -1557,8 +1597,10 @@ WOLFSSL = Family(
         # SSL_get_mode would have to be.
         "SSL_get_mode": Sym("wolfSSL_SSL_get_mode", "long"),
         "SSL_get_ciphers": "wolfSSL_get_ciphers_compat",
-        "sk_SSL_CIPHER_num": Sym("wolfSSL_sk_num", "int", ("const void *",)),
-        "sk_SSL_CIPHER_value": Sym("wolfSSL_sk_value", "void *", ("const void *", "int")),
+        "sk_SSL_CIPHER_num": Sym("wolfSSL_sk_SSL_CIPHER_num", "int", ("const void *",)),
+        "sk_SSL_CIPHER_value": Sym(
+            "wolfSSL_sk_SSL_CIPHER_value", "void *", ("const void *", "int")
+        ),
         "sk_X509_NAME_new_null": Sym(
             "wolfSSL_sk_X509_NAME_new", "void *", (), (NULL,)
         ),  # macro: ..._new(NULL)
