@@ -431,10 +431,11 @@ def _failing(w: _Writer, op: Op) -> None:
         "counting = 0;",
     )
     w.declare("unsigned long", "error", f"{c('ERR_get_error')}()")
-    w.cannot_run(f"made < {nth}", f"{call} made fewer than {nth} allocations")
+    spelled = c(call)  # as the family spells it, in what the program prints
+    w.cannot_run(f"made < {nth}", f"{spelled} made fewer than {nth} allocations")
     w.broken(
         f"{got} == NULL && error == 0",
-        f"{call} returned NULL with allocation {nth} failing and nothing on the error stack",
+        f"{spelled} returned NULL with allocation {nth} failing and nothing on the error stack",
     )
     w.say(
         f"{c('ERR_clear_error')}();",
@@ -443,11 +444,11 @@ def _failing(w: _Writer, op: Op) -> None:
     )
     w.broken(
         "live != 0",
-        f"%d allocations made by {call} with allocation {nth} failing were never freed",
+        f"%d allocations made by {spelled} with allocation {nth} failing were never freed",
         "live",
     )
     if s is not None and w.free_events:
-        w.broken(f"frees_of({s.var}) != 0", f"{call} with allocation {nth} failing freed s")
+        w.broken(f"frees_of({s.var}) != 0", f"{spelled} with allocation {nth} failing freed s")
 
 
 def _threads(w: _Writer, op: Op) -> None:
@@ -487,33 +488,35 @@ def _new_object(w: _Writer, i: int, op: Op, script: Script) -> None:
         s, dup = w.ssl(op), w.ssls[-1]
         w.broken(
             f"{dup.var} == NULL || {dup.var} == {s.var}",
-            "SSL_dup in the initial state gave %s, not a new SSL object",
+            f"{w.c('SSL_dup')} in the initial state gave %s, not a new SSL object",
             f'{dup.var} == NULL ? "NULL" : "s itself"',
         )
 
 
 def _pointer(w: _Writer, i: int, op: Op, script: Script) -> None:
     if op.op in ("ssl_new", "ssl_dup") and w.ssls[-1].obj.refs > 0:
-        call = "SSL_new" if op.op == "ssl_new" else "SSL_dup"
+        call = w.c("SSL_new" if op.op == "ssl_new" else "SSL_dup")
         w.broken(f"{w.ssls[-1].var} == NULL", f"{call} returned NULL, not an SSL structure")
 
 
 def _null_ctx(w: _Writer, i: int, op: Op, script: Script) -> None:
     if op.op == "ssl_new" and op.ctx is None:
         s = w.ssls[-1].var
-        w.broken(f"{s} != NULL", "SSL_new(NULL) returned an SSL object, not NULL")
+        new = w.c("SSL_new")
+        w.broken(f"{s} != NULL", f"{new}(NULL) returned an SSL object, not NULL")
         w.broken(
             f"{w.c('ERR_get_error')}() == 0",
-            "SSL_new(NULL) returned NULL with nothing on the error stack",
+            f"{new}(NULL) returned NULL with nothing on the error stack",
         )
 
 
 def _creates(w: _Writer, i: int, op: Op, script: Script) -> None:
     if op.op == "ssl_new":
         made = w.ssls[-1].var
-        w.broken(f"{made} == NULL", "SSL_new returned NULL for a valid context")
+        new = w.c("SSL_new")
+        w.broken(f"{made} == NULL", f"{new} returned NULL for a valid context")
         for other in w.ssls[:-1]:
-            w.broken(f"{made} == {other.var}", f"SSL_new gave {made} the object of {other.var}")
+            w.broken(f"{made} == {other.var}", f"{new} gave {made} the object of {other.var}")
 
 
 def _same_ctx(w: _Writer, i: int, op: Op, script: Script) -> None:
