@@ -138,6 +138,8 @@ class Spelling:
             raise CannotSpellSetting(f"{setting} on {_kind_name(kind)}: {getter.why}")
         if isinstance(getter, binding.Observe):
             raise CannotSpellSetting(f"{setting} shows only through a handshake ({getter.mode})")
+        if isinstance(getter, tuple):
+            raise CannotSpellSetting(f"{setting} is read by {len(getter)} calls, not one")
         if isinstance(value_type, binding.Fixture):
             raise CannotSpellSetting(_fixtures(value_type))
         if value_type is None:
