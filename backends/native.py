@@ -77,8 +77,8 @@ def bits_to_names(
     """Known flags by name (sorted), then any other bits as one hex string.
 
     A name counts as set when all of its bits are: some libraries give one flag a
-    value that contains another's (wolfSSL's SSL_MODE_AUTO_RETRY is 3, its
-    SSL_MODE_ENABLE_PARTIAL_WRITE 2), and then both show. Names defined as 0 or not at
+    value that contains another's (wolfSSL's auto-retry mode is 3, its partial-write
+    mode 2), and then both show. Names defined as 0 or not at
     all never show; `hidden` ones are read under another field and their bits dropped.
     """
     value &= 0xFFFFFFFFFFFFFFFF  # a signed long word read as its bits

@@ -55,8 +55,8 @@ Entry types
             does not exist), `flags` ((table, name) -> value; None: not defined, 0:
             defined as nothing), `constants`, `header`, and notes for people.
 
-Pure data (and small pure helpers): imported by the worker processes, which must not
-import hypothesis nor map a libcrypto.
+Pure data (and small pure helpers): the worker processes read it, and they must not
+load hypothesis nor map a libcrypto.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Flag:
 @dataclass(frozen=True)
 class FlagTable:
     """Flags of one C word. `hidden` flags are read back under another field (a set
-    verification time shows as X509_V_FLAG_USE_CHECK_TIME): not shown by name."""
+    verification time shows as a flag of its own): not shown by name."""
 
     name: str
     flags: tuple[Flag, ...]
@@ -272,13 +272,15 @@ CALLBACKS: Mapping[str, CallbackType] = MappingProxyType(
                 1,
             ),
             CallbackType(
-                "generate-session-id",
+                "gen-session-id",
                 "int",
                 ("SSL *", "unsigned char *", "unsigned int *"),
                 records=0,
                 machinery=True,
             ),
-            CallbackType("tmp-dh", "DH *", ("SSL *", "int", "int"), records=0, machinery=True),
+            CallbackType(
+                "dh-params-cb", "DH *", ("SSL *", "int", "int"), records=0, machinery=True
+            ),
             # The harness's own, for the peer and the object's handshake (never a value).
             CallbackType(
                 "psk-client",
@@ -472,9 +474,10 @@ class Text:
 @dataclass(frozen=True)
 class Bytes:
     """A string as bytes, or a list of names encoded by `encoding`: "plain" (UTF-8),
-    "alpn" (length-prefixed names), "cert-types" (one FLAGS byte per name)."""
+    "length-prefixed" (each name after its length byte, as ALPN lists go on the wire),
+    "cert-types" (one byte per name, the FLAGS table of that name)."""
 
-    encoding: Literal["plain", "alpn", "cert-types"] = "plain"
+    encoding: Literal["plain", "length-prefixed", "cert-types"] = "plain"
 
 
 @dataclass(frozen=True)
@@ -492,12 +495,13 @@ class Ciphers:
 
 @dataclass(frozen=True)
 class Fixture:
-    """An object the harness makes and the script names: "certificate" (X509 *),
-    "private-key" (EVP_PKEY *), "chain" (STACK_OF(X509) of the fixture chain of a
-    depth), "session" (SSL_SESSION * of a completed handshake), "dh" (DH parameters of
-    a named group), "tlsa" (a DANE record), "serverinfo" (a serverinfo v2 block)."""
+    """An object the harness makes and the script names: "x509" (a certificate),
+    "pkey" (an EVP_PKEY *), "x509-stack" (STACK_OF(X509) of the fixture chain of a
+    depth), "ssl-session" (SSL_SESSION * of a completed handshake), "dh" (parameters
+    of a named group, as EVP_PKEY * or DH *, whichever the call takes), "tlsa" (a DANE
+    record, in parts), "serverinfo-block" (a serverinfo v2 block)."""
 
-    kind: Literal["certificate", "private-key", "chain", "session", "dh", "tlsa", "serverinfo"]
+    kind: Literal["x509", "pkey", "x509-stack", "ssl-session", "dh", "tlsa", "serverinfo-block"]
 
 
 @dataclass(frozen=True)
@@ -554,7 +558,8 @@ class Observe:
 
     mode: "start" (only the first flight, SSL_do_handshake once), or a full handshake:
     "plain", "dhe" (DHE suites), "certreq" (the server asks for a certificate), "psk",
-    "serverinfo", "dane". role: the object must be a "server" or a "client" (None:
+    "rsa-only" (the server has the RSA key only), "tlsa-auth" (the client authenticates
+    the server by a TLSA record). role: the object must be a "server" or a "client" (None:
     either). shows: the observation of the handshake that is the value.
     needs: C functions the observation uses beyond the handshake itself.
     """
@@ -913,7 +918,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "session",
-        Fixture("session"),
+        Fixture("ssl-session"),
         _fn(
             "SSL_set_session",
             VALUE,
@@ -936,7 +941,7 @@ ENTRIES: tuple[Entry, ...] = (
             fails="zero",
             what="session id context",
         ),
-        Observe("plain", "session-id-context", "server", needs=("SSL_SESSION_get0_id_context",)),
+        Observe("plain", "session-sid-ctx", "server", needs=("SSL_SESSION_get0_id_context",)),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
@@ -971,9 +976,9 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "tmp-dh-callback",
-        Callback("tmp-dh"),
+        Callback("dh-params-cb"),
         _fn("{p}set_tmp_dh_callback", VALUE, params=("tmp_dh_cb",)),
-        Observe("dhe", "fired:tmp-dh", "server"),
+        Observe("dhe", "fired:dh-params-cb", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
         needs=("DH_new_by_nid",),
     ),
@@ -981,12 +986,12 @@ ENTRIES: tuple[Entry, ...] = (
         "dh-auto",
         Integer("long"),
         _ctrl_set("{p}set_dh_auto", "SSL_CTRL_SET_DH_AUTO", "int"),
-        Observe("dhe", "dh-auto", "server"),
+        Observe("dhe", "automatic-dh", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
         "certificate",
-        Fixture("certificate"),
+        Fixture("x509"),
         _fn(
             "{p}use_certificate",
             VALUE,
@@ -1001,7 +1006,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "private-key",
-        Fixture("private-key"),
+        Fixture("pkey"),
         _fn(
             "{p}use_PrivateKey",
             VALUE,
@@ -1015,7 +1020,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "chain",
-        Fixture("chain"),
+        Fixture("x509-stack"),
         # SSL_set1_chain: the library takes its own references; the stack stays ours.
         Call(
             "{p}set1_chain",
@@ -1101,21 +1106,21 @@ ENTRIES: tuple[Entry, ...] = (
                 what="TLSA record",
             ),
         ),
-        Observe("dane", "dane-record", "client", needs=("SSL_get0_dane_tlsa",)),
+        Observe("tlsa-auth", "dane-record", "client", needs=("SSL_get0_dane_tlsa",)),
         ctx_set=NoCall("a context has no DANE record"),
         ctx_get=_CTX_BY_HANDSHAKE,
         needs=("SSL_get_SSL_CTX",),
     ),
     Entry(
         "generate-session-id",
-        Callback("generate-session-id"),
+        Callback("gen-session-id"),
         _fn("{p}set_generate_session_id", VALUE, params=("GEN_SESSION_CB",), returns="int"),
-        Observe("plain", "fired:generate-session-id", "server"),
+        Observe("plain", "fired:gen-session-id", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
         "serverinfo",
-        Fixture("serverinfo"),
+        Fixture("serverinfo-block"),
         _fn(
             "{p}use_serverinfo_ex",
             Const("SSL_SERVERINFOV2", 2),
@@ -1126,7 +1131,7 @@ ENTRIES: tuple[Entry, ...] = (
             fails="zero",
             what="serverinfo",
         ),
-        Observe("serverinfo", "serverinfo", "server", needs=("SSL_CTX_add_custom_ext",)),
+        Observe("rsa-only", "serverinfo-extension", "server", needs=("SSL_CTX_add_custom_ext",)),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
@@ -1156,7 +1161,7 @@ ENTRIES: tuple[Entry, ...] = (
         "custom-extensions",
         Integer("unsigned int"),
         _NO_SSL_SETTER,
-        Observe("plain", "custom-extensions", needs=("SSL_CTX_add_custom_ext",)),
+        Observe("plain", "custom-extension-types", needs=("SSL_CTX_add_custom_ext",)),
         ctx_set=_fn(
             "SSL_CTX_add_custom_ext",
             VALUE,
@@ -1207,7 +1212,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "alpn",
-        Bytes("alpn"),
+        Bytes("length-prefixed"),
         _fn(
             "{p}set_alpn_protos",
             VALUE,
@@ -1647,9 +1652,9 @@ WOLFSSL = Family(
         ("options", "no-tlsv1.3"): 0x20000000,
         ("options", "no-renegotiation"): None,
         # wolfSSL's mode values are not OpenSSL's and are not all single bits.
-        ("modes", "enable-partial-write"): 2,  # enum SSL_MODE_ENABLE_PARTIAL_WRITE
+        ("modes", "enable-partial-write"): 2,  # an enum member of wolfssl/ssl.h
         ("modes", "accept-moving-write-buffer"): 4,
-        ("modes", "auto-retry"): 3,  # enum SSL_MODE_AUTO_RETRY
+        ("modes", "auto-retry"): 3,  # an enum member, like partial write
         ("modes", "no-auto-chain"): None,
         ("modes", "release-buffers"): 0x10,  # openssl/ssl.h macro (the ssl.h enum says -1)
         ("modes", "send-fallback-scsv"): None,
