@@ -211,3 +211,22 @@ def test_ctypes_adapters_name_no_setting_and_no_flag(path: str) -> None:
             if flag.c_name[0].isalpha():
                 assert not re.search(rf"\b{flag.c_name}\b", text), flag.c_name
     assert not re.search(r"getattr\(self, [\"']_[sg]et_", text)
+
+
+# --- the backend READMEs say what the table says ------------------------------------
+
+READMES = {
+    "backends/openssl/README.md": ("OpenSSL", "BoringSSL"),
+    "backends/wolfssl/README.md": ("wolfSSL",),
+    "backends/gnutls/README.md": ("GnuTLS",),
+}
+
+
+@pytest.mark.parametrize("path", sorted(READMES))
+def test_backend_readme_lists_what_the_table_says_differs(path: str) -> None:
+    text = (ROOT / path).read_text()
+    begin, end = text.find(binding.README_BEGIN), text.find(binding.README_END)
+    assert 0 <= begin < end, f"{path} has no generated section"
+    section = text[begin + len(binding.README_BEGIN) : end].strip()
+    expected = "\n".join(binding.describe(binding.FAMILIES[f]) for f in READMES[path]).strip()
+    assert section == expected, f"{path}: regenerate its section from conformance.binding.describe"
