@@ -808,7 +808,7 @@ def _calls(part: Any) -> list[b.Call]:
 
 
 def _encode(kind: b.Bytes, value: Json, family: b.Family) -> bytes:
-    if kind.encoding == "length-prefixed":
+    if kind.encoding == "alpn":  # the wire format, named after ALPN
         return b"".join(bytes([len(str(n))]) + str(n).encode() for n in value)
     if kind.encoding == "cert-types":
         codes = family.flag_values("cert-types")

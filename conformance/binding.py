@@ -478,10 +478,10 @@ class Text:
 @dataclass(frozen=True)
 class Bytes:
     """A string as bytes, or a list of names encoded by `encoding`: "plain" (UTF-8),
-    "length-prefixed" (each name after its length byte, as ALPN lists go on the wire),
+    "alpn" (each name after its length byte, as ALPN lists go on the wire),
     "cert-types" (one byte per name, the FLAGS table of that name)."""
 
-    encoding: Literal["plain", "length-prefixed", "cert-types"] = "plain"
+    encoding: Literal["plain", "alpn", "cert-types"] = "plain"
 
 
 @dataclass(frozen=True)
@@ -1216,7 +1216,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "alpn",
-        Bytes("length-prefixed"),
+        Bytes("alpn"),
         _fn(
             "{p}set_alpn_protos",
             VALUE,
