@@ -186,8 +186,9 @@ class Machinery(Protocol):
 
 @dataclass
 class Fixture:
-    """A fixture as C arguments: the pointer (or bytes), named parts, and whether the
-    machinery keeps it (else the call's then_free releases it)."""
+    """A fixture as C arguments: the pointer (or bytes) and its named parts (a TLSA
+    record's). The machinery keeps what it made, unless the call's then_free releases
+    it (a DH the library took its own reference of)."""
 
     value: Any
     parts: Mapping[str, Any]

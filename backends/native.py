@@ -17,32 +17,14 @@ import ctypes
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from conformance import binding
 from conformance.library import Json
 
-# The page's object operations, by the OpenSSL functions they need (names as in ssl.h).
-# Every adapter of an OpenSSL-like API starts from these and adds what differs.
-OBJECT_FEATURES: dict[str, tuple[str, ...]] = {
-    "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
-    "ssl_new": ("SSL_new",),
-    "ssl_dup": ("SSL_dup",),
-    "ssl_up_ref": ("SSL_up_ref",),
-    "ssl_free": ("SSL_free",),
-    "ssl_get_ctx": ("SSL_get_SSL_CTX",),
-}
-HANDSHAKE_FUNCTIONS = (
-    "BIO_new_bio_pair",
-    "SSL_set_bio",
-    "SSL_set_connect_state",
-    "SSL_do_handshake",
-)
-
-
-# The page's methods, by the OpenSSL function that returns each SSL_METHOD.
-METHOD_FUNCTIONS = {
-    "tls": "TLS_method",
-    "tls-client": "TLS_client_method",
-    "tls-server": "TLS_server_method",
-}
+# The page's object operations and methods, by the OpenSSL functions they need: the
+# binding table's (every adapter of an OpenSSL-like API starts from these).
+OBJECT_FEATURES = binding.OBJECT_FEATURES
+HANDSHAKE_FUNCTIONS = binding.START_HANDSHAKE
+METHOD_FUNCTIONS = binding.METHODS
 
 
 class ObjectCalls:

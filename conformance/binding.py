@@ -1269,12 +1269,33 @@ VALUE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "Names:get": ("sk_X509_NAME_num", "sk_X509_NAME_value", "X509_NAME_get_text_by_NID"),
         "Ciphers:get": ("sk_SSL_CIPHER_num", "sk_SSL_CIPHER_value", "SSL_CIPHER_get_name"),
-        "Fixture:set": ("BIO_new_mem_buf", "PEM_read_bio_X509", "PEM_read_bio_PrivateKey"),
     }
 )
 
 
-# What any handshake of the harness needs from the library, whatever setting it shows.
+# The page's object operations, by the OpenSSL functions they need (names as in ssl.h).
+OBJECT_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
+        "ssl_new": ("SSL_new",),
+        "ssl_dup": ("SSL_dup",),
+        "ssl_up_ref": ("SSL_up_ref",),
+        "ssl_free": ("SSL_free",),
+        "ssl_get_ctx": ("SSL_get_SSL_CTX",),
+    }
+)
+# The page's methods, by the OpenSSL function that returns each SSL_METHOD.
+METHODS: Mapping[str, str] = MappingProxyType(
+    {"tls": "TLS_method", "tls-client": "TLS_client_method", "tls-server": "TLS_server_method"}
+)
+# Starting a handshake (the first flight of a client over a memory BIO pair).
+START_HANDSHAKE: tuple[str, ...] = (
+    "BIO_new_bio_pair",
+    "SSL_set_bio",
+    "SSL_set_connect_state",
+    "SSL_do_handshake",
+)
+# What any full handshake of the harness needs from the library, whatever it shows.
 HANDSHAKE: tuple[str, ...] = (
     "BIO_new_bio_pair",
     "SSL_set_bio",
