@@ -19,7 +19,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable, Mapping, Sequence
 from ctypes import CFUNCTYPE, c_char_p, c_int, c_long, c_void_p
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from backends.native import METHOD_FUNCTIONS, bits_to_names
@@ -186,8 +186,9 @@ class Machinery(Protocol):
 
 @dataclass
 class Fixture:
-    """A fixture as C arguments: the pointer (or bytes), named parts, and whether the
-    machinery keeps it (else the call's then_free releases it)."""
+    """A fixture as C arguments: the pointer (or bytes) and its named parts (a TLSA
+    record's). The machinery keeps what it made, unless the call's then_free releases
+    it (a DH the library took its own reference of)."""
 
     value: Any
     parts: Mapping[str, Any]
@@ -266,6 +267,22 @@ def names_to_bits(names: Json, table: b.FlagTable, masks: Mapping[str, int | Non
     return value
 
 
+# --- the tables an adapter reads ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The settings table, the binding table and the families an adapter works from:
+    the modules' own by default; a test hands its own (a setting of its own)."""
+
+    entries: Mapping[str, b.Entry] = field(default_factory=lambda: b.BY_SETTING)
+    settings: Mapping[str, Setting] = field(default_factory=lambda: SETTINGS_BY_NAME)
+    families: Mapping[str, b.Family] = field(default_factory=lambda: b.FAMILIES)
+
+
+TABLES = Tables()
+
+
 # --- the interpreter ---------------------------------------------------------------------
 
 
@@ -282,8 +299,7 @@ class Bound:
         start_missing: Callable[[], list[str]] = list,
         data_index: int = -1,
         data_index_function: str = "CRYPTO_get_ex_new_index",
-        entries: Mapping[str, b.Entry] = b.BY_SETTING,
-        settings: Mapping[str, Setting] = SETTINGS_BY_NAME,
+        tables: Tables = TABLES,
         callback_types: Mapping[str, b.CallbackType] = b.CALLBACKS,
     ) -> None:
         self.symbols = symbols
@@ -294,8 +310,8 @@ class Bound:
         self.start_missing = start_missing
         self.data_index = data_index
         self.data_index_function = data_index_function
-        self.entries = entries
-        self.settings = settings
+        self.entries = tables.entries
+        self.settings = tables.settings
         self.callbacks = Callbacks(callback_types)
         self.callback_types = callback_types
         # Getters that do not show what their setter stored (see round_trip).
@@ -793,7 +809,7 @@ def _calls(part: Any) -> list[b.Call]:
 
 
 def _encode(kind: b.Bytes, value: Json, family: b.Family) -> bytes:
-    if kind.encoding == "alpn":
+    if kind.encoding == "alpn":  # the wire format, named after ALPN
         return b"".join(bytes([len(str(n))]) + str(n).encode() for n in value)
     if kind.encoding == "cert-types":
         codes = family.flag_values("cert-types")

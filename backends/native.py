@@ -17,32 +17,14 @@ import ctypes
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from conformance import binding
 from conformance.library import Json
 
-# The page's object operations, by the OpenSSL functions they need (names as in ssl.h).
-# Every adapter of an OpenSSL-like API starts from these and adds what differs.
-OBJECT_FEATURES: dict[str, tuple[str, ...]] = {
-    "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
-    "ssl_new": ("SSL_new",),
-    "ssl_dup": ("SSL_dup",),
-    "ssl_up_ref": ("SSL_up_ref",),
-    "ssl_free": ("SSL_free",),
-    "ssl_get_ctx": ("SSL_get_SSL_CTX",),
-}
-HANDSHAKE_FUNCTIONS = (
-    "BIO_new_bio_pair",
-    "SSL_set_bio",
-    "SSL_set_connect_state",
-    "SSL_do_handshake",
-)
-
-
-# The page's methods, by the OpenSSL function that returns each SSL_METHOD.
-METHOD_FUNCTIONS = {
-    "tls": "TLS_method",
-    "tls-client": "TLS_client_method",
-    "tls-server": "TLS_server_method",
-}
+# The page's object operations and methods, by the OpenSSL functions they need: the
+# binding table's (every adapter of an OpenSSL-like API starts from these).
+OBJECT_FEATURES = binding.OBJECT_FEATURES
+HANDSHAKE_FUNCTIONS = binding.START_HANDSHAKE
+METHOD_FUNCTIONS = binding.METHODS
 
 
 class ObjectCalls:
@@ -77,8 +59,8 @@ def bits_to_names(
     """Known flags by name (sorted), then any other bits as one hex string.
 
     A name counts as set when all of its bits are: some libraries give one flag a
-    value that contains another's (wolfSSL's SSL_MODE_AUTO_RETRY is 3, its
-    SSL_MODE_ENABLE_PARTIAL_WRITE 2), and then both show. Names defined as 0 or not at
+    value that contains another's (wolfSSL's auto-retry mode is 3, its partial-write
+    mode 2), and then both show. Names defined as 0 or not at
     all never show; `hidden` ones are read under another field and their bits dropped.
     """
     value &= 0xFFFFFFFFFFFFFFFF  # a signed long word read as its bits

@@ -55,8 +55,12 @@ Entry types
             does not exist), `flags` ((table, name) -> value; None: not defined, 0:
             defined as nothing), `constants`, `header`, and notes for people.
 
-Pure data (and small pure helpers): imported by the worker processes, which must not
-import hypothesis nor map a libcrypto.
+Helpers for C spelling: `c_spelling` (the function or macro a C program of a family
+writes), `c_form` (that, or the family's ctrl function and command number where it has
+no call of that name), `describe` (what a family differs in, for its README).
+
+Pure data (and small pure helpers): the worker processes read it, and they must not
+load hypothesis nor map a libcrypto.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ class Flag:
 @dataclass(frozen=True)
 class FlagTable:
     """Flags of one C word. `hidden` flags are read back under another field (a set
-    verification time shows as X509_V_FLAG_USE_CHECK_TIME): not shown by name."""
+    verification time shows as a flag of its own): not shown by name."""
 
     name: str
     flags: tuple[Flag, ...]
@@ -272,13 +276,15 @@ CALLBACKS: Mapping[str, CallbackType] = MappingProxyType(
                 1,
             ),
             CallbackType(
-                "generate-session-id",
+                "gen-session-id",
                 "int",
                 ("SSL *", "unsigned char *", "unsigned int *"),
                 records=0,
                 machinery=True,
             ),
-            CallbackType("tmp-dh", "DH *", ("SSL *", "int", "int"), records=0, machinery=True),
+            CallbackType(
+                "dh-params-cb", "DH *", ("SSL *", "int", "int"), records=0, machinery=True
+            ),
             # The harness's own, for the peer and the object's handshake (never a value).
             CallbackType(
                 "psk-client",
@@ -472,7 +478,8 @@ class Text:
 @dataclass(frozen=True)
 class Bytes:
     """A string as bytes, or a list of names encoded by `encoding`: "plain" (UTF-8),
-    "alpn" (length-prefixed names), "cert-types" (one FLAGS byte per name)."""
+    "alpn" (each name after its length byte, as ALPN lists go on the wire),
+    "cert-types" (one byte per name, the FLAGS table of that name)."""
 
     encoding: Literal["plain", "alpn", "cert-types"] = "plain"
 
@@ -492,12 +499,13 @@ class Ciphers:
 
 @dataclass(frozen=True)
 class Fixture:
-    """An object the harness makes and the script names: "certificate" (X509 *),
-    "private-key" (EVP_PKEY *), "chain" (STACK_OF(X509) of the fixture chain of a
-    depth), "session" (SSL_SESSION * of a completed handshake), "dh" (DH parameters of
-    a named group), "tlsa" (a DANE record), "serverinfo" (a serverinfo v2 block)."""
+    """An object the harness makes and the script names: "x509" (a certificate),
+    "pkey" (an EVP_PKEY *), "x509-stack" (STACK_OF(X509) of the fixture chain of a
+    depth), "ssl-session" (SSL_SESSION * of a completed handshake), "dh" (parameters
+    of a named group, as EVP_PKEY * or DH *, whichever the call takes), "tlsa" (a DANE
+    record, in parts), "serverinfo-block" (a serverinfo v2 block)."""
 
-    kind: Literal["certificate", "private-key", "chain", "session", "dh", "tlsa", "serverinfo"]
+    kind: Literal["x509", "pkey", "x509-stack", "ssl-session", "dh", "tlsa", "serverinfo-block"]
 
 
 @dataclass(frozen=True)
@@ -554,7 +562,8 @@ class Observe:
 
     mode: "start" (only the first flight, SSL_do_handshake once), or a full handshake:
     "plain", "dhe" (DHE suites), "certreq" (the server asks for a certificate), "psk",
-    "serverinfo", "dane". role: the object must be a "server" or a "client" (None:
+    "rsa-only" (the server has the RSA key only), "tlsa-auth" (the client authenticates
+    the server by a TLSA record). role: the object must be a "server" or a "client" (None:
     either). shows: the observation of the handshake that is the value.
     needs: C functions the observation uses beyond the handshake itself.
     """
@@ -913,7 +922,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "session",
-        Fixture("session"),
+        Fixture("ssl-session"),
         _fn(
             "SSL_set_session",
             VALUE,
@@ -936,7 +945,7 @@ ENTRIES: tuple[Entry, ...] = (
             fails="zero",
             what="session id context",
         ),
-        Observe("plain", "session-id-context", "server", needs=("SSL_SESSION_get0_id_context",)),
+        Observe("plain", "session-sid-ctx", "server", needs=("SSL_SESSION_get0_id_context",)),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
@@ -971,9 +980,9 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "tmp-dh-callback",
-        Callback("tmp-dh"),
+        Callback("dh-params-cb"),
         _fn("{p}set_tmp_dh_callback", VALUE, params=("tmp_dh_cb",)),
-        Observe("dhe", "fired:tmp-dh", "server"),
+        Observe("dhe", "fired:dh-params-cb", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
         needs=("DH_new_by_nid",),
     ),
@@ -981,12 +990,12 @@ ENTRIES: tuple[Entry, ...] = (
         "dh-auto",
         Integer("long"),
         _ctrl_set("{p}set_dh_auto", "SSL_CTRL_SET_DH_AUTO", "int"),
-        Observe("dhe", "dh-auto", "server"),
+        Observe("dhe", "automatic-dh", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
         "certificate",
-        Fixture("certificate"),
+        Fixture("x509"),
         _fn(
             "{p}use_certificate",
             VALUE,
@@ -1001,7 +1010,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "private-key",
-        Fixture("private-key"),
+        Fixture("pkey"),
         _fn(
             "{p}use_PrivateKey",
             VALUE,
@@ -1015,7 +1024,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "chain",
-        Fixture("chain"),
+        Fixture("x509-stack"),
         # SSL_set1_chain: the library takes its own references; the stack stays ours.
         Call(
             "{p}set1_chain",
@@ -1101,21 +1110,21 @@ ENTRIES: tuple[Entry, ...] = (
                 what="TLSA record",
             ),
         ),
-        Observe("dane", "dane-record", "client", needs=("SSL_get0_dane_tlsa",)),
+        Observe("tlsa-auth", "dane-record", "client", needs=("SSL_get0_dane_tlsa",)),
         ctx_set=NoCall("a context has no DANE record"),
         ctx_get=_CTX_BY_HANDSHAKE,
         needs=("SSL_get_SSL_CTX",),
     ),
     Entry(
         "generate-session-id",
-        Callback("generate-session-id"),
+        Callback("gen-session-id"),
         _fn("{p}set_generate_session_id", VALUE, params=("GEN_SESSION_CB",), returns="int"),
-        Observe("plain", "fired:generate-session-id", "server"),
+        Observe("plain", "fired:gen-session-id", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
         "serverinfo",
-        Fixture("serverinfo"),
+        Fixture("serverinfo-block"),
         _fn(
             "{p}use_serverinfo_ex",
             Const("SSL_SERVERINFOV2", 2),
@@ -1126,7 +1135,7 @@ ENTRIES: tuple[Entry, ...] = (
             fails="zero",
             what="serverinfo",
         ),
-        Observe("serverinfo", "serverinfo", "server", needs=("SSL_CTX_add_custom_ext",)),
+        Observe("rsa-only", "serverinfo-extension", "server", needs=("SSL_CTX_add_custom_ext",)),
         ctx_get=_CTX_BY_HANDSHAKE,
     ),
     Entry(
@@ -1156,7 +1165,7 @@ ENTRIES: tuple[Entry, ...] = (
         "custom-extensions",
         Integer("unsigned int"),
         _NO_SSL_SETTER,
-        Observe("plain", "custom-extensions", needs=("SSL_CTX_add_custom_ext",)),
+        Observe("plain", "custom-extension-types", needs=("SSL_CTX_add_custom_ext",)),
         ctx_set=_fn(
             "SSL_CTX_add_custom_ext",
             VALUE,
@@ -1260,12 +1269,33 @@ VALUE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "Names:get": ("sk_X509_NAME_num", "sk_X509_NAME_value", "X509_NAME_get_text_by_NID"),
         "Ciphers:get": ("sk_SSL_CIPHER_num", "sk_SSL_CIPHER_value", "SSL_CIPHER_get_name"),
-        "Fixture:set": ("BIO_new_mem_buf", "PEM_read_bio_X509", "PEM_read_bio_PrivateKey"),
     }
 )
 
 
-# What any handshake of the harness needs from the library, whatever setting it shows.
+# The page's object operations, by the OpenSSL functions they need (names as in ssl.h).
+OBJECT_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "ctx_new": ("SSL_CTX_new", "TLS_method", "TLS_client_method", "TLS_server_method"),
+        "ssl_new": ("SSL_new",),
+        "ssl_dup": ("SSL_dup",),
+        "ssl_up_ref": ("SSL_up_ref",),
+        "ssl_free": ("SSL_free",),
+        "ssl_get_ctx": ("SSL_get_SSL_CTX",),
+    }
+)
+# The page's methods, by the OpenSSL function that returns each SSL_METHOD.
+METHODS: Mapping[str, str] = MappingProxyType(
+    {"tls": "TLS_method", "tls-client": "TLS_client_method", "tls-server": "TLS_server_method"}
+)
+# Starting a handshake (the first flight of a client over a memory BIO pair).
+START_HANDSHAKE: tuple[str, ...] = (
+    "BIO_new_bio_pair",
+    "SSL_set_bio",
+    "SSL_set_connect_state",
+    "SSL_do_handshake",
+)
+# What any full handshake of the harness needs from the library, whatever it shows.
 HANDSHAKE: tuple[str, ...] = (
     "BIO_new_bio_pair",
     "SSL_set_bio",
@@ -1647,9 +1677,9 @@ WOLFSSL = Family(
         ("options", "no-tlsv1.3"): 0x20000000,
         ("options", "no-renegotiation"): None,
         # wolfSSL's mode values are not OpenSSL's and are not all single bits.
-        ("modes", "enable-partial-write"): 2,  # enum SSL_MODE_ENABLE_PARTIAL_WRITE
+        ("modes", "enable-partial-write"): 2,  # an enum member of wolfssl/ssl.h
         ("modes", "accept-moving-write-buffer"): 4,
-        ("modes", "auto-retry"): 3,  # enum SSL_MODE_AUTO_RETRY
+        ("modes", "auto-retry"): 3,  # an enum member, like partial write
         ("modes", "no-auto-chain"): None,
         ("modes", "release-buffers"): 0x10,  # openssl/ssl.h macro (the ssl.h enum says -1)
         ("modes", "send-fallback-scsv"): None,
@@ -1743,6 +1773,116 @@ def call_symbols(call: Call, kind: Kind) -> tuple[str, ...]:
         if isinstance(arg, Current):
             names.extend(call_symbols(arg.call, kind))
     return tuple(names)
+
+
+def _hex(value: int) -> str:
+    return f"{value:#x}" if value > 9 else str(value)
+
+
+def _prototype(name: str, sym: Sym, family: Family) -> str:
+    shown = sym.symbol if family.c_calls_exported else name
+    params = ", ".join(("obj", *(sym.params or ()))) if sym.params is not None else "obj, ..."
+    returns = sym.returns or "(OpenSSL's)"
+    return f"`{returns} {shown}({params})`"
+
+
+def describe(family: Family) -> str:
+    """What `family` differs in from OpenSSL, as Markdown lines for its README."""
+    lines = [f"What {family.name} differs in, by the binding table (conformance/binding.py):", ""]
+    lines.extend(f"- {note}" for note in family.notes)
+    lacking = sorted(n for n, s in family.symbols.items() if s is None)
+    if family.only_listed:
+        has = sorted(n for n, s in family.symbols.items() if s is not None)
+        lines.append(f"- Has only these of OpenSSL's functions ({len(has)}): {', '.join(has)}.")
+    if lacking:
+        lines.append(f"- Lacks ({len(lacking)}): {', '.join(lacking)}.")
+    stacks = sorted(
+        {
+            (s.symbol if isinstance(s, Sym) else s or "").removesuffix("push")
+            for n, s in family.symbols.items()
+            if n.startswith("sk_X509_push")
+        }
+    )
+    if stacks and stacks[0]:
+        lines.append(f"- Typed stack macros (sk_X509_push, ...) are its {stacks[0]}* functions.")
+    renamed = []
+    for name, sym in sorted(family.symbols.items()):
+        if name.startswith("sk_") and not family.c_calls_exported:
+            continue
+        symbol = sym.symbol if isinstance(sym, Sym) else sym
+        usual = {name, "wolf" + name, "wolfSSL_" + name} if family.c_calls_exported else {name}
+        if symbol is not None and symbol not in usual:
+            renamed.append(f"`{name}` is `{symbol}`")
+    if renamed:
+        lines.append(f"- Under other names: {'; '.join(renamed)}.")
+    own = [
+        _prototype(name, sym, family)
+        for name, sym in sorted(family.symbols.items())
+        if isinstance(sym, Sym)
+        and (sym.returns is not None or sym.params is not None or sym.extra)
+        and not name.startswith("sk_")
+    ]
+    if own:
+        lines.append(f"- Prototypes of its own: {'; '.join(own)}.")
+    ctrls = []
+    for ctrl, number in sorted(family.ctrls.items()):
+        ctrls.append(
+            f"`{ctrl}` "
+            + ("does not exist" if number is None else f"is {number}")
+            + f" (OpenSSL: {CTRLS[ctrl]})"
+        )
+    if ctrls:
+        lines.append(f"- SSL_ctrl commands: {'; '.join(ctrls)}.")
+    flags = []
+    for table in FLAGS.values():
+        for flag in table.flags:
+            if (table.name, flag.name) not in family.flags:
+                continue
+            got = family.flags[(table.name, flag.name)]
+            said = "not defined" if got is None else "defined as 0" if got == 0 else _hex(got)
+            if got != flag.value:
+                flags.append(f"`{flag.c_name}` {said} (OpenSSL: {_hex(flag.value)})")
+    if flags:
+        lines.append(f"- Flag values: {'; '.join(flags)}.")
+    constants = [
+        f"`{name}` is {value} (OpenSSL: {CONSTANTS[name]})"
+        for name, value in sorted(family.constants.items())
+    ]
+    if constants:
+        lines.append(f"- Constants: {'; '.join(constants)}.")
+    if family.stack_push_prepends:
+        lines.append("- Its sk_push puts the new element first.")
+    return "\n".join(lines) + "\n"
+
+
+README_BEGIN = "<!-- binding: generated by conformance.binding.describe; do not edit -->"
+README_END = "<!-- binding: end -->"
+
+
+@dataclass(frozen=True)
+class CForm:
+    """How C code of a family makes one call: `function(obj, args...)`, or, when `ctrl` is
+    set, `function(obj, ctrl, larg, parg)` (the family has no function or macro of the
+    call's own name, only its ctrl command)."""
+
+    function: str
+    ctrl: int | None = None
+
+
+def c_form(call: Call, kind: Kind, family: Family = OPENSSL) -> CForm | None:
+    """How a C program written for `family`'s headers makes `call`; None when it cannot."""
+    name = call.spelled(kind)
+    if family.symbol(name) is not None:
+        return CForm(c_spelling(call, kind, family))
+    if call.ctrl is None:
+        return None
+    number = family.ctrl_number(call.ctrl)
+    ctrl_name = family.ctrl_symbols[1 if kind == "ctx" else 0]
+    mapped = family.symbol(ctrl_name)
+    if number is None or mapped is None:
+        return None
+    function = mapped.symbol if isinstance(mapped, Sym) else mapped
+    return CForm(function if family.c_calls_exported else ctrl_name, number)
 
 
 # --- what a whole C program needs beyond the calls (the reproducer generator's) --------

@@ -15,7 +15,7 @@ import pytest
 
 from conformance import binding
 from conformance.fetch import fetch
-from conformance.library import Unavailable
+from conformance.library import Kind, Unavailable
 
 
 def headers_of(name: str) -> str:
@@ -93,8 +93,9 @@ def test_openssl_macros_are_the_ctrls_the_table_names() -> None:
     for call in _calls():
         if call.ctrl is None:
             continue
-        for kind in ("ssl", "ctx"):
-            name = call.spelled(kind)  # type: ignore[arg-type]
+        kinds: tuple[Kind, ...] = ("ssl", "ctx")
+        for kind in kinds:
+            name = call.spelled(kind)
             macro = re.search(rf"^#\s*define\s+{name}\(.*\\?\n?.*", h, re.M)
             if macro is None:
                 continue  # a function here (SSL_set_read_ahead), not a macro
@@ -121,7 +122,7 @@ def test_boringssl_values() -> None:
     # Functions where OpenSSL has ctrl macros: no SSL_ctrl at all.
     assert not re.search(r"\bSSL_ctrl\s*\(", h)
     # The prototypes the family gives its functions are the header's.
-    for name, sym in binding.BORINGSSL.symbols.items():
+    for sym in binding.BORINGSSL.symbols.values():
         if not isinstance(sym, binding.Sym) or sym.returns is None or sym.symbol.startswith("sk_"):
             continue
         declared = re.search(rf"OPENSSL_EXPORT\s+([\w ]+?\**)\s*\b{sym.symbol}\(([^)]*)\)", h)

@@ -4,7 +4,7 @@ The layer is a small OpenSSL 0.9.6-era API (its header says OPENSSL_VERSION_NUMB
 0x0090604F) over a GnuTLS session: it exports SSL_new, SSL_free, SSL_CTX_new/free,
 a few setters (SSL_CTX_set_options, SSL_CTX_set_mode, SSL_CTX_set_cipher_list,
 SSL_{,CTX_}set_verify, SSL_set_connect_state) and no getter of any setting. Its names
-are OpenSSL's; the binding table's GnuTLS family (conformance.binding.GNUTLS) lists
+are OpenSSL's; the binding table's GnuTLS family (conformance.tables.families["GnuTLS"]) lists
 them, with the few constants of gnutls/openssl.h of GnuTLS 3.7.9 (libgnutls28-dev), and
 what the layer lacks is `Absent`. Settings go through the table's interpreter
 (backends.bound).
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from ctypes import c_char_p, c_int, c_ulong
 from typing import Any
 
-from backends.bound import Bound, Symbols
+from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, METHOD_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
-from conformance import binding
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 
 SONAME = "libgnutls-openssl.so.27"
@@ -44,14 +43,14 @@ class GnuTLSCompat(ObjectCalls):
         lib: ctypes.CDLL,
         gnutls: ctypes.CDLL | None,
         path: str,
-        entries: Mapping[str, binding.Entry] = binding.BY_SETTING,
+        tables: Tables = TABLES,
     ) -> None:
         self.path = path
         self.gnutls = gnutls
-        self.symbols = Symbols([lib], binding.GNUTLS)
+        self.symbols = Symbols([lib], tables.families["GnuTLS"])
         # No handshake over memory BIOs and no getter of any setting: what the layer
         # lacks is named by the binding table's calls.
-        self.settings = Bound(self.symbols, self.errors, entries=entries)
+        self.settings = Bound(self.symbols, self.errors, tables=tables)
 
     def _fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
         return self.symbols.fn(name, restype, *argtypes)

@@ -34,7 +34,6 @@ from conformance.settings import KEY_TYPES, SIGALG_NAMES
 
 FIXTURES_ENV = "SSLCONFORM_FIXTURES"
 CHAIN = ("ca-1", "ca-2", "root")  # conformance.fixtures.CHAIN: depth n is CHAIN[:n]
-TLS1_2_VERSION = 0x303
 NID_FFDHE = {"ffdhe2048": 1126, "ffdhe3072": 1127}
 # Custom extension contexts: ClientHello and TLS 1.2 ServerHello.
 EXT_CONTEXT = 0x0080 | 0x0100
@@ -124,7 +123,7 @@ class Handshakes:
     def _make_callbacks(self) -> dict[str, Any]:
         def gen(name: str) -> Callable[..., int]:
             def make_id(ssl: int | None, buf: Any, length: Any) -> int:
-                self._record.append(("generate-session-id", name, ssl or 0))
+                self._record.append(("gen-session-id", name, ssl or 0))
                 self._gen_counter += 1
                 made = f"sslconform {name} {self._gen_counter}".encode()[:32]
                 ctypes.memmove(buf, made, len(made))
@@ -135,7 +134,7 @@ class Handshakes:
 
         def dh(name: str) -> Callable[..., int | None]:
             def give(ssl: int | None, is_export: int, keylength: int) -> int | None:
-                self._record.append(("tmp-dh", name, ssl or 0))
+                self._record.append(("dh-params-cb", name, ssl or 0))
                 return self._dh_for_callback
 
             return give
@@ -192,10 +191,10 @@ class Handshakes:
             return prototype(b.CALLBACKS[type_name])(body)
 
         return {
-            "generate-session-id:cb-a": of("generate-session-id", gen("cb-a")),
-            "generate-session-id:cb-b": of("generate-session-id", gen("cb-b")),
-            "tmp-dh:cb-a": of("tmp-dh", dh("cb-a")),
-            "tmp-dh:cb-b": of("tmp-dh", dh("cb-b")),
+            "gen-session-id:cb-a": of("gen-session-id", gen("cb-a")),
+            "gen-session-id:cb-b": of("gen-session-id", gen("cb-b")),
+            "dh-params-cb:cb-a": of("dh-params-cb", dh("cb-a")),
+            "dh-params-cb:cb-b": of("dh-params-cb", dh("cb-b")),
             "psk-client": of("psk-client", psk_client),
             "psk-server": of("psk-server", psk_server),
             "ext-add": of("ext-add", ext_add),
@@ -210,7 +209,7 @@ class Handshakes:
     def callback(self, type_name: str, value: Json) -> int | None:
         if value is None:
             return self.harness(type_name) if type_name in self._natives else None
-        if type_name == "tmp-dh" and self._dh_for_callback is None:
+        if type_name == "dh-params-cb" and self._dh_for_callback is None:
             self._dh_for_callback = int(
                 self._fn("DH_new_by_nid", c_void_p, c_int)(NID_FFDHE["ffdhe2048"]) or 0
             )
@@ -236,14 +235,14 @@ class Handshakes:
         return (*b.HANDSHAKE, *extra)
 
     def fixture_needs(self, kind: str, c_type: str, op: str) -> tuple[str, ...]:
-        if kind == "certificate":
+        if kind == "x509":
             return (*CERTS, "X509_get_subject_name", "X509_NAME_get_text_by_NID")
-        if kind == "private-key":
+        if kind == "pkey":
             same = "EVP_PKEY_eq" if self._has("EVP_PKEY_eq") else "EVP_PKEY_cmp"
             return (*CERTS, same) if op == "get" else CERTS
-        if kind == "chain":
+        if kind == "x509-stack":
             return (*CERTS, "sk_X509_new_null", "sk_X509_push", "sk_X509_free")
-        if kind == "session":
+        if kind == "ssl-session":
             return (*b.HANDSHAKE, "SSL_get1_session") if op == "set" else ()
         if kind == "dh":
             if c_type == "EVP_PKEY *":
@@ -371,17 +370,17 @@ class Handshakes:
         )
 
     def fixture(self, kind: str, name: Json, c_type: str) -> Fixture:
-        if kind == "certificate":
+        if kind == "x509":
             return Fixture(self.x509(str(name)), {})
-        if kind == "private-key":
+        if kind == "pkey":
             return Fixture(self.pkey(str(name)), {})
-        if kind == "chain":
+        if kind == "x509-stack":
             return Fixture(self._chain_stack(int(name)), {})
-        if kind == "session":
+        if kind == "ssl-session":
             return Fixture(self._session(str(name)), {})
         if kind == "dh":
             return Fixture(self._dh(str(name), c_type), {})
-        if kind == "serverinfo":
+        if kind == "serverinfo-block":
             return Fixture(self._serverinfo(str(name)), {})
         if kind == "tlsa":
             usage, selector, mtype = DANE_RECORDS[str(name)]
@@ -394,17 +393,17 @@ class Handshakes:
         raise NotImplementedError(f"no fixture of kind {kind!r}")
 
     def fixture_name(self, kind: str, pointer: int | None) -> Json:
-        if kind == "certificate":
+        if kind == "x509":
             return self._fixture_of_cn(self._cn(pointer))
-        if kind == "private-key":
+        if kind == "pkey":
             return self._which_key(pointer)
-        if kind == "chain":
+        if kind == "x509-stack":
             names = [self._fixture_of_cn(self._cn(x)) for x in self.stack(pointer, "X509")]
             for depth in range(len(CHAIN) + 1):
                 if names == list(CHAIN[:depth]):
                     return depth  # the table's vocabulary: a fixture chain of this depth
             return names
-        if kind == "session":
+        if kind == "ssl-session":
             if not pointer:
                 return None
             for name, session in self._sessions.items():
@@ -514,14 +513,14 @@ class Handshakes:
 
     _readers: ClassVar[dict[str, Callable[[Handshakes, int, Seen], Json]]] = {
         "session-timeout": _session_timeout,
-        "session-id-context": _session_id_context,
+        "session-sid-ctx": _session_id_context,
         "peer-dh-group": _peer_dh_group,
-        "dh-auto": _dh_auto,
+        "automatic-dh": _dh_auto,
         "peer-sigalgs": _peer_sigalgs,
         "peer-cert-types": _peer_cert_types,
         "psk-hint": _psk_hint,
-        "serverinfo": _serverinfo_seen,
-        "custom-extensions": _custom_extensions,
+        "serverinfo-extension": _serverinfo_seen,
+        "custom-extension-types": _custom_extensions,
         "dane-record": _dane_record,
         "alpn-offered": _alpn_offered,
     }
@@ -576,14 +575,15 @@ class Handshakes:
         if client:
             key = (True, mode if mode in ("dhe", "psk") else "plain")
         else:
-            key = (False, "dane" if mode == "dane" else "plain")
+            key = (False, "tlsa-auth" if mode == "tlsa-auth" else "plain")
         mode = key[1]
         if key in self._peer_ctxs:
             return self._peer_ctxs[key]
         method = self._fn("TLS_client_method" if client else "TLS_server_method", c_void_p)()
         ctx = int(self._fn("SSL_CTX_new", c_void_p, c_void_p)(method))
         ctrl = self._fn("SSL_CTX_ctrl", c_long, c_void_p, c_int, c_long, c_void_p)
-        ctrl(ctx, self._ctrl("SSL_CTRL_SET_MAX_PROTO_VERSION"), TLS1_2_VERSION, None)
+        tls12 = self.family.flag_value("proto-versions", "tls1.2")
+        ctrl(ctx, self._ctrl("SSL_CTRL_SET_MAX_PROTO_VERSION"), tls12, None)
         if self._has("SSL_CTX_set_security_level"):
             self._fn("SSL_CTX_set_security_level", None, c_void_p, c_int)(ctx, 0)
         # Optional on the peer: a library without custom extensions (BoringSSL) still
@@ -618,7 +618,7 @@ class Handshakes:
                 self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
                     ctx, self.harness("alpn-select"), None
                 )
-            kinds = ("rsa-2048",) if mode == "dane" else KEY_TYPES
+            kinds = ("rsa-2048",) if mode == "tlsa-auth" else KEY_TYPES
             for kind in kinds:
                 self._fn("SSL_CTX_use_certificate", c_int, c_void_p, c_void_p)(ctx, self.x509(kind))
                 self._fn("SSL_CTX_use_PrivateKey", c_int, c_void_p, c_void_p)(ctx, self.pkey(kind))
@@ -665,9 +665,7 @@ class Handshakes:
             # otherwise one of each, the server choosing as the client's offer allows
             # (ECDSA first: it signs in a tenth of RSA's time).
             kinds: tuple[Json, ...] = (
-                ("rsa-2048",)
-                if mode in ("dhe", "serverinfo")
-                else ("rsa-2048", "ed25519", "ec-p256")
+                ("rsa-2048",) if mode in ("dhe", "rsa-only") else ("rsa-2048", "ed25519", "ec-p256")
             )
         elif not cert or not key:
             kinds = (self._fixture_of_cn(self._cn(cert)) if cert else self._which_key(key),)

@@ -13,7 +13,7 @@ import ctypes
 import glob
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from ctypes import (
     CFUNCTYPE,
     POINTER,
@@ -27,7 +27,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
-from backends.bound import Bound, Symbols
+from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
 from backends.openssl.handshake import Handshakes
 from conformance import binding
@@ -122,7 +122,7 @@ class OpenSSL(ObjectCalls):
         path: str,
         hooks: AllocHooks | None = None,
         no_hooks: str = "the adapter was loaded without allocator hooks",
-        entries: Mapping[str, binding.Entry] = binding.BY_SETTING,
+        tables: Tables = TABLES,
     ) -> None:
         self.ssl = ssl
         self.crypto = crypto
@@ -138,7 +138,7 @@ class OpenSSL(ObjectCalls):
         # widths differ from OpenSSL's, which nothing exported could tell us.
         self.boringssl = _version_text(raw).startswith("BoringSSL")
         self.family = "BoringSSL" if self.boringssl else "OpenSSL"
-        self.symbols = Symbols([ssl, crypto], binding.FAMILIES[self.family])
+        self.symbols = Symbols([ssl, crypto], tables.families[self.family])
         self._ex_free = EX_FREE(self._on_free)
         # SSL_get_ex_new_index is a function in BoringSSL (whose CRYPTO_get_ex_new_index
         # is an internal one of another signature) and a macro over
@@ -177,7 +177,7 @@ class OpenSSL(ObjectCalls):
             start_missing=lambda: self.missing("handshake"),
             data_index=self._data_index,
             data_index_function=self.ex_index_function,
-            entries=entries,
+            tables=tables,
         )
 
     # --- symbols --------------------------------------------------------------------
@@ -446,7 +446,7 @@ def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocH
     return hooks, ""
 
 
-def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
+def load(lib_dir: str | None, options: dict[str, str], tables: Tables = TABLES) -> OpenSSL:
     """Load libcrypto then libssl from lib_dir (or the system's), by path, nothing else."""
     try:
         if lib_dir:
@@ -458,7 +458,7 @@ def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
         ssl = ctypes.CDLL(ssl_path)
     except OSError as exc:
         raise Unavailable(f"cannot load libssl: {exc}") from None
-    library = OpenSSL(ssl, crypto, ssl_path, hooks, no_hooks)
+    library = OpenSSL(ssl, crypto, ssl_path, hooks, no_hooks, tables)
     if library._has("OPENSSL_init_ssl"):
         library._fn("OPENSSL_init_ssl", c_int, c_uint64, c_void_p)(0, None)
     library.probe_getters()

@@ -2,7 +2,7 @@
 
 wolfSSL exports its own names (wolfSSL_new, wolfSSLv23_method, ...); its headers
 map OpenSSL's names onto them, partly through macros over wolfSSL_ctrl whose numbers
-are wolfSSL's own. The binding table's wolfSSL family (conformance.binding.WOLFSSL)
+are wolfSSL's own. The binding table's wolfSSL family (conformance.tables.families["wolfSSL"])
 is that mapping, taken from wolfssl/openssl/ssl.h and wolfssl/ssl.h of Debian's
 libwolfssl-dev 5.5.4 (bookworm), with wolfSSL's flag values; an OpenSSL name it maps
 to None has no counterpart in those headers, and operations that need it are `Absent`.
@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from ctypes import CFUNCTYPE, POINTER, c_char_p, c_int, c_long, c_size_t, c_ulong, c_void_p
 from typing import Any
 
-from backends.bound import Bound, Symbols
+from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
-from conformance import binding
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 
 SONAME = "libwolfssl.so.35"
@@ -49,10 +48,10 @@ class WolfSSL(ObjectCalls):
         self,
         lib: ctypes.CDLL,
         path: str,
-        entries: Mapping[str, binding.Entry] = binding.BY_SETTING,
+        tables: Tables = TABLES,
     ) -> None:
         self.path = path
-        self.symbols = Symbols([lib], binding.WOLFSSL)
+        self.symbols = Symbols([lib], tables.families["wolfSSL"])
         self.freed_queue: list[int] = []
         self._peers: dict[int, int] = {}  # ssl -> far end of its BIO pair
         self._free_callback = EX_FREE(self._on_free)
@@ -79,7 +78,7 @@ class WolfSSL(ObjectCalls):
             start_handshake=self.start_handshake,
             start_missing=lambda: self.missing("handshake"),
             data_index=self._data_index,
-            entries=entries,
+            tables=tables,
         )
         self.free_unobservable: str | None = None
         self._probe()
