@@ -388,5 +388,6 @@ def test_a_script_beyond_the_generator_is_not_built_with_the_reason() -> None:
     repro = reproduce(_cell("dup.copies.session", script), library, {})
     assert repro is not None and repro.outcome == "not-built"
     assert repro.detail == (
-        "no C program: session values are fixtures the harness makes at run time (no C for them)"
+        "no C program: session: its values are fixtures the harness makes at run time "
+        "(no C for them)"
     )

@@ -168,9 +168,13 @@ def target_for(library: LibraryInfo, family: Family) -> Target:
 
 
 def _first_line(text: str) -> str:
+    """The compiler's or linker's own one-line reason (not the linker's summary)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    chosen = next((ln for ln in lines if "error" in ln), lines[0] if lines else "")
-    return chosen[:200]
+    for wanted in ("undefined reference", "error:", "error"):
+        found = [ln for ln in lines if wanted in ln and "ld returned" not in ln]
+        if found:
+            return found[0][:200]
+    return (lines[0] if lines else "")[:200]
 
 
 def _output(text: str) -> str:

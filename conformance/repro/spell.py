@@ -11,7 +11,7 @@ from the table's entry and the family's differences; a test may hand a table of 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from conformance import binding
@@ -77,6 +77,8 @@ class Spelling:
             raise CannotSpellSetting(f"{setting} on {_kind_name(kind)}: {setter.why}")
         obj = self._object(entry, kind, var)
         value_type = entry.value
+        if isinstance(value_type, binding.Fixture):
+            raise CannotSpellSetting(_fixtures(setting))
         if isinstance(value_type, binding.Fields):
             if not isinstance(value, dict):
                 raise CannotSpellSetting(f"{setting}: expected an object, got {value!r}")
@@ -141,7 +143,7 @@ class Spelling:
         if isinstance(getter, tuple):
             raise CannotSpellSetting(f"{setting} is read by {len(getter)} calls, not one")
         if isinstance(value_type, binding.Fixture):
-            raise CannotSpellSetting(_fixtures(value_type))
+            raise CannotSpellSetting(_fixtures(setting))
         if value_type is None:
             raise CannotSpellSetting(f"{setting} has no value to read")
         name = self._fresh(names, f"{_identifier(setting)}_{var}")
@@ -225,8 +227,20 @@ class Spelling:
 
     def _expr(self, call: binding.Call, kind: Kind, obj: str, out: str | None = None) -> str:
         """`name(obj, args...)` for a call without a script value (getters, Current)."""
-        args = [self._arg(a, kind, obj, None, None, out) for a in call.args]
-        return f"{self._name(call.spelled(kind))}({', '.join([self._target(call, obj), *args])})"
+        return self._invoke(call, kind, obj, lambda a: self._arg(a, kind, obj, None, None, out))
+
+    def _invoke(
+        self, call: binding.Call, kind: Kind, obj: str, arg: Callable[[binding.Arg], str]
+    ) -> str:
+        """The call in C: `name(obj, args...)`, or `ctrl(obj, N, larg, parg)` where the
+        family has only the ctrl command (binding.c_form)."""
+        form = binding.c_form(call, kind, self.family.table)
+        if form is None:
+            raise CannotSpellSetting(f"{self.family.name} has no {call.spelled(kind)}")
+        target = self._target(call, obj)
+        if form.ctrl is None:
+            return f"{form.function}({', '.join([target, *map(arg, call.args)])})"
+        return f"{form.function}({target}, {form.ctrl}, {arg(call.larg)}, {arg(call.parg)})"
 
     def _target(self, call: binding.Call, obj: str) -> str:
         if call.target == "its-context":
@@ -243,8 +257,9 @@ class Spelling:
     ) -> list[str]:
         lines: list[str] = []
         converted = self._convert(value_type, value, lines) if value_type is not None else None
-        args = [self._arg(a, kind, obj, converted, value, None) for a in call.args]
-        spelled = f"{self._name(call.spelled(kind))}({', '.join([self._target(call, obj), *args])})"
+        spelled = self._invoke(
+            call, kind, obj, lambda a: self._arg(a, kind, obj, converted, value, None)
+        )
         refused = {"zero": "== 0", "nonzero": "!= 0", "negative": "< 0"}.get(call.fails)
         if refused is None:
             return [*lines, f"{spelled};"]
@@ -329,8 +344,6 @@ class Spelling:
             return f"(const unsigned char *){literal}", len(data)
         if isinstance(value_type, binding.Names):
             return self._names_stack(_names(value)), 0
-        if isinstance(value_type, binding.Fixture):
-            raise CannotSpellSetting(_fixtures(value_type))
         raise CannotSpellSetting(f"no C for a {type(value_type).__name__} value")
 
     def _bytes(self, value_type: binding.Bytes, value: Json) -> bytes:
@@ -481,8 +494,8 @@ def _flags_table(fields: binding.Fields) -> str:
     raise CannotSpellSetting("a field shown by a flag, but no flags field")
 
 
-def _fixtures(fixture: binding.Fixture) -> str:
-    return f"{fixture.kind} values are fixtures the harness makes at run time (no C for them)"
+def _fixtures(setting: str) -> str:
+    return f"{setting}: its values are fixtures the harness makes at run time (no C for them)"
 
 
 def _kind_name(kind: Kind) -> str:
