@@ -391,3 +391,21 @@ def test_a_script_beyond_the_generator_is_not_built_with_the_reason() -> None:
         "no C program: session: its values are fixtures the harness makes at run time "
         "(no C for them)"
     )
+
+
+@needs_openssl
+def test_sslconform_run_records_the_reproducer_of_each_deviating_cell(tmp_path: Path) -> None:
+    from conformance.cli import main
+    from conformance.results import Results
+
+    out = tmp_path / "openssl.json"
+    rules = ["dup.copies.verify-param", "ret.new.null-ctx"]
+    assert main(["run", "--backend", "openssl", "--rules", *rules, "--results", str(out)]) == 0
+    by_id = {r.id: r for r in Results.read(out).rules}
+    assert by_id["ret.new.null-ctx"].status == "pass"
+    assert by_id["ret.new.null-ctx"].reproducer is None
+    deviation = by_id["dup.copies.verify-param"]
+    assert deviation.status == "fail"
+    assert deviation.reproducer is not None
+    assert deviation.reproducer.outcome == "reproduces", deviation.reproducer.detail
+    assert deviation.reproducer.source.startswith("/*\n * dup.copies.verify-param: ")
