@@ -613,7 +613,12 @@ def _independent_settings(w: _Writer, i: int, op: Op, script: Script) -> None:
     if op.op == "ssl_get" and len(w.reads) == total:
         half = total // 2
         for before, after in zip(w.reads[:half], w.reads[half:], strict=True):
-            _compared(w, after, before, "setting the other object changed this one to {}, from {}")
+            _compared(
+                w,
+                after,
+                before,
+                "what was set on the other object changed this one: now {}, before {}",
+            )
 
 
 CHECKS: dict[str, Check] = {

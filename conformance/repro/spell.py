@@ -420,11 +420,11 @@ class Spelling:
 
     def _part(self, var: str, label: str, value_type: binding.Value, c_type: str) -> Part:
         if "STACK_OF(" in c_type:
-            return Part(f"{var}_text", label, '\\"%s\\"', f"{var}_text", "text")
+            return Part(f"{var}_text", label, '"%s"', f"{var}_text", "text")
         if "char *" in c_type:
             self.include("string.h")
             shown = f'{var} ? {var} : "(null)"'
-            return Part(f'({var} ? {var} : "")', label, '\\"%s\\"', shown, "text")
+            return Part(f'({var} ? {var} : "")', label, '"%s"', shown, "text")
         if isinstance(value_type, binding.Flags | binding.Enum):
             return Part(var, label, "%#lx", f"(unsigned long){var}", "flags")
         if isinstance(value_type, binding.Integer | binding.Choice):
