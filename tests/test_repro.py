@@ -409,3 +409,32 @@ def test_sslconform_run_records_the_reproducer_of_each_deviating_cell(tmp_path: 
     assert deviation.reproducer is not None
     assert deviation.reproducer.outcome == "reproduces", deviation.reproducer.detail
     assert deviation.reproducer.source.startswith("/*\n * dup.copies.verify-param: ")
+
+
+@needs_openssl
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("cipher-list", ["AES256-SHA", "ECDHE-RSA-AES128-GCM-SHA256"]),
+        ("ca-list", ["alpha", "bravo"]),
+        ("verify-callback", "cb-b"),
+        ("ex-data", 99),
+        ("options", ["no-ticket", "no-compression"]),
+    ],
+)
+def test_each_kind_of_value_builds_and_the_system_openssl_copies_it(
+    tmp_path: Path, setting: str, value: Json
+) -> None:
+    script: dict[str, Json] = {
+        "ops": [
+            {"op": "ctx_new", "method": "tls"},
+            {"op": "ssl_new", "ctx": 0},
+            {"op": "ssl_set", "ssl": 0, "setting": setting, "value": value},
+            {"op": "ssl_dup", "ssl": 0},
+            {"op": "ssl_get", "ssl": 0, "setting": setting},
+            {"op": "ssl_get", "ssl": 1, "setting": setting},
+        ]
+    }
+    ran = _build_plain(tmp_path, _program(f"dup.copies.{setting}", script))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.strip() == f"kept: the duplicate shows s's {setting}"
