@@ -175,7 +175,13 @@ class Machinery(Protocol):
 
     def fixture_name(self, kind: str, pointer: int | None) -> Json: ...
 
-    def callback(self, type_name: str, value: Json) -> int | None: ...
+    def callback(self, type_name: str, value: Json) -> int | None:
+        """The native callback "cb-a" / "cb-b" of a signature the machinery writes."""
+        ...
+
+    def harness(self, name: str) -> int | None:
+        """One of the machinery's own callbacks (the peer's, the extension parser)."""
+        ...
 
     def callback_name(self, type_name: str, pointer: int | None) -> Json: ...
 
@@ -585,7 +591,7 @@ class Bound:
                 return self.data_index
             if isinstance(a, b.Harness):
                 assert self.machinery is not None
-                return self.machinery.callback(a.callback, None)
+                return self.machinery.harness(a.callback)
             assert isinstance(a, b.Out)
             out = ctype(a.c_type)()
             return ctypes.addressof(out)

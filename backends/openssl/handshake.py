@@ -208,7 +208,7 @@ class Handshakes:
 
     def callback(self, type_name: str, value: Json) -> int | None:
         if value is None:
-            return self.harness(type_name) if type_name in self._natives else None
+            return None
         if type_name == "dh-params-cb" and self._dh_for_callback is None:
             self._dh_for_callback = int(
                 self._fn("DH_new_by_nid", c_void_p, c_int)(NID_FFDHE["ffdhe2048"]) or 0
