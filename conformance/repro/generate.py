@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from conformance import binding
 from conformance.library import Kind
 from conformance.repro.family import CannotSpell, Family
 from conformance.repro.spell import CannotSpellSetting, Read, Spelling
@@ -300,21 +301,18 @@ static void *up_ref_then_free(void *unused)
 
 # --- the operations ------------------------------------------------------------------
 
-METHODS = {
-    "tls": "TLS_method",
-    "tls-client": "TLS_client_method",
-    "tls-server": "TLS_server_method",
-}
+METHODS = binding.METHODS  # script method name -> the function returning it
 
 
 def _op(w: _Writer, op: Op, rule: Rule) -> None:
     c = w.c
     if op.op == "ctx_new":
-        if op.method not in METHODS:
+        method = METHODS.get(op.method or "")
+        if method is None:
             raise CannotGenerate(f"ctx_new: unknown method {op.method!r}")
         var = w.fresh("ctx")
         w.ctxs.append(var)
-        w.say(f"{c('SSL_CTX')} *{var} = {c('SSL_CTX_new')}({c(METHODS[op.method])}());")
+        w.say(f"{c('SSL_CTX')} *{var} = {c('SSL_CTX_new')}({c(method)}());")
     elif op.op == "ctx_free":
         w.say(f"{c('SSL_CTX_free')}({w.ctx(op)});")
     elif op.op == "ssl_new":
