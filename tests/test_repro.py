@@ -281,6 +281,7 @@ def test_crash_reproducer_reports_the_signal() -> None:
     assert "fork()" in repro.source and "WTERMSIG(status)" in repro.source
     assert "-lgnutls-openssl" in repro.build
     if not Path("/usr/include/gnutls/openssl.h").is_file() or shutil.which("cc") is None:
+        # The compiler's own word: "fatal error: gnutls/openssl.h: No such file or ..."
         assert repro.outcome == "not-built"
         assert "gnutls/openssl.h" in repro.detail or "compiler" in repro.detail
         return
@@ -364,6 +365,7 @@ def test_missing_headers_are_not_built_with_a_reason(tmp_path: Path) -> None:
     repro = reproduce(_cell("ret.new.null-ctx", NULL_CTX_SCRIPT), library, {})
     assert repro is not None and repro.outcome == "not-built"
     assert repro.detail.startswith("no <openssl/ssl.h> beside ")
+    assert repro.detail.endswith("(sslconform fetch mine-headers)")
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs cc")
@@ -371,6 +373,14 @@ def test_a_compile_error_is_the_compilers_one_line(tmp_path: Path) -> None:
     repro = build_and_run("bad.c", Program("int main(void) { return nothing; }\n"), Target(), {})
     assert repro.outcome == "not-built"
     assert "error" in repro.detail and "nothing" in repro.detail and "\n" not in repro.detail
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs cc")
+def test_missing_system_headers_are_the_compilers_one_line() -> None:
+    program = Program("#include <nosuch/openssl.h>\nint main(void) { return 1; }\n")
+    repro = build_and_run("x.c", program, Target(), {})
+    assert repro.outcome == "not-built"
+    assert repro.detail == "x.c:1:10: fatal error: nosuch/openssl.h: No such file or directory"
 
 
 def test_a_script_beyond_the_generator_is_not_built_with_the_reason() -> None:

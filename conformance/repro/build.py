@@ -120,19 +120,23 @@ def _header_version(include: Path) -> str | None:
     return None
 
 
+def _fetched_name(lib_dir: str) -> str:
+    """`NAME-headers` for a library the cache holds under libs/NAME/."""
+    for folder in Path(lib_dir).parents:
+        if folder.parent.name == "libs":
+            return f"{folder.name}-headers"
+    return "NAME-headers"
+
+
 def target_for(library: LibraryInfo, family: Family) -> Target:
     """What building against `library` needs; `problem` says when it is not here."""
     lib_dir = _lib_dir(library)
     header = family.headers[0]
     loader = tuple(library.loader or ())
     if lib_dir is None:
-        found = SYSTEM_INCLUDE if (SYSTEM_INCLUDE / header).is_file() else None
-        if found is None:
-            return Target(
-                libraries=family.libraries,
-                problem=f"no <{header}> in {SYSTEM_INCLUDE} for {library.version}",
-            )
-        have = _header_version(found) if family.name == "OpenSSL" else None
+        # The system's library and the compiler's own search path: without the headers
+        # (libssl-dev, libgnutls28-dev, ...) the compiler says which one it misses.
+        have = _header_version(SYSTEM_INCLUDE) if family.name == "OpenSSL" else None
         if have is not None and have not in library.version:
             return Target(
                 libraries=family.libraries,
@@ -149,7 +153,7 @@ def target_for(library: LibraryInfo, family: Family) -> Target:
     if include is None:
         return Target(
             libraries=family.libraries,
-            problem=f"no <{header}> beside {lib_dir} (sslconform fetch NAME-headers)",
+            problem=f"no <{header}> beside {lib_dir} (sslconform fetch {_fetched_name(lib_dir)})",
         )
     have = _header_version(include) if family.name == "OpenSSL" else None
     if have is not None and have not in library.version:
