@@ -448,3 +448,27 @@ def test_each_kind_of_value_builds_and_the_system_openssl_copies_it(
     ran = _build_plain(tmp_path, _program(f"dup.copies.{setting}", script))
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.strip() == f"kept: the duplicate shows s's {setting}"
+
+
+@needs_openssl
+def test_a_callback_seen_by_the_first_flight_is_read_by_starting_a_handshake(
+    tmp_path: Path,
+) -> None:
+    script: dict[str, Json] = {
+        "ops": [
+            {"op": "ctx_new", "method": "tls"},
+            {"op": "ctx_set", "ctx": 0, "setting": "msg-callback", "value": "cb-b"},
+            {"op": "ssl_new", "ctx": 0},
+            {"op": "ssl_set", "ssl": 0, "setting": "msg-callback", "value": "cb-a"},
+            {"op": "ssl_dup", "ssl": 0},
+            {"op": "ssl_get", "ssl": 0, "setting": "msg-callback"},
+            {"op": "ssl_get", "ssl": 1, "setting": "msg-callback"},
+        ]
+    }
+    program = _program("dup.copies.msg-callback", script)
+    lines = program.source.splitlines()
+    assert "    SSL_set_msg_callback(s, msg_cb_a);" in lines
+    assert "    SSL_do_handshake(dup); /* the ClientHello: who hears it? */" in lines
+    ran = _build_plain(tmp_path, program)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.strip() == "kept: the duplicate shows s's msg-callback"

@@ -58,6 +58,32 @@ def _identifier(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
 
 
+HEARD = """\
+/* Which of two callbacks (a, b) the library called first, for which object. */
+static const void *heard_for[64];
+static char heard_first[64];
+static int n_heard;
+
+static void heard(const void *obj, char which)
+{
+    for (int i = 0; i < n_heard; i++)
+        if (heard_for[i] == obj)
+            return;
+    if (n_heard < 64) {
+        heard_for[n_heard] = obj;
+        heard_first[n_heard++] = which;
+    }
+}
+
+static char first_heard(const void *obj)
+{
+    for (int i = 0; i < n_heard; i++)
+        if (heard_for[i] == obj)
+            return heard_first[i];
+    return 0;
+}"""
+
+
 @dataclass
 class Spelling:
     family: Family
@@ -139,7 +165,7 @@ class Spelling:
         if isinstance(getter, binding.NoCall):
             raise CannotSpellSetting(f"{setting} on {_kind_name(kind)}: {getter.why}")
         if isinstance(getter, binding.Observe):
-            raise CannotSpellSetting(f"{setting} shows only through a handshake ({getter.mode})")
+            return self._observe(getter, setting, var, names)
         if isinstance(getter, tuple):
             raise CannotSpellSetting(f"{setting} is read by {len(getter)} calls, not one")
         if isinstance(value_type, binding.Fixture):
@@ -379,14 +405,39 @@ class Spelling:
             body = f"return {callback.answer};"
         functions = []
         for letter in ("a", "b"):
+            heard = ""
+            if callback.records is not None:  # which callback the library called for whom
+                self._helpers["heard"] = HEARD
+                heard = f"heard(a{callback.records}, '{letter}');"
+            code = " ".join(p for p in (unused, heard, body) if p)
             functions.append(
                 f"static {self._type(callback.returns)} {base}_cb_{letter}({params})\n"
-                f"{{\n    {' '.join(p for p in (unused, body) if p)}\n}}"
+                f"{{\n    {code}\n}}"
             )
         self._helpers[f"callbacks {type_name}"] = (
             f"/* Two {type_name} callbacks, told apart by address. */\n" + "\n\n".join(functions)
         )
         return f"{base}_cb_{str(value)[-1]}"
+
+    def _observe(self, observe: binding.Observe, setting: str, var: str, names: set[str]) -> Read:
+        """A callback seen by the first flight of a handshake: start one on `var` and
+        read which of the two callbacks the library called first for it."""
+        callback = binding.CALLBACKS.get(observe.shows.removeprefix("fired:"))
+        if observe.mode != "start" or callback is None or callback.records is None:
+            raise CannotSpellSetting(f"{setting} shows only through a handshake ({observe.mode})")
+        near, far = self._fresh(names, f"near_{var}"), self._fresh(names, f"far_{var}")
+        name = self._fresh(names, f"{_identifier(setting)}_{var}")
+        self._helpers["heard"] = HEARD
+        lines = (
+            f"BIO *{near} = NULL, *{far} = NULL;",
+            f"{self._name('BIO_new_bio_pair')}(&{near}, 0, &{far}, 0);",
+            f"{self._name('SSL_set_bio')}({var}, {near}, {near});",
+            f"{self._name('SSL_set_connect_state')}({var});",
+            f"{self._name('SSL_do_handshake')}({var}); /* the ClientHello: who hears it? */",
+            f"char {name} = first_heard({var});",
+        )
+        shown = f'{name} ? ({name} == \'a\' ? "cb-a" : "cb-b") : "none"'
+        return Read(lines, (Part(name, setting, "%s", shown),))
 
     def _callback_type(self, type_name: str) -> str:
         callback = binding.CALLBACKS.get(type_name)
