@@ -6,7 +6,8 @@ what it expected and what it saw, and exits 1 when the library breaks the promis
 when it keeps it. Pasted into a bug report it shows the bug; after the fix it is a test.
 
 - `generate` turns a script, its rule and the library family into C text (pure);
-- `family` spells the page's object operations in each family's names and headers;
+- `spell` writes settings in C from the binding table (conformance.binding);
+- `family` gives each family's names, types and headers, from the same table;
 - `build` compiles and runs a program against the library a run measured.
 
 `sslconform run` calls `reproduce` after each rule; the result goes into the results
