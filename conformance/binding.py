@@ -613,7 +613,9 @@ class Entry:
     ctx_get: Getter | _Same = SAME
     via: Call | None = None  # the sub-object the calls act on ({p}get0_param)
     probe: Json = None  # a value a load-time round trip sets and reads back (None: none)
-    default: Json = None  # OpenSSL 3.0's default, where it is data
+    # What a fresh object of OpenSSL shows, where it is data (None: not given); checked
+    # on the system's libssl by tests/test_binding.py.
+    default: Json = None
     needs: tuple[str, ...] = ()  # C functions the value's conversion needs, besides calls
     read: Value | None = None  # how the getter's result converts, when not as `value`
 
@@ -700,6 +702,7 @@ ENTRIES: tuple[Entry, ...] = (
         _ctrl_set("{p}set_mode", "SSL_CTRL_MODE", "long"),
         Call("{p}get_mode", (), (), "long", ctrl="SSL_CTRL_MODE"),
         probe=["enable-partial-write"],
+        default=["auto-retry"],
     ),
     Entry(
         "min-proto-version",
@@ -713,6 +716,7 @@ ENTRIES: tuple[Entry, ...] = (
         ),
         _ctrl_get("{p}get_min_proto_version", "SSL_CTRL_GET_MIN_PROTO_VERSION", "int"),
         probe="tls1.2",
+        default="any",
     ),
     Entry(
         "max-proto-version",
@@ -726,6 +730,7 @@ ENTRIES: tuple[Entry, ...] = (
         ),
         _ctrl_get("{p}get_max_proto_version", "SSL_CTRL_GET_MAX_PROTO_VERSION", "int"),
         probe="tls1.2",
+        default="any",
     ),
     Entry(
         "verify-mode",
@@ -738,6 +743,7 @@ ENTRIES: tuple[Entry, ...] = (
         ),
         _GET_VERIFY_MODE,
         probe=["peer"],
+        default=[],
     ),
     Entry(
         "verify-callback",
@@ -798,6 +804,7 @@ ENTRIES: tuple[Entry, ...] = (
         (),
         (),  # field by field, on the object `via` gives
         via=_fn("{p}get0_param", returns="X509_VERIFY_PARAM *"),
+        default={"flags": [], "hostflags": [], "auth-level": -1, "time": None},
     ),
     Entry(
         "msg-callback",
@@ -889,6 +896,7 @@ ENTRIES: tuple[Entry, ...] = (
         _fn("{p}set0_CA_list", VALUE, params=("STACK_OF(X509_NAME) *",)),
         _fn("{p}get0_CA_list", returns="const STACK_OF(X509_NAME) *"),
         probe=["alpha", "bravo"],
+        default=[],
     ),
     Entry(
         "client-ca-list",
@@ -896,6 +904,7 @@ ENTRIES: tuple[Entry, ...] = (
         _fn("{p}set_client_CA_list", VALUE, params=("STACK_OF(X509_NAME) *",)),
         _fn("{p}get_client_CA_list", returns="STACK_OF(X509_NAME) *"),
         probe=["alpha", "bravo"],
+        default=[],
     ),
     Entry(
         "security-level",

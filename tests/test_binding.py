@@ -233,3 +233,20 @@ def test_backend_readme_lists_what_the_table_says_differs(path: str) -> None:
     section = text[begin + len(binding.README_BEGIN) : end].strip()
     expected = "\n".join(binding.describe(binding.FAMILIES[f]) for f in READMES[path]).strip()
     assert section == expected, f"{path}: regenerate its section from conformance.binding.describe"
+
+
+def test_defaults_are_what_a_fresh_object_of_the_system_openssl_shows(
+    system_openssl: OpenSSL,
+) -> None:
+    lib = system_openssl
+    ctx = lib.ctx_new("tls")
+    assert ctx
+    ssl = lib.ssl_new(ctx)
+    assert ssl
+    given = [e for e in binding.ENTRIES if e.default is not None]
+    assert given
+    for entry in given:
+        assert lib.get("ctx", ctx, entry.setting) == entry.default, entry.setting
+        assert lib.get("ssl", ssl, entry.setting) == entry.default, entry.setting
+    lib.ssl_free(ssl)
+    lib.ctx_free(ctx)
