@@ -195,6 +195,11 @@ class WolfSSL(ObjectCalls):
 
     # --- settings: the binding table, through backends.bound -------------------------
 
+    @property
+    def unobservable(self) -> dict[tuple[Kind, str], str]:
+        """Getters the load-time round trip found not showing what was set, and why."""
+        return self.settings.unobservable
+
     def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None:
         self.settings.set(kind, obj, setting, value)
 
