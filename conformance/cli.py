@@ -13,6 +13,7 @@ from pathlib import Path
 
 from conformance.library import Unavailable
 from conformance.registry import Backend, all_backends, backend
+from conformance.repro import reproduce
 from conformance.results import LibraryInfo, Results, RuleResult
 from conformance.rules import RULES, rule
 from conformance.script import Script
@@ -127,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         results.library.loader = list(runner.launch.prefix)  # reproducers need it too
     results.write(out)
     engine = Engine(runner, args.profile, args.seed)
+    library_env = runner.launch.env if isinstance(runner, Worker) else {}  # for reproducers
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
     try:
         for rule_id in ids:
@@ -136,6 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 result = RuleResult(rule_id, "error", detail=f"worker unavailable: {exc}")
             except Exception as exc:  # a harness bug must not lose what was measured
                 result = RuleResult(rule_id, "error", detail=f"{type(exc).__name__}: {exc}")
+            result.reproducer = reproduce(result, results.library, library_env)
             results.rules.append(result)
             results.write(out)
             if not args.quiet:

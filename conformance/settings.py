@@ -4,9 +4,11 @@ An entry says how scripts may set the setting (its value domain), whether a cont
 has it too, and which sentences of the page promise something about it: SSL_new's
 inheritance sentence and the line of SSL_dup's list. The rules catalogue
 (conformance.rules) turns each promise into a rule; the properties generate values from
-the domain; each backend maps the setting's name to its library's calls.
+the domain. How C code sets and reads it is its entry in the binding table
+(conformance.binding), which every adapter of a library with the OpenSSL C API reads.
 
-Adding a setting is one entry here plus its getter and setter in each backend.
+Adding a setting is one entry here plus one in the binding table; only the adapters of
+libraries without the OpenSSL C API (the reference model, pyOpenSSL, rustls) name it.
 This module is pure data: the worker processes import it without hypothesis.
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conformance.library import Json
 from conformance.report.model import RuleInfo, rule_info
-from conformance.results import LibraryInfo, Observed, Results, RuleResult
+from conformance.results import LibraryInfo, Observed, Reproducer, Results, RuleResult
 
 HOSTILE = "<script>alert(\"x\")</script> & \x1b[31m\x00 'quoted'"
 
@@ -145,6 +145,28 @@ DUP_PARAM_TRACE: list[dict[str, Json]] = [
 ]
 
 
+# What `sslconform run` records for a deviating cell (conformance.repro); the report
+# only shows it.
+REPRO_DEPTH = Reproducer(
+    "dup.copies.verify-depth.c",
+    "int main(void)\n{\n    return 0;\n}\n",
+    "cc dup.copies.verify-depth.c -o dup.copies.verify-depth -lssl -lcrypto",
+    "./dup.copies.verify-depth",
+    "does-not-reproduce",
+    "kept: the duplicate shows s's verify-depth",
+    "kept: the duplicate shows s's verify-depth",
+)
+REPRO_PARAM = Reproducer(
+    "dup.copies.verify-param.c",
+    "int main(void)\n{\n    return 1;\n}\n",
+    "cc dup.copies.verify-param.c -o dup.copies.verify-param -lssl -lcrypto",
+    "./dup.copies.verify-param",
+    "reproduces",
+    "broken: the duplicate shows auth-level 0, s shows 1",
+    "broken: the duplicate shows auth-level 0, s shows 1",
+)
+
+
 def system_openssl() -> str:
     """The system OpenSSL's version text, as its headers give it (what reproducers build on)."""
     try:
@@ -176,6 +198,7 @@ def sample_results() -> list[Results]:
                 observed=-1,
                 trace=DUP_DEPTH_TRACE,
                 seed=1234,
+                reproducer=REPRO_DEPTH,
             ),
             RuleResult("dup.copies.verify-mode", "pass", examples=100),
             RuleResult(
@@ -188,6 +211,7 @@ def sample_results() -> list[Results]:
                 observed={**_PARAM, "auth-level": 0},
                 trace=DUP_PARAM_TRACE,
                 seed=1234,
+                reproducer=REPRO_PARAM,
             ),
             RuleResult("dup.copies.min-proto-version", "pass", examples=100),
             RuleResult("ret.new.null-ctx", "pass", examples=1),

@@ -19,7 +19,7 @@ out["version"] = lib.version()
 out["family"] = lib.family
 out["missing"] = {f: lib.missing(f) for f in ("ssl_dup", "ssl_up_ref", "free_events",
                   "handshake", "get:ssl:security-level", "get:ssl:method")}
-out["unobservable"] = sorted(f"{k}:{s}" for k, s in lib.unobservable)
+out["unobservable"] = sorted(f"{k}:{s}" for k, s in lib.settings.unobservable)
 ctx = lib.ctx_new("tls")
 lib.set("ctx", ctx, "options", ["no-ticket", "no-tlsv1.1"])
 lib.set("ctx", ctx, "verify-depth", 4)

@@ -1,4 +1,11 @@
-"""Every wolfSSL constant the adapter uses, checked against libwolfssl-dev's own headers."""
+"""The binding table's wolfSSL family, checked against libwolfssl-dev's own headers.
+
+Every flag value, ctrl number and constant conformance.binding.WOLFSSL gives is read
+from the headers (as `#define NAME V` or an enum member `NAME = V`) under the name the
+headers use (wolfSSL's own WOLFSSL_* spelling where it has one); a flag the family
+does not define must be absent; each OpenSSL name the headers map to a function is
+mapped to that function.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from backends.wolfssl import library as wolf
+from conformance import binding
 from conformance.fetch import fetch
 from conformance.library import Unavailable
+
+WOLF = binding.WOLFSSL
 
 
 @pytest.fixture(scope="module")
@@ -22,70 +31,51 @@ def headers() -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*.h")))
 
 
-def value_of(headers: str, name: str) -> int:
-    """The value of `name`, as `#define NAME V` or an enum member `NAME = V`."""
-    found = re.search(
-        rf"(?:#define\s+{name}\s+|\b{name}\s*=\s*)\(?(-?(?:0x)?[0-9a-fA-F]+)", headers
-    )
-    assert found, f"{name} is not in wolfSSL's headers"
-    return int(found.group(1), 0)
+def value_of(headers: str, name: str) -> int | None:
+    """The value of `name`: a #define first (openssl/ssl.h's macros override ssl.h's
+    enum where both exist), else an enum member, `1 << n` included."""
+    number = r"\(?(-?(?:0x)?[0-9a-fA-F]+)"
+    for pattern in (rf"#define\s+{name}\s+{number}", rf"\b{name}\s*=\s*{number}"):
+        found = re.search(pattern + r"(?:\s*<<\s*(\d+))?", headers)
+        if found:
+            shift = int(found.group(2)) if found.group(2) else 0
+            return int(found.group(1), 0) << shift
+    return None
 
 
-def test_option_bits(headers: str) -> None:
-    spelled = {
-        "no-query-mtu": "WOLFSSL_OP_NO_QUERY_MTU",
-        "no-ticket": "WOLFSSL_OP_NO_TICKET",
-        "no-compression": "WOLFSSL_OP_NO_COMPRESSION",
-        "cipher-server-preference": "WOLFSSL_OP_CIPHER_SERVER_PREFERENCE",
-        "no-tlsv1": "WOLFSSL_OP_NO_TLSv1",
-        "no-tlsv1.1": "WOLFSSL_OP_NO_TLSv1_1",
-        "no-tlsv1.2": "WOLFSSL_OP_NO_TLSv1_2",
-        "no-tlsv1.3": "WOLFSSL_OP_NO_TLSv1_3",
-    }
-    for name, bits in wolf.OPTION_BITS.items():
-        if bits is None:
-            c_name = "SSL_OP_" + name.upper().replace("-", "_")
-            assert not re.search(rf"\b{c_name}\b", headers), f"{c_name} is defined after all"
-        else:
-            assert value_of(headers, spelled[name]) == bits, name
+def spelled(headers: str, c_name: str) -> str:
+    """The name wolfSSL's headers give an OpenSSL constant."""
+    if c_name in WOLF.header_names:
+        return WOLF.header_names[c_name]
+    wolf = "WOLF" + c_name  # SSL_OP_NO_TICKET -> WOLFSSL_OP_NO_TICKET
+    return wolf if re.search(rf"\b{wolf}\s*=|#define\s+{wolf}\s", headers) else c_name
 
 
-def test_mode_verify_and_ctrl_numbers(headers: str) -> None:
-    assert (
-        value_of(headers, "SSL_MODE_ENABLE_PARTIAL_WRITE") == wolf.MODE_BITS["enable-partial-write"]
-    )
-    assert value_of(headers, "SSL_MODE_AUTO_RETRY") == wolf.MODE_BITS["auto-retry"]
-    assert (
-        value_of(headers, "WOLFSSL_MODE_ACCEPT_MOVING_WRITE_BUFFER")
-        == wolf.MODE_BITS["accept-moving-write-buffer"]
-    )
-    macro = re.search(r"#define\s+SSL_MODE_RELEASE_BUFFERS\s+(0x[0-9a-fA-F]+)", headers)
-    assert macro and int(macro.group(1), 16) == wolf.MODE_BITS["release-buffers"]
-    assert value_of(headers, "SSL_CTRL_MODE") == wolf.SSL_CTRL_MODE
-    assert (
-        value_of(headers, "SSL_CTRL_GET_MIN_PROTO_VERSION") == wolf.SSL_CTRL_GET_MIN_PROTO_VERSION
-    )
-    assert (
-        value_of(headers, "SSL_CTRL_GET_MAX_PROTO_VERSION") == wolf.SSL_CTRL_GET_MAX_PROTO_VERSION
-    )
-    assert value_of(headers, "NID_commonName") == wolf.NID_COMMON_NAME
-    assert value_of(headers, "MBSTRING_ASC") == wolf.MBSTRING_ASC
-    assert value_of(headers, "WOLF_CRYPTO_EX_INDEX_SSL") == wolf.CRYPTO_EX_INDEX_SSL
-    for name, c_name in (
-        ("peer", "WOLFSSL_VERIFY_PEER"),
-        ("fail-if-no-peer-cert", "WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT"),
-        ("client-once", "WOLFSSL_VERIFY_CLIENT_ONCE"),
-        ("post-handshake", "WOLFSSL_VERIFY_POST_HANDSHAKE"),
-    ):
-        shift = re.search(rf"\b{c_name}\s*=\s*1\s*<<\s*(\d+)", headers)
-        assert shift and 1 << int(shift.group(1)) == wolf.VERIFY_MODE_BITS[name], name
+@pytest.mark.parametrize("table", ["options", "modes", "verify-modes"])
+def test_flag_values(headers: str, table: str) -> None:
+    for flag in binding.FLAGS[table].flags:
+        expected = WOLF.flag_value(table, flag.name)
+        if expected is None:
+            assert not re.search(rf"\b{flag.c_name}\b", headers), f"{flag.c_name} is defined"
+            continue
+        name = spelled(headers, flag.c_name)
+        assert value_of(headers, name) == expected, name
+
+
+def test_ctrl_numbers_and_constants(headers: str) -> None:
+    # Every command of the table: wolfSSL's number, or none where the family says so.
+    for ctrl in binding.CTRLS:
+        assert value_of(headers, ctrl) == WOLF.ctrl_number(ctrl), ctrl
+    for name in ("NID_commonName", "MBSTRING_ASC", "CRYPTO_EX_INDEX_SSL"):
+        assert value_of(headers, spelled(headers, name)) == WOLF.constant(name), name
 
 
 def test_mapped_names_are_the_headers_macros(headers: str) -> None:
     """Where openssl/ssl.h maps an OpenSSL name to a function, it is the one we call."""
-    for openssl_name, symbol in wolf.FUNCTIONS.items():
+    for openssl_name, mapped in WOLF.symbols.items():
         macro = re.search(rf"#define\s+{openssl_name}\b(?:\([^)]*\))?\s+(\w+)", headers)
-        if symbol is None:
+        if mapped is None:
             assert macro is None, f"{openssl_name} is mapped in the headers to {macro.group(1)}"
         elif macro is not None:
+            symbol = mapped.symbol if isinstance(mapped, binding.Sym) else mapped
             assert macro.group(1) == symbol, openssl_name

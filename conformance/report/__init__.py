@@ -12,8 +12,8 @@
   filters by status, by backend and "only where the backends disagree"; every cell opens
   a drill-down: expected and observed, the minimal script and its trace, the seed and
   the commands that replay it, and a C reproducer with whether it reproduced.
-- DIR/repro/BACKEND/RULE.c: the C reproducers (see c_repro), built and run while the
-  report is made, against the library the column was measured on.
+- DIR/repro/BACKEND/RULE.c: the C reproducers as the runs recorded them (conformance.repro
+  built and ran each during `sslconform run`, against the library measured).
 - DIR/summary.md: counts and deviations, for a pull request (with --baseline, what
   changed since earlier results; also DIR/diff.md).
 - DIR/junit/BACKEND.xml: one JUnit suite per backend, for CI.

@@ -26,9 +26,9 @@ from conformance.report.model import (
     UNTESTABLE,
     Column,
     Matrix,
+    Repro,
     RuleInfo,
 )
-from conformance.report.repro_types import Repro
 from conformance.results import RuleResult
 
 STYLE = """

@@ -11,8 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from conformance.report.common import json_text, one_line, printable, script_text
-from conformance.report.model import NOT_RUN, Column, Matrix
-from conformance.report.repro_types import Repro
+from conformance.report.model import NOT_RUN, Column, Matrix, Repro
 from conformance.results import RuleResult
 
 

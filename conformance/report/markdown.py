@@ -10,8 +10,7 @@ import re
 
 from conformance.report.common import one_line
 from conformance.report.html import percent
-from conformance.report.model import CELL_STATUSES, Matrix
-from conformance.report.repro_types import Repro
+from conformance.report.model import CELL_STATUSES, Matrix, Repro
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|<>&~!#])")
 DEVIATIONS = ("fail", "crash", "timeout", "error")

@@ -184,3 +184,22 @@ def build(loaded: list[Loaded], rules: list[RuleInfo] | None = None) -> Matrix:
                 extra.add(result.id)
     rules += [RuleInfo(id=rid, group=group_of(rid)) for rid in sorted(extra)]
     return Matrix(rules, columns, cells)
+
+
+@dataclass(frozen=True)
+class Repro:
+    """A cell's C reproducer as the run recorded it (RuleResult.reproducer), for the writers."""
+
+    state: str  # yes: the program saw the deviation again; no: it did not; not-built
+    reason: str  # one line: why not built, or what the program concluded
+    source: str | None = None  # the C program
+    filename: str | None = None  # where the report wrote it, relative to the report folder
+    build: str | None = None  # the build command
+    run: str | None = None  # the run command
+    output: str = ""  # what the program printed
+
+    @property
+    def label(self) -> str:
+        return {"yes": "reproduces", "no": "does not reproduce", "not-built": "not built"}[
+            self.state
+        ]
