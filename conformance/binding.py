@@ -17,13 +17,18 @@ Entry types
 -----------
 `Call`      one C call. `name` is OpenSSL's C spelling (a function or a macro), with
             "{p}" standing for "SSL_" on an SSL and "SSL_CTX_" on a context. `args` are
-            the arguments after the object (`Arg` items: the value, a constant, the
-            current result of another call, the value's length, the harness's ex_data
-            index, an out-parameter), `params` their C types and `returns` the result's
-            C type, as OpenSSL declares them. `ctrl` names the SSL_CTRL_* command when
-            OpenSSL's macro expands to `{p}ctrl(obj, CMD, larg, parg)`; `larg`/`parg`
-            say which arguments go where. `fails` says which result means refusal.
-            In C, a call is spelled `name(obj, args...)` whether it is a macro or not.
+            the arguments after the object (`Arg` items: VALUE, a `Const`, `Current`
+            (what another call returns now), `Length` (of the value), `DataIndex` (the
+            harness's ex_data index), `Out` (an out-parameter), `Part` (one part of a
+            value that is several arguments), `Harness` (one of the harness's own
+            callbacks)), `params` their C types and `returns` the result's C type, as
+            OpenSSL declares them. `ctrl` names the SSL_CTRL_* command when OpenSSL's
+            macro expands to `{p}ctrl(obj, CMD, larg, parg)`; `larg`/`parg` say which
+            arguments go where. `fails` says which result means refusal; `target`
+            "its-context" calls it on SSL_get_SSL_CTX(obj); `then_free` releases the
+            value's C object afterwards. In C, a call is spelled `name(obj, args...)`
+            whether it is a macro or not. A setter may be a tuple of calls (made in
+            order) or `Either` (the first whose functions the library has).
 `Value`     how a script value (JSON, shapes fixed by conformance.settings) becomes C
             arguments and how a C result becomes a script value again: `Flags`
             (a flag word; FLAGS holds the tables), `Enum` (named numbers such as
@@ -54,6 +59,10 @@ Entry types
             renames everything), `ctrls` (ctrl numbers that differ; None: the command
             does not exist), `flags` ((table, name) -> value; None: not defined, 0:
             defined as nothing), `constants`, `header`, and notes for people.
+
+Beside the entries: OBJECT_FEATURES, METHODS, START_HANDSHAKE and HANDSHAKE (the
+functions of the page's object operations and of the harness's handshakes), CTRLS and
+CONSTANTS (OpenSSL's numbers), CALLBACKS (the native callback signatures).
 
 Helpers for C spelling: `c_spelling` (the function or macro a C program of a family
 writes), `c_form` (that, or the family's ctrl function and command number where it has

@@ -216,6 +216,21 @@ def test_ctypes_adapters_name_no_setting_and_no_flag(path: str) -> None:
     assert not re.search(r"getattr\(self, [\"']_[sg]et_", text)
 
 
+def test_c_form_follows_each_family() -> None:
+    get_min = binding.BY_SETTING["min-proto-version"].get
+    assert isinstance(get_min, binding.Call)
+    assert binding.c_form(get_min, "ssl") == binding.CForm("SSL_get_min_proto_version")
+    # wolfSSL has no such macro: its own ctrl function, with its own command number.
+    assert binding.c_form(get_min, "ssl", binding.WOLFSSL) == binding.CForm("wolfSSL_ctrl", 125)
+    assert binding.c_form(get_min, "ctx", binding.WOLFSSL) == binding.CForm(
+        "wolfSSL_CTX_get_min_proto_version"
+    )
+    set_max_cert = binding.BY_SETTING["max-cert-list"].set
+    assert isinstance(set_max_cert, binding.Call)
+    assert binding.c_form(set_max_cert, "ssl", binding.WOLFSSL) is None
+    assert binding.c_form(set_max_cert, "ssl", binding.GNUTLS) is None
+
+
 # --- the backend READMEs say what the table says ------------------------------------
 
 READMES = {
