@@ -7,8 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backends.reference.model import ModelLibrary
 from conformance.interpreter import Interpreter
+from conformance.model import ModelLibrary
 from conformance.script import Observation, Op, Script, trace_from_json, trace_to_json
 from conformance.settings import SETTINGS
 from conformance.strategies import setting_value

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backends.reference.model import ModelLibrary
 from conformance.engine import Engine
+from conformance.model import ModelLibrary
 from conformance.rules import RULES
 from conformance.worker import InProcess
 from tests.conftest import SUMMARY

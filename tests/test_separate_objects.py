@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from backends.reference.model import ModelLibrary
 from conformance.engine import Engine
 from conformance.interpreter import Interpreter, ScriptError
+from conformance.model import ModelLibrary
 from conformance.rules import rule
 from conformance.script import Op, Script
 from conformance.worker import InProcess, Launch, Worker
