@@ -141,33 +141,44 @@ class BreakingLibrary:
 
     def _reset(self, dup: int, s: int) -> int:
         """dup-reset: the duplicate's setting back to a fresh object's value, through the
-        library's setter; where the setter cannot restore that value (flags it only adds,
-        a value it does not take, a setting only a handshake shows), a duplicate that
-        copies nothing of s: SSL_new from s's context."""
+        library's setter. Where the setter cannot restore that value (flags it only adds,
+        a NULL callback it ignores, a value it does not take, a setting only a handshake
+        shows or only a context has), a duplicate that copies nothing: SSL_new from a new
+        SSL_CTX of s's method."""
         name, part = self.brk.setting, self.brk.field
         assert name is not None, f"{self.rule_id}: dup-reset names no setting"
-        entry = BY_NAME[name]
-        resettable = entry.on_ssl and entry.domain is not None and entry.observed_by == "getter"
-        if resettable and entry.domain is not None:
-            try:
-                fresh = self._fresh_value(name, self._method(s))
-            except (Absent, Unobservable):
-                fresh, resettable = None, False  # no fresh value to restore
-            if part is not None and isinstance(entry.domain, Fields):
-                value: Json = {part: fresh.get(part) if isinstance(fresh, dict) else None}
-                resettable = resettable and part != "flags"  # X509_VERIFY_PARAM_set_flags adds
-            else:
-                value = fresh
-                resettable = resettable and entry.combine == "replace"
-            if resettable and in_domain(entry.domain, value):
-                self.library.set("ssl", dup, name, value)
-                return dup
+        if self._restored(dup, s, name, part):
+            return dup
         self._free_own(dup)
-        made = self.library.ssl_new(self.ssl_ctx[s])
-        if made is None:
-            raise Unobservable("SSL_new returned NULL making the duplicate that copies nothing")
-        self.ssl_ctx[made] = self.ssl_ctx[s]
+        fresh = self._fresh_ctx(self._method(s))
+        made = None if fresh is None else self.library.ssl_new(fresh)
+        if made is None or fresh is None:
+            raise Unobservable("SSL_new on a new SSL_CTX returned NULL (making the duplicate)")
+        self.ssl_ctx[made] = fresh
         return made
+
+    def _restored(self, dup: int, s: int, name: str, part: str | None) -> bool:
+        """Set the duplicate's `name` (or its field `part`) to a fresh object's value;
+        whether the getter then shows that value."""
+        entry = BY_NAME[name]
+        if not entry.on_ssl or entry.domain is None or entry.observed_by != "getter":
+            return False
+        if entry.combine != "replace" or part == "flags":  # these setters only add
+            return False
+        try:
+            fresh = self._fresh_value(name, self._method(s))
+            value: Json = fresh
+            if part is not None:
+                value = {part: fresh.get(part) if isinstance(fresh, dict) else None}
+            if not in_domain(entry.domain, value):
+                return False
+            self.library.set("ssl", dup, name, value)
+            shown = self.library.get("ssl", dup, name)
+        except (Absent, Unobservable):
+            return False  # nothing to restore from, or no way to see it restored
+        if part is not None:
+            return isinstance(shown, dict) and shown.get(part) == value[part]
+        return bool(shown == value)
 
     def _reference(self, ssl: int) -> None:
         """One more reference to `ssl`: SSL_up_ref where the library has it, else one held

@@ -392,8 +392,8 @@ def _dup_break(s: Setting, part: str | None) -> Break:
     return Break(
         "dup-reset",
         f"after SSL_dup the duplicate's {what} is set back to a fresh object's value through "
-        "the library's setter (where the setter cannot restore it, the duplicate is made by "
-        "SSL_new from s's context: nothing of s copied)",
+        "the library's setter (where the setter cannot restore it, the duplicate is SSL_new "
+        "from a new SSL_CTX of s's method: nothing copied)",
         setting=s.name,
         field=part,
     )

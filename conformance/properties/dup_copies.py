@@ -39,6 +39,11 @@ def _scripts(
         if not entry.on_ssl:  # only a context has it: s has it from SSL_new
             value = draw(setting_value_with(entry, part))
             ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
+        elif part is not None and name in caps.settable_ctx and draw(st.booleans()):
+            # A field set on the context, then on s: SSL_dup must copy s's, not keep the
+            # context's (X509_VERIFY_PARAM_inherit keeps what is already set).
+            value = draw(setting_value_with(entry, part))
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         ops.append(Op("ssl_new", ctx=0))
         if not entry.on_ssl and draw(st.booleans()):
             # The context changes after SSL_new: a copy must show s's value, not this one.
