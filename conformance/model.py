@@ -185,16 +185,16 @@ class ModelLibrary:
             self.ctxs[ctx.handle] = ctx
         settings: dict[str, Json] = {}
         for name, value in s.settings.items():
-            if self._breaks(f"dup.copies.{name}") or BY_NAME[name].dup is None:
+            if self._breaks(f"dup.copies.{name}"):
+                continue  # not copied: the duplicate shows the default
+            if BY_NAME[name].dup is None:  # not on the page's list: the context's value
                 if name in ctx.settings:
                     settings[name] = copy.deepcopy(ctx.settings[name])
                 continue
             settings[name] = copy.deepcopy(value)
             part = self._broken_field(f"dup.copies.{name}")
-            if part is not None:  # that one field from the context (or its default)
-                source = ctx.settings.get(name) or DEFAULTS[name]
-                assert isinstance(source, dict)
-                settings[name][part] = copy.deepcopy(source.get(part, DEFAULTS[name][part]))
+            if part is not None:  # that one field not copied: its default
+                settings[name][part] = copy.deepcopy(DEFAULTS[name][part])
         if self._breaks("dup.initial.independent-settings"):
             settings = s.settings  # one table for both: a change on either shows on both
         server = s.server
