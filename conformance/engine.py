@@ -1,10 +1,19 @@
 """Runs each rule's property against one backend and turns what happened into a status.
 
-pass: every generated example held. fail: hypothesis found (and shrank) a script that
-breaks the rule. absent: the library lacks a function the rule needs. not-applicable:
-the page's version qualifier excludes this library version. crash / timeout: the worker
-died or hung (the script that did it is kept). error: nothing could be observed, or
-the harness itself failed; the detail says which.
+pass: every example observed held, and the rule failed on the same library once its
+break (Rule.breaks, conformance.breaks) was put at the library's boundary: the pass
+names that break (able_to_fail). fail: hypothesis found (and shrank) a script that
+breaks the rule. absent: the library lacks a function the rule needs (or the break
+does). not-applicable: the page's version qualifier excludes this library version, or
+the rule held even under its break, so this library cannot show it failing.
+crash / timeout: the worker died or hung (the script that did it is kept). error:
+nothing could be observed (no example reached what the rule judges), or the harness
+itself failed; the detail says which.
+
+Examples count only when observed and checked: those set aside (a value the library
+could not show, a NULL the rule does not judge, a state machine that never reached a
+step its rule judges) are not counted. The run's seed goes through hypothesis's public
+`seed` decorator, on the test function and on the state machine's factory alike.
 """
 
 from __future__ import annotations

@@ -298,3 +298,32 @@ def test_seeds_go_through_hypothesis_public_api_only() -> None:
     sources = Path(__file__).parent.parent / "conformance"
     for path in sources.rglob("*.py"):
         assert "_hypothesis_internal" not in path.read_text(), path
+
+
+# --- real columns ---------------------------------------------------------------------------
+
+
+def _column(name: str) -> list[RuleResult]:
+    from conformance.cli import open_runner
+    from conformance.library import Unavailable
+    from conformance.registry import backend
+
+    try:
+        runner = open_runner(backend(name), None)
+        runner.hello()
+    except Unavailable as exc:
+        pytest.skip(f"{name} cannot be had here: {exc}")
+    try:
+        engine = Engine(runner, "quick")
+        return [engine.run(r) for r in TESTABLE]
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("name", ["openssl", "boringssl"])
+def test_every_pass_of_a_real_column_was_shown_able_to_fail(name: str) -> None:
+    results = _column(name)
+    passes = [r for r in results if r.status == "pass"]
+    assert passes, f"{name}: no rule passed"
+    assert [r.id for r in passes if not r.able_to_fail] == []
+    assert all(r.able_to_fail is None for r in results if r.status != "pass")
