@@ -215,7 +215,7 @@ class BreakingLibrary:
         if kind == "new-same-object":
             first = self.first_of_ctx.get(ctx)
             if first is not None and first not in self.released:
-                self._reference(first)
+                self.held[first] += 1  # as the break says: the reference is held here
                 return first
         if kind in ("new-fresh-ctx", "new-other-method"):
             method = self.ctx_method.get(ctx, "tls")
