@@ -143,18 +143,18 @@ class BreakingLibrary:
         """dup-reset: the duplicate's setting back to a fresh object's value, through the
         library's setter. Where the setter cannot restore that value (flags it only adds,
         a NULL callback it ignores, a value it does not take, a setting only a handshake
-        shows or only a context has), a duplicate that copies nothing: SSL_new from a new
-        SSL_CTX of s's method."""
+        shows), a duplicate that copies nothing of s: SSL_new from s's context, or, for a
+        setting only a context has (s has it from there), from a new SSL_CTX of s's method."""
         name, part = self.brk.setting, self.brk.field
         assert name is not None, f"{self.rule_id}: dup-reset names no setting"
         if self._restored(dup, s, name, part):
             return dup
         self._free_own(dup)
-        fresh = self._fresh_ctx(self._method(s))
-        made = None if fresh is None else self.library.ssl_new(fresh)
-        if made is None or fresh is None:
-            raise Unobservable("SSL_new on a new SSL_CTX returned NULL (making the duplicate)")
-        self.ssl_ctx[made] = fresh
+        ctx = self.ssl_ctx.get(s) if BY_NAME[name].on_ssl else self._fresh_ctx(self._method(s))
+        made = None if ctx is None else self.library.ssl_new(ctx)
+        if made is None or ctx is None:
+            raise Unobservable("SSL_new returned NULL making the duplicate that copies nothing")
+        self.ssl_ctx[made] = ctx
         return made
 
     def _restored(self, dup: int, s: int, name: str, part: str | None) -> bool:

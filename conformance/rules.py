@@ -393,7 +393,8 @@ def _dup_break(s: Setting, part: str | None) -> Break:
         "dup-reset",
         f"after SSL_dup the duplicate's {what} is set back to a fresh object's value through "
         "the library's setter (where the setter cannot restore it, the duplicate is SSL_new "
-        "from a new SSL_CTX of s's method: nothing copied)",
+        "from s's context, or from a new SSL_CTX for a setting only a context has: nothing "
+        "of s copied)",
         setting=s.name,
         field=part,
     )

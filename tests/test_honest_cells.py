@@ -93,8 +93,25 @@ def test_dup_reset_of_flags_it_cannot_clear_makes_a_duplicate_that_copies_nothin
         Op("ssl_get", ssl=1, setting="options"),
         Op("ssl_get_ctx", ssl=1),
     )
-    assert trace[5] == {"value": []}  # a fresh object's options: none of s's, none of ctx's
-    assert trace[6] == {"value": -1}  # made on a context of its own
+    assert trace[5] == {"value": ["no-ticket"]}  # the context's options, none of s's own
+    assert trace[6] == {"value": 0}  # made by SSL_new from s's context
+
+
+def test_dup_reset_of_a_setting_only_a_context_has_uses_a_new_context() -> None:
+    library = BreakingLibrary(ModelLibrary(), "dup.copies.serverinfo")
+    trace = run(
+        library,
+        Op("ctx_new", method="tls"),
+        Op("ctx_set", ctx=0, setting="serverinfo", value="serverinfo-a"),
+        Op("ssl_new", ctx=0),
+        Op("ssl_dup", ssl=0),
+        Op("ssl_get", ssl=0, setting="serverinfo"),
+        Op("ssl_get", ssl=1, setting="serverinfo"),
+        Op("ssl_get_ctx", ssl=1),
+    )
+    assert trace[4] == {"value": "serverinfo-a"}
+    assert trace[5] == {}  # None: no serverinfo at all
+    assert trace[6] == {"value": -1}  # a context the script never made
 
 
 def test_per_field_reset_touches_only_its_field() -> None:
