@@ -123,24 +123,24 @@ class Engine:
         brk = rule.breaks
         if brk is None:
             return RuleResult(
-                rule.id,
-                "not-applicable",
-                passed.examples,
+                id=rule.id,
+                status="not-applicable",
+                examples=passed.examples,
                 detail="no break is declared for this rule, so its pass cannot be shown "
                 "able to fail",
             )
         broken = broken_runner(self.runner, rule.id)
         if broken is None:
             return RuleResult(
-                rule.id,
-                "error",
-                passed.examples,
+                id=rule.id,
+                status="error",
+                examples=passed.examples,
                 detail=f"this runner cannot load a break ({type(self.runner).__name__})",
             )
         try:
             under = Engine(broken, self.profile, self.seed, breaking=True)._run(rule)
         except Unavailable as gone:
-            under = RuleResult(rule.id, "error", detail=f"worker unavailable: {gone}")
+            under = RuleResult(id=rule.id, status="error", detail=f"worker unavailable: {gone}")
         finally:
             broken.close()
         if under.status == "fail":
@@ -148,32 +148,39 @@ class Engine:
             return passed
         said = f"it held with {passed.examples} example(s), but under the break ({brk.says})"
         if under.status == "absent":
-            return RuleResult(rule.id, "absent", passed.examples, detail=f"{said}: {under.detail}")
+            return RuleResult(
+                id=rule.id,
+                status="absent",
+                examples=passed.examples,
+                detail=f"{said}: {under.detail}",
+            )
         if under.status == "pass":
             return RuleResult(
-                rule.id,
-                "not-applicable",
-                passed.examples,
+                id=rule.id,
+                status="not-applicable",
+                examples=passed.examples,
                 detail=f"{said} it held too ({under.examples} example(s)): this library "
                 "cannot show the rule failing",
             )
         return RuleResult(
-            rule.id,
-            "error",
-            passed.examples,
+            id=rule.id,
+            status="error",
+            examples=passed.examples,
             detail=f"{said} the run ended in {under.status}: {under.detail}",
         )
 
     def _run(self, rule: Rule) -> RuleResult:
         if rule.since and self.version.before(rule.since):
             return RuleResult(
-                rule.id,
-                "not-applicable",
+                id=rule.id,
+                status="not-applicable",
                 detail=f"the page promises this only from OpenSSL {rule.since}",
             )
         prop = PROPERTIES.get(rule.id)
         if prop is None:
-            return RuleResult(rule.id, "error", detail="no property observes this rule yet")
+            return RuleResult(
+                id=rule.id, status="error", detail="no property observes this rule yet"
+            )
         options = {k: v for f in rule.needs for k, v in FEATURE_OPTIONS.get(f, {}).items()}
         runner = self.runner.variant(options) if options else self.runner
         answer = runner.missing(list(rule.needs))
@@ -182,12 +189,12 @@ class Engine:
         if lacking:
             # Adapters name a missing function, or give a sentence saying why it is absent.
             said = [n if " " in n else f"the library lacks {n}" for n in lacking]
-            return RuleResult(rule.id, "absent", detail="; ".join(said))
+            return RuleResult(id=rule.id, status="absent", detail="; ".join(said))
         unknown = [f for f, names in answer.items() if names is None]
         if unknown:
             return RuleResult(
-                rule.id,
-                "error",
+                id=rule.id,
+                status="error",
                 detail=f"this backend's adapter does not observe {', '.join(unknown)} yet",
             )
         caps = self.capabilities()
@@ -211,39 +218,42 @@ class Engine:
             crashes = [e for e in flaky.exceptions if isinstance(e, WorkerCrashed)]
             if crashes:
                 return RuleResult(
-                    rule.id,
-                    "crash",
-                    counter[0],
+                    id=rule.id,
+                    status="crash",
+                    examples=counter[0],
                     detail=f"{crashes[0].detail} (did not recur when run again)",
                     script=Script(tuple(crashes[0].ops)).to_json(),
                     seed=self.seed,
                 )
             return RuleResult(
-                rule.id, "error", counter[0], detail="flaky: " + str(flaky).splitlines()[0][:300]
+                id=rule.id,
+                status="error",
+                examples=counter[0],
+                detail="flaky: " + str(flaky).splitlines()[0][:300],
             )
         except Stop as stop:
             return RuleResult(
-                rule.id,
-                stop.status,
-                counter[0],
+                id=rule.id,
+                status=stop.status,
+                examples=counter[0],
                 detail=stop.detail,
                 script=stop.script.to_json() if stop.script else None,
                 trace=trace_to_json(stop.trace) if stop.trace else None,
             )
         except WorkerCrashed as crash:
             return RuleResult(
-                rule.id,
-                "crash",
-                counter[0],
+                id=rule.id,
+                status="crash",
+                examples=counter[0],
                 detail=crash.detail,
                 script=Script(tuple(crash.ops)).to_json(),
                 seed=self.seed,
             )
         except WorkerTimedOut as hang:
             return RuleResult(
-                rule.id,
-                "timeout",
-                counter[0],
+                id=rule.id,
+                status="timeout",
+                examples=counter[0],
                 detail=hang.detail,
                 script=Script(tuple(hang.ops)).to_json(),
                 seed=self.seed,
@@ -252,15 +262,28 @@ class Engine:
             common = Counter(caps.unobservable).most_common(1)
             why = common[0][0] if common else "every example was rejected"
             return RuleResult(
-                rule.id, "error", counter[0], detail=f"no example could be observed: {why}"
+                id=rule.id,
+                status="error",
+                examples=counter[0],
+                detail=f"no example could be observed: {why}",
             )
         except Unavailable as gone:
-            return RuleResult(rule.id, "error", counter[0], detail=f"worker unavailable: {gone}")
+            return RuleResult(
+                id=rule.id,
+                status="error",
+                examples=counter[0],
+                detail=f"worker unavailable: {gone}",
+            )
         if counter[0] == 0:
             common = Counter(caps.unobservable).most_common(1)
             why = common[0][0] if common else "no example reached a step the rule judges"
-            return RuleResult(rule.id, "error", 0, detail=f"no example could be observed: {why}")
-        return RuleResult(rule.id, "pass", counter[0], seed=self.seed)
+            return RuleResult(
+                id=rule.id,
+                status="error",
+                examples=0,
+                detail=f"no example could be observed: {why}",
+            )
+        return RuleResult(id=rule.id, status="pass", examples=counter[0], seed=self.seed)
 
     def _settings(self, share: int = 1) -> settings:
         # A break run stops at the first failing example: it shows the rule can fail,
@@ -342,9 +365,9 @@ class Engine:
         if trace is None and dev.script is not None:
             trace = runner.run(dev.script)  # the machine's steps, replayed whole
         return RuleResult(
-            rule.id,
-            "fail",
-            examples,
+            id=rule.id,
+            status="fail",
+            examples=examples,
             detail=dev.detail,
             script=dev.script.to_json() if dev.script else None,
             expected=dev.expected,
