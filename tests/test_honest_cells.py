@@ -170,36 +170,18 @@ def test_a_machine_rule_whose_machines_never_reach_the_rule_is_an_error() -> Non
     assert (result.detail or "").startswith("no example could be observed")
 
 
-def test_machines_that_never_free_an_object_are_not_counted() -> None:
-    engine = engine_over(ModelLibrary(), "default")
-    made: list[Any] = []
-    prop_rule = rule("ref.free.decrements")
-    from conformance.properties import PROPERTIES
-    from conformance.properties.common import MachineProperty
-
-    prop = PROPERTIES[prop_rule.id]
-    assert isinstance(prop, MachineProperty)
-    original = prop.machine
-
-    def recording(r: Any, runner: Any) -> Any:
-        cls = original(r, runner)
-
-        class Recorded(cls):  # type: ignore[misc, valid-type]
-            def __init__(self) -> None:
-                super().__init__()
-                made.append(self)
-
-        return Recorded
-
-    prop.machine = recording
-    try:
-        result = engine._run(prop_rule)
-    finally:
-        prop.machine = original
-    exercised = sum(m.exercised for m in made)
-    assert result.status == "pass"
-    assert result.examples == exercised
-    assert exercised < len(made), "every machine reached an SSL_free of an up-ref'd object"
+def test_machines_that_never_reach_what_their_rule_judges_are_not_counted() -> None:
+    """With an SSL_up_ref that always fails (cleanly), no object ever holds two references:
+    ref.free.decrements (the n-th SSL_free of n references) has nothing to judge, however
+    many machines ran, while ref.free.at-zero counts every machine."""
+    engine = engine_over(UpRefFails(), "default")
+    decrements = engine._run(rule("ref.free.decrements"))
+    assert (decrements.status, decrements.examples) == ("error", 0)
+    assert decrements.detail == (
+        "no example could be observed: no example reached a step the rule judges"
+    )
+    at_zero = engine._run(rule("ref.free.at-zero"))
+    assert at_zero.status == "pass" and at_zero.examples > 0
 
 
 def test_a_null_from_ssl_new_is_set_aside_not_a_false_deviation() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from hypothesis import reject
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from conformance.interpreter import Interpreter
 from conformance.model import ModelLibrary
@@ -109,6 +109,15 @@ def _machine(checked: Rule, runner: Runner) -> type[RuleBasedStateMachine]:
 
         def _live(self) -> list[int]:
             return [h for h, o in enumerate(self._objects) if self.counts.get(o, 0) > 0]
+
+        @initialize()
+        def first(self) -> None:
+            """Every machine starts where its rule has something to judge: an object (with
+            one more reference, for the rules about SSL_up_ref), freed at the latest by
+            teardown. The steps that follow are random."""
+            self.new()
+            if with_up_ref:
+                self.up_ref(0, 1)
 
         @rule()
         def new(self) -> None:
