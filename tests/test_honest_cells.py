@@ -326,3 +326,23 @@ def test_every_pass_of_a_real_column_was_shown_able_to_fail(name: str) -> None:
     assert passes, f"{name}: no rule passed"
     assert [r.id for r in passes if not r.able_to_fail] == []
     assert all(r.able_to_fail is None for r in results if r.status != "pass")
+
+
+def test_the_same_seed_gives_the_same_minimal_script_on_the_system_openssl() -> None:
+    import ctypes.util
+
+    from conformance.worker import Launch, Worker
+
+    if ctypes.util.find_library("ssl") is None:
+        pytest.skip("no system libssl")
+    outcomes = []
+    for _ in range(2):
+        worker = Worker("openssl", Launch("backends.openssl.library"))
+        try:
+            outcomes.append(
+                _outcome(Engine(worker, "default", 3).run(rule("dup.copies.verify-param.time")))
+            )
+        finally:
+            worker.close()
+    assert outcomes[0][0] == "fail"
+    assert outcomes[0] == outcomes[1]
