@@ -190,6 +190,11 @@ def test_a_null_from_ssl_new_is_set_aside_not_a_false_deviation() -> None:
     assert up_ref.status == "error", up_ref.detail  # not "SSL_up_ref returned None"
     assert "SSL_new returned NULL" in (up_ref.detail or "")
     assert engine._run(rule("ret.new.pointer")).status == "fail"  # the rule it concerns
+    # Rules whose scripts go on to SSL_dup the NULL handle: set aside, not a ScriptError.
+    for rule_id in ("dup.copies.verify-depth", "dup.initial.independent-settings"):
+        result = engine._run(rule(rule_id))
+        assert result.status == "error", (rule_id, result.status, result.detail)
+        assert "SSL_new returned NULL" in (result.detail or ""), rule_id
 
 
 def test_a_null_from_ssl_dup_is_set_aside_by_the_rules_it_does_not_concern() -> None:
