@@ -174,8 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from backends.reference.model import ModelLibrary
     from conformance.interpreter import Interpreter
+    from conformance.model import ModelLibrary
 
     path = Path(args.script)
     try:

@@ -38,6 +38,7 @@ class Interpreter:
         self.released: set[int] = set()
         self.unobserved_frees = False
         self.next_id = 0
+        self._queues_errors: bool | None = None  # asked of the library once, when needed
 
     def run(self, script: Script) -> Trace:
         self.reset()
@@ -59,6 +60,10 @@ class Interpreter:
             obs.unobservable = str(exc)
         except Skipped as exc:
             obs.skipped = str(exc)
+            if op.op in ("ssl_new", "ssl_dup"):
+                # The handle it would have made names nothing: ops on it are skipped too,
+                # and the script stays well-formed.
+                self.ssls.append(None)
         self._collect_freed(obs)
         return obs
 
@@ -81,7 +86,7 @@ class Interpreter:
             raise ScriptError(f"{op}: no SSL handle {op.ssl}")
         handle = self.ssls[op.ssl]
         if handle is None:
-            raise Skipped(f"SSL handle {op.ssl} is NULL")
+            raise Skipped(f"SSL handle {op.ssl} is NULL (or was never made)")
         if handle in self.dead:
             raise Skipped(f"object {self.dead[handle]} was already freed")
         return handle
@@ -98,6 +103,17 @@ class Interpreter:
         if handle not in self.ssl_ids:
             self.ssl_ids[handle] = self._new_id()
         obs.object = self.ssl_ids[handle]
+
+    def _clear_errors(self) -> None:
+        """Empty the error queue right before a call whose queue a rule reads, so that
+        what the observation shows was queued by that call and not by an earlier step."""
+        if self._queues_errors is None:
+            try:
+                self._queues_errors = self.library.missing("errors") == []
+            except NotImplementedError:
+                self._queues_errors = False  # the adapter cannot say: it is never read
+        if self._queues_errors:
+            self.library.errors()  # discarded: queued before this call
 
     def _collect_freed(self, obs: Observation) -> None:
         if not self.ssl_ids:
@@ -133,11 +149,14 @@ class Interpreter:
                 obs.value = lib.get("ctx", self._ctx(op), _setting(op))
             case "ssl_new":
                 ctx = None if op.ctx is None else self._ctx(op)
+                self._clear_errors()
                 self._bind_ssl(lib.ssl_new(ctx), obs)
                 if obs.null:
                     obs.errors = lib.errors()
             case "ssl_dup":
-                self._bind_ssl(lib.ssl_dup(self._ssl(op)), obs)
+                ssl = self._ssl(op)
+                self._clear_errors()
+                self._bind_ssl(lib.ssl_dup(ssl), obs)
                 if obs.null:
                     obs.errors = lib.errors()
             case "ssl_up_ref":
@@ -167,6 +186,7 @@ class Interpreter:
                 if not isinstance(op.value, int) or op.value < 1:
                     raise ScriptError(f"{op}: value must be the allocation to fail (1 or more)")
                 target = self._ctx(op) if op.op == "ssl_new_failing" else self._ssl(op)
+                self._clear_errors()
                 report = _adapter_method(lib, op.op)(target, op.value)
                 # The result was freed inside the op: it binds no SSL variable.
                 obs.null = report["result"] is None

@@ -51,6 +51,22 @@ def setting_value(setting: Setting) -> st.SearchStrategy[Json]:
     return values(setting.domain)
 
 
+def setting_value_with(setting: Setting, part: str | None) -> st.SearchStrategy[Json]:
+    """A value for the setting; for a rule about one field of a Fields setting, a value
+    that sets that field (and maybe others)."""
+    if part is None:
+        return setting_value(setting)
+    assert isinstance(setting.domain, Fields), f"{setting.name} has no fields"
+    keys = [k for k, _ in setting.domain.fields]
+
+    def with_part(pair: tuple[dict[str, Json], Json]) -> Json:
+        merged = {**pair[0], part: pair[1]}
+        return {k: merged[k] for k in keys if k in merged}  # the table's field order
+
+    field_values = values(dict(setting.domain.fields)[part])
+    return st.tuples(setting_value(setting), field_values).map(with_part)
+
+
 def methods_for(setting: Setting) -> st.SearchStrategy[str]:
     """Methods under which an SSL can show the setting (a client to start a handshake)."""
     if setting.role == "client":

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.reference.model import ModelLibrary
 from conformance import beyond, fixtures
 from conformance.engine import Engine
 from conformance.library import Unavailable
+from conformance.model import ModelLibrary
 from conformance.rules import RULES, rule
 from conformance.script import Op, Script
 from conformance.settings import KEY_TYPES

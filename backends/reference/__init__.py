@@ -6,7 +6,7 @@ BACKENDS = [
     Backend(
         name="reference",
         family="reference model",
-        adapter="backends.reference.model",
+        adapter="conformance.model",
         summary="pure-Python model of SSL_new(3); every rule holds by construction",
         in_process=True,
     )

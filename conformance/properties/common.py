@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,9 @@ class Capabilities:
 class ScriptProperty:
     scripts: Callable[[Rule, Capabilities], st.SearchStrategy[Script]]
     check: Callable[[Rule, Script, Trace, Capabilities], None]
+    # The calls ("ssl_new", "ssl_dup") whose NULL this rule judges. A NULL from any other
+    # sets the example aside: another rule (ret.*.pointer) says whether that is allowed.
+    judges_null: Collection[str] = frozenset()
 
 
 @dataclass
@@ -72,11 +75,17 @@ class MachineProperty:
 Property = ScriptProperty | MachineProperty
 
 
-def screen(script: Script, trace: Trace, caps: Capabilities) -> None:
+CREATING = ("ssl_new", "ssl_dup")
+
+
+def screen(
+    script: Script, trace: Trace, caps: Capabilities, judges_null: Collection[str] = ()
+) -> None:
     """Turn what the library could not do into a verdict before any check looks.
 
     A missing function ends the rule as absent; a value the library could not show
-    makes this example unusable (hypothesis tries others; none usable is an error).
+    makes this example unusable (hypothesis tries others; none usable is an error), and
+    so does a NULL from SSL_new or SSL_dup that the rule does not judge.
     """
     for obs in trace:
         if obs.absent:
@@ -86,6 +95,11 @@ def screen(script: Script, trace: Trace, caps: Capabilities) -> None:
             reject()
     if len(trace) != len(script.ops):
         raise Stop("error", "the backend stopped before the end of the script", script, trace)
+    for op, obs in zip(script.ops, trace, strict=True):
+        if op.op in CREATING and op.op not in judges_null and (obs.null or obs.skipped):
+            name = "SSL_new" if op.op == "ssl_new" else "SSL_dup"
+            got = "NULL" if obs.null else f"nothing ({obs.skipped})"
+            unusable(caps, f"{name} returned {got}: ret.*.pointer judges that, not this rule")
 
 
 def unusable(caps: Capabilities, why: str) -> None:
@@ -121,6 +135,21 @@ def reflects(setting: Setting, sets: list[Any], observed: Any) -> bool:
                 return False
         return True
     return bool(sets[-1] == observed)
+
+
+def part_of(value: Any, part: str | None) -> Any:
+    """The field a rule observes, out of a setting's value (the whole value for a rule
+    about a whole setting; None where the getter showed no such field)."""
+    if part is None:
+        return value
+    return value.get(part) if isinstance(value, dict) else None
+
+
+def part_sets(sets: list[Any], part: str | None) -> list[Any]:
+    """Of the values a script set, those that set the field, reduced to it."""
+    if part is None:
+        return sets
+    return [{part: s[part]} for s in sets if isinstance(s, dict) and part in s]
 
 
 def find(script: Script, trace: Trace, op: str, nth: int = 0) -> Observation:

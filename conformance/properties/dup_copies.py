@@ -12,18 +12,22 @@ from conformance.properties.common import (
     Property,
     ScriptProperty,
     ops_setting,
+    part_of,
+    part_sets,
     reflects,
     unusable,
 )
-from conformance.rules import Rule
+from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
-from conformance.settings import SETTINGS, Setting, setting
-from conformance.strategies import methods_for, sets, setting_value
+from conformance.settings import Setting, setting
+from conformance.strategies import methods_for, sets, setting_value_with
 
 ROLE_STATE = {"server": "accept", "client": "connect"}
 
 
-def _scripts(entry: Setting) -> Callable[[Rule, Capabilities], st.SearchStrategy[Script]]:
+def _scripts(
+    entry: Setting, part: str | None
+) -> Callable[[Rule, Capabilities], st.SearchStrategy[Script]]:
     name = entry.name
 
     @st.composite
@@ -33,11 +37,18 @@ def _scripts(entry: Setting) -> Callable[[Rule, Capabilities], st.SearchStrategy
         ops = [Op("ctx_new", method=draw(methods_for(entry)))]
         ops += draw(sets("ctx_set", 0, caps.settable_ctx))
         if not entry.on_ssl:  # only a context has it: s has it from SSL_new
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=draw(setting_value(entry))))
+            value = draw(setting_value_with(entry, part))
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
+        elif part is not None and name in caps.settable_ctx and draw(st.booleans()):
+            # A field set on the context, then on s: SSL_dup must copy s's, not keep the
+            # context's (X509_VERIFY_PARAM_inherit keeps what is already set).
+            value = draw(setting_value_with(entry, part))
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         ops.append(Op("ssl_new", ctx=0))
         if not entry.on_ssl and draw(st.booleans()):
             # The context changes after SSL_new: a copy must show s's value, not this one.
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=draw(setting_value(entry))))
+            value = draw(setting_value_with(entry, part))
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         others = caps.settable_ssl - {name, "accept-connect-state"}
         ops += draw(sets("ssl_set", 0, others))
         if entry.role in ROLE_STATE and name != "accept-connect-state":
@@ -45,7 +56,8 @@ def _scripts(entry: Setting) -> Callable[[Rule, Capabilities], st.SearchStrategy
                 Op("ssl_set", ssl=0, setting="accept-connect-state", value=ROLE_STATE[entry.role])
             )
         for _ in range(draw(st.integers(1, 2)) if entry.on_ssl else 0):
-            ops.append(Op("ssl_set", ssl=0, setting=name, value=draw(setting_value(entry))))
+            value = draw(setting_value_with(entry, part))
+            ops.append(Op("ssl_set", ssl=0, setting=name, value=value))
         ops += [
             Op("ssl_dup", ssl=0),
             Op("ssl_get", ssl=0, setting=name),
@@ -56,39 +68,39 @@ def _scripts(entry: Setting) -> Callable[[Rule, Capabilities], st.SearchStrategy
     return scripts
 
 
-def _check(entry: Setting) -> Callable[[Rule, Script, Trace, Capabilities], None]:
+def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, Capabilities], None]:
     name = entry.name
+    what = f"{name} {part}" if part else name
 
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
         new, dup = trace[script.ops.index(Op("ssl_new", ctx=0))], trace[-3]
-        original, copied = trace[-2].value, trace[-1].value
-        wanted = (
-            ops_setting(script, "ssl_set", 0, name) or ops_setting(script, "ctx_set", 0, name)[:1]
+        shown = trace[-2].value
+        original, copied = part_of(shown, part), part_of(trace[-1].value, part)
+        wanted = part_sets(
+            ops_setting(script, "ssl_set", 0, name) or ops_setting(script, "ctx_set", 0, name)[:1],
+            part,
         )
-        if not dup.null and dup.object != new.object and not reflects(entry, wanted, original):
-            unusable(caps, f"s shows {name} {original!r} after {wanted[-1]!r} was set")
-        if dup.null:
-            raise Deviation("SSL_dup returned NULL in the initial state", "a duplicate", "NULL")
         if dup.object == new.object:
             raise Deviation(
                 "SSL_dup returned s itself in the initial state: nothing was copied",
                 "a new object",
                 "s",
             )
+        if not reflects(entry, wanted, shown):
+            unusable(caps, f"s shows {what} {original!r} after {wanted[-1]!r} was set")
         if copied != original:
             raise Deviation(
-                f"the duplicate shows {name} {copied!r}, s shows {original!r}", original, copied
+                f"the duplicate shows {what} {copied!r}, s shows {original!r}", original, copied
             )
 
     return check
 
 
 def properties() -> dict[str, Property]:
-    return {
-        f"dup.copies.{s.name}": ScriptProperty(
-            _scripts(setting(s.name)),
-            _check(setting(s.name)),
-        )
-        for s in SETTINGS
-        if s.dup and s.domain is not None
-    }
+    props: dict[str, Property] = {}
+    for r in RULES:
+        if r.testable and r.id.startswith("dup.copies.") and r.setting:
+            entry = setting(r.setting)
+            if entry.domain is not None:
+                props[r.id] = ScriptProperty(_scripts(entry, r.field), _check(entry, r.field))
+    return props

@@ -99,12 +99,12 @@ def _lifetime_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
     second = 1 - first
     if draw(st.booleans()):
         ops.append(Op("handshake", ssl=first))  # a started object holds more to free
-    ops.append(Op("ssl_free", ssl=first))
-    # The survivor is still set and read after the other is gone.
+    # The survivor shows the same value right before and right after the other is freed
+    # (nothing else happens between the two reads), and is still set after it.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
+    read = [Op("ssl_get", ssl=second, setting=draw(st.sampled_from(names)))] if names else []
+    ops += [*read, Op("ssl_free", ssl=first), *read]
     ops += draw(sets("ssl_set", second, names, max_count=2))
-    if names:
-        ops.append(Op("ssl_get", ssl=second, setting=draw(st.sampled_from(names))))
     ops.append(Op("ssl_free", ssl=second))
     return Script(tuple(ops))
 
@@ -132,6 +132,16 @@ def _lifetime_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities
                 [own] if own is not None else [],
                 obs.freed,
             )
+    reads = [(op, obs) for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_get"]
+    if len(reads) == 2 and reads[0][1].value != reads[1][1].value:
+        (op, before), (_, after) = reads
+        survivor = who[objects[op.ssl or 0]]
+        raise Deviation(
+            f"freeing the other object changed {survivor}'s {op.setting} from "
+            f"{before.value!r} to {after.value!r}",
+            before.value,
+            after.value,
+        )
 
 
 def _freed_detail(index: int, op: Op, own: int | None, who: dict[int, str], named: str) -> str:

@@ -10,13 +10,15 @@ from conformance.properties.common import (
     Property,
     ScriptProperty,
     ops_setting,
+    part_of,
+    part_sets,
     reflects,
     unusable,
 )
-from conformance.rules import Rule
+from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
-from conformance.settings import METHODS, SETTINGS, setting
-from conformance.strategies import sets, setting_value
+from conformance.settings import METHODS, setting
+from conformance.strategies import sets, setting_value_with
 
 
 @st.composite
@@ -36,8 +38,9 @@ def _creates_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities)
         raise Deviation("two SSL_new calls returned the same object", "distinct objects", objects)
 
 
-def _inherits(name: str) -> ScriptProperty:
+def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
     entry = setting(name)
+    what = f"{name} {part}" if part else name
 
     @st.composite
     def scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
@@ -45,7 +48,8 @@ def _inherits(name: str) -> ScriptProperty:
         ops += draw(sets("ctx_set", 0, caps.settable_ctx - {name}))
         if entry.domain is not None:
             for _ in range(draw(st.integers(1, 2))):
-                ops.append(Op("ctx_set", ctx=0, setting=name, value=draw(setting_value(entry))))
+                value = draw(setting_value_with(entry, part))
+                ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         ops += [
             Op("ssl_new", ctx=0),
             Op("ctx_get", ctx=0, setting=name),
@@ -54,17 +58,15 @@ def _inherits(name: str) -> ScriptProperty:
         return Script(tuple(ops))
 
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
-        ctx_value, ssl_value = trace[-2].value, trace[-1].value
-        wanted = ops_setting(script, "ctx_set", 0, name)
+        ctx_value, ssl_value = part_of(trace[-2].value, part), part_of(trace[-1].value, part)
+        wanted = part_sets(ops_setting(script, "ctx_set", 0, name), part)
         if entry.domain is None:
             wanted = [script.ops[0].method]
-        if not reflects(entry, wanted, ctx_value):
+        if not reflects(entry, wanted, trace[-2].value):
             unusable(caps, f"the context's getter shows {ctx_value!r} after {wanted[-1]!r} was set")
-        if trace[-3].null:
-            raise Deviation("SSL_new returned NULL", "an SSL object", "NULL")
         if ssl_value != ctx_value:
             raise Deviation(
-                f"right after SSL_new the SSL shows {name} {ssl_value!r}, its "
+                f"right after SSL_new the SSL shows {what} {ssl_value!r}, its "
                 f"context {ctx_value!r}",
                 ctx_value,
                 ssl_value,
@@ -75,9 +77,9 @@ def _inherits(name: str) -> ScriptProperty:
 
 def properties() -> dict[str, Property]:
     props: dict[str, Property] = {
-        "new.creates": ScriptProperty(_creates_scripts, _creates_check),
+        "new.creates": ScriptProperty(_creates_scripts, _creates_check, judges_null={"ssl_new"}),
     }
-    for s in SETTINGS:
-        if s.inherit:
-            props[f"new.inherits.{s.name}"] = _inherits(s.name)
+    for r in RULES:
+        if r.testable and r.id.startswith("new.inherits.") and r.setting:
+            props[r.id] = _inherits(r.id, r.setting, r.field)
     return props

@@ -53,7 +53,7 @@ def _new_pointer(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -
 
 
 def _dup_pointer(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
-    _new_pointer(rule, script, trace, caps)
+    # A NULL from SSL_new set the example aside (screen): that is ret.new.pointer's.
     if find(script, trace, "ssl_dup").null:
         raise Deviation("SSL_dup returned NULL", "an SSL object", "NULL")
 
@@ -66,8 +66,8 @@ def _up_ref_one(rule: Rule, script: Script, trace: Trace, caps: Capabilities) ->
 
 def properties() -> dict[str, Property]:
     return {
-        "ret.new.null-ctx": ScriptProperty(_null_ctx_scripts, _null_ctx),
-        "ret.new.pointer": ScriptProperty(_new_scripts, _new_pointer),
-        "ret.dup.pointer": ScriptProperty(_new_scripts, _dup_pointer),
+        "ret.new.null-ctx": ScriptProperty(_null_ctx_scripts, _null_ctx, judges_null={"ssl_new"}),
+        "ret.new.pointer": ScriptProperty(_new_scripts, _new_pointer, judges_null={"ssl_new"}),
+        "ret.dup.pointer": ScriptProperty(_new_scripts, _dup_pointer, judges_null={"ssl_dup"}),
         "ret.up-ref.one": ScriptProperty(_new_scripts, _up_ref_one),
     }

@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any
 
-from backends.reference.model import ModelLibrary
+from conformance.model import ModelLibrary
 
 
 class Misbehaving(ModelLibrary):

@@ -106,6 +106,12 @@ class ModelLibrary:
     def _breaks(self, rule_id: str) -> bool:
         return self.broken == rule_id
 
+    def _broken_field(self, rule_prefix: str) -> str | None:
+        """The field this variant drops, when it breaks a per-field rule `PREFIX.FIELD`."""
+        if self.broken and self.broken.startswith(rule_prefix + "."):
+            return self.broken[len(rule_prefix) + 1 :]
+        return None
+
     def _handle(self) -> int:
         self.next_handle += 0x10  # never reused: the model has no allocator to recycle
         return self.next_handle
@@ -149,6 +155,9 @@ class ModelLibrary:
         for name, value in context.settings.items():
             if not self._breaks(f"new.inherits.{name}"):
                 settings[name] = copy.deepcopy(value)
+            part = self._broken_field(f"new.inherits.{name}")
+            if part is not None:  # that one field left at its default
+                settings[name][part] = copy.deepcopy(DEFAULTS[name][part])
         method = "tls-client" if self._breaks("new.inherits.method") else context.method
         ssl = Ssl(self._handle(), context, settings, context.method != "tls-client", method)
         if self._breaks("ref.new.count-one"):
@@ -176,11 +185,16 @@ class ModelLibrary:
             self.ctxs[ctx.handle] = ctx
         settings: dict[str, Json] = {}
         for name, value in s.settings.items():
-            if self._breaks(f"dup.copies.{name}") or BY_NAME[name].dup is None:
+            if self._breaks(f"dup.copies.{name}"):
+                continue  # not copied: the duplicate shows the default
+            if BY_NAME[name].dup is None:  # not on the page's list: the context's value
                 if name in ctx.settings:
                     settings[name] = copy.deepcopy(ctx.settings[name])
                 continue
             settings[name] = copy.deepcopy(value)
+            part = self._broken_field(f"dup.copies.{name}")
+            if part is not None:  # that one field not copied: its default
+                settings[name][part] = copy.deepcopy(DEFAULTS[name][part])
         if self._breaks("dup.initial.independent-settings"):
             settings = s.settings  # one table for both: a change on either shows on both
         server = s.server
