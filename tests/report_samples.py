@@ -1,4 +1,8 @@
-"""Sample rules and results files for the report tests: three backends that disagree."""
+"""Sample rules and results files for the report tests: three backends that disagree.
+
+The results carry what a run records: the catalogue entries of their rules and, on
+deviating cells, the C reproducer as the run built and ran it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ from pathlib import Path
 
 from conformance.library import Json
 from conformance.report.model import RuleInfo, rule_info
-from conformance.results import LibraryInfo, Observed, Results, RuleResult
+from conformance.results import (
+    CatalogueEntry,
+    LibraryInfo,
+    Observed,
+    Reproducer,
+    Results,
+    RuleResult,
+)
 
 HOSTILE = "<script>alert(\"x\")</script> & \x1b[31m\x00 'quoted'"
 
@@ -90,6 +101,58 @@ STAND_IN_RULES = (
 
 def sample_rules() -> list[RuleInfo]:
     return [rule_info(r) for r in STAND_IN_RULES]
+
+
+def sample_catalogue() -> list[CatalogueEntry]:
+    """The stand-in rules as a run records them in its results file."""
+    return [
+        CatalogueEntry(
+            id=r.id,
+            group=r.group,
+            quotes=dict(r.quotes),
+            how=r.how,
+            since=r.since,
+            testable=r.testable,
+            reason=r.reason,
+        )
+        for r in STAND_IN_RULES
+    ]
+
+
+def _c_program(rule_id: str) -> str:
+    return (
+        "#include <openssl/ssl.h>\n"
+        f"/* {rule_id}: the minimal script as straight-line C */\n"
+        "int main(void) { return 1; }\n"
+    )
+
+
+REPRO_DEPTH = Reproducer(
+    filename="dup.copies.verify-depth.c",
+    source=_c_program("dup.copies.verify-depth"),
+    build="cc -std=c99 -O0 dup.copies.verify-depth.c -o dup.copies.verify-depth -lssl -lcrypto",
+    run="./dup.copies.verify-depth",
+    outcome="does-not-reproduce",
+    detail="NOT REPRODUCED: this library behaves differently now",
+    output=" 4: ssl_get(setting='verify-depth', ssl=1)\n    observed {\"value\":7}\n",
+)
+REPRO_PARAM = Reproducer(
+    filename="dup.copies.verify-param.c",
+    source=_c_program("dup.copies.verify-param"),
+    build="cc -std=c99 -O0 dup.copies.verify-param.c -o dup.copies.verify-param -lssl -lcrypto",
+    run="./dup.copies.verify-param",
+    outcome="reproduces",
+    detail="REPRODUCED: every observation is the deviating run's",
+    output="REPRODUCED: every observation is the deviating run's\n" + HOSTILE,
+)
+REPRO_NULL_CTX = Reproducer(
+    filename="../../ret.new.null-ctx.c",  # a hostile name: the report keeps it in its folder
+    source=_c_program("ret.new.null-ctx"),
+    build="",
+    run="",
+    outcome="not-built",
+    detail="the library folder /x/lib is not on this machine",
+)
 
 
 DUP_DEPTH_SCRIPT: dict[str, Json] = {
@@ -176,6 +239,7 @@ def sample_results() -> list[Results]:
                 observed=-1,
                 trace=DUP_DEPTH_TRACE,
                 seed=1234,
+                reproducer=REPRO_DEPTH,
             ),
             RuleResult("dup.copies.verify-mode", "pass", examples=100),
             RuleResult(
@@ -188,6 +252,7 @@ def sample_results() -> list[Results]:
                 observed={**_PARAM, "auth-level": 0},
                 trace=DUP_PARAM_TRACE,
                 seed=1234,
+                reproducer=REPRO_PARAM,
             ),
             RuleResult("dup.copies.min-proto-version", "pass", examples=100),
             RuleResult("ret.new.null-ctx", "pass", examples=1),
@@ -213,6 +278,7 @@ def sample_results() -> list[Results]:
                 detail="SIGSEGV in SSL_new(NULL)",
                 script={"ops": [{"op": "ssl_new"}]},
                 seed=99,
+                reproducer=REPRO_NULL_CTX,
             ),
         ],
     )
@@ -252,6 +318,8 @@ def sample_results() -> list[Results]:
             RuleResult("extra.unknown.rule", "error", detail="worker died: " + HOSTILE),
         ],
     )
+    for results in (ossl30, ossl111, boring):
+        results.catalogue = sample_catalogue()
     return [ossl30, ossl111, boring]
 
 

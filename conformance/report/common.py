@@ -1,4 +1,4 @@
-"""Text helpers every report writer shares: control characters, JSON, replay commands."""
+"""Text helpers every report writer shares: control characters, Markdown, JSON, replay commands."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ def printable(text: str) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(printable(text).split())
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>&~!#])")
+
+
+def md(text: object) -> str:
+    """Escape everything Markdown or HTML could act on; one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(str(text)))
 
 
 def json_text(value: Json) -> str:
