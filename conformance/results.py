@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic.json_schema import GenerateJsonSchema
 from pydantic.dataclasses import dataclass
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import ErrorDetails
 
 FORMAT: Final = 2

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import html as html_module
 import hashlib
+import html as html_module
 import re
 import sys
 import xml.etree.ElementTree as ET
