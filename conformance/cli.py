@@ -8,10 +8,12 @@ import json
 import os
 import shlex
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from conformance.adapter_fault import AdapterFault
 from conformance.library import Library, Unavailable
 from conformance.registry import Backend, NoBackends, all_backends, backend, load_adapter
 from conformance.results import CatalogueEntry, LibraryInfo, Results, RuleResult
@@ -162,8 +164,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                 result = engine.run(rule(rule_id))
             except Unavailable as exc:
                 result = RuleResult(rule_id, "error", detail=f"worker unavailable: {exc}")
+            except AdapterFault as fault:  # raised where the engine does not catch it
+                result = RuleResult(
+                    rule_id,
+                    "error",
+                    detail=fault.detail,
+                    script=fault.script.to_json() if fault.script else None,
+                )
             except Exception as exc:  # a harness bug must not lose what was measured
-                result = RuleResult(rule_id, "error", detail=f"{type(exc).__name__}: {exc}")
+                result = RuleResult(
+                    rule_id,
+                    "error",
+                    detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc().rstrip()}",
+                )
             results.rules.append(result)
             results.write(out)
             if not args.quiet:
@@ -178,6 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.observations = beyond.observations(runner)
         except Unavailable as exc:  # observations are extra: the rules' results stand
             print(f"{entry.name}: no observations: {exc}", file=sys.stderr)
+        except AdapterFault as fault:
+            print(f"{entry.name}: no observations: {fault.summary}", file=sys.stderr)
     except KeyboardInterrupt:
         results.state, results.reason = "aborted", "interrupted"
         results.write(out)

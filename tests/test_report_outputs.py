@@ -156,3 +156,28 @@ def test_format_1_results_take_this_checkouts_catalogue(tmp_path: Path) -> None:
     m = model.build(load.load([path]).loaded)
     assert [r.id for r in m.rules] == [r.id for r in model.catalogue()]
     assert m.status("dup.copies.verify-param", "openssl111") == "fail"
+
+
+def test_a_harness_errors_traceback_is_shown_whole(tmp_path: Path) -> None:
+    results = sample_results()[2]
+    results.rules[-1].detail = (
+        "the adapter raised AdapterBug: <wrong>\n"
+        "Traceback (most recent call last):\n"
+        '  File "backends/x/library.py", line 3, in dup\n'
+        "AdapterBug: <wrong>\n"
+    )
+    path = tmp_path / "boringssl.json"
+    results.write(path)
+    out = tmp_path / "out"
+    write_report(load.load([path]), out, rules=sample_rules())
+    page = (out / "index.html").read_text()
+    assert (
+        "<dd>the adapter raised AdapterBug: &lt;wrong&gt;<pre>Traceback (most recent call last):\n"
+        "  File &quot;backends/x/library.py&quot;, line 3, in dup\nAdapterBug: &lt;wrong&gt;</pre>"
+    ) in page
+    summary = (out / "summary.md").read_text()
+    assert "| error | the adapter raised AdapterBug: \\<wrong\\> |" in summary
+    assert "Traceback" not in summary
+    junit_text = (out / "junit" / "boringssl.xml").read_text()
+    assert 'message="the adapter raised AdapterBug: &lt;wrong&gt;"' in junit_text
+    assert "Traceback (most recent call last):" in junit_text

@@ -53,8 +53,9 @@ def render(matrix: Matrix, column: Column) -> str:
                 ET.SubElement(case, "skipped", message=f"{NOT_RUN}: not in the results file")
                 continue
             total_seconds += result.seconds
-            detail = one_line(result.detail or result.status)
-            body = _body(result, column.key)
+            head, _, rest = (result.detail or result.status).partition("\n")
+            detail = one_line(head)
+            body = _body(result, column.key) + (f"\n{printable(rest.rstrip())}" if rest else "")
             if result.status == "fail":
                 counts["failures"] += 1
                 el = ET.SubElement(case, "failure", message=detail, type="deviation")

@@ -47,7 +47,7 @@ def deviations(matrix: Matrix) -> list[Deviation]:
                         code,
                         col.key,
                         result.status,
-                        result.detail or "",
+                        (result.detail or "").partition("\n")[0],  # no traceback
                         reproducers.LABELS[repro.outcome] if repro else "",
                     )
                 )
