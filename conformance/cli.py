@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from conformance.adapter_fault import AdapterFault
 from conformance.library import Library, Unavailable
 from conformance.registry import Backend, NoBackends, all_backends, backend, load_adapter
 from conformance.results import CatalogueEntry, LibraryInfo, Results, RuleResult
@@ -123,6 +122,8 @@ def run_catalogue(ids: Sequence[str]) -> list[CatalogueEntry]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Here, not above: the engine and its properties are for running, never for `report`.
+    from conformance.adapter_fault import AdapterFault
     from conformance.engine import PROFILES, Engine, LibraryVersion
 
     entry = _backend(args.backend)

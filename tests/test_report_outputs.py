@@ -12,7 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from report_samples import HOSTILE, REPRO_PARAM, sample_results, sample_rules, write_samples
+from report_samples import (
+    ABLE_TO_FAIL,
+    HOSTILE,
+    REPRO_PARAM,
+    sample_results,
+    sample_rules,
+    write_samples,
+)
 
 from conformance.report import html, load, markdown, model
 from conformance.report.cli import write_report
@@ -181,3 +188,19 @@ def test_a_harness_errors_traceback_is_shown_whole(tmp_path: Path) -> None:
     junit_text = (out / "junit" / "boringssl.xml").read_text()
     assert 'message="the adapter raised AdapterBug: &lt;wrong&gt;"' in junit_text
     assert "Traceback (most recent call last):" in junit_text
+
+
+def test_passes_shown_able_to_fail_are_counted_per_column(tmp_path: Path) -> None:
+    outcome = load.load(write_samples(tmp_path / "in"))
+    out = tmp_path / "out"
+    m = write_report(outcome, out, rules=sample_rules())
+    assert m.shown_able_to_fail("openssl30") == (1, 6)
+    assert m.shown_able_to_fail("boringssl") == (0, 1)
+    page = (out / "index.html").read_text()
+    assert '<td class="n">1 of 6</td>' in page and '<td class="n">0 of 1</td>' in page
+    assert f"<dt>able to fail</dt><dd>{ABLE_TO_FAIL}</dd>" in page
+    summary = (out / "summary.md").read_text()
+    assert "| passes shown able to fail |" in summary
+    assert re.search(r"^\| openssl30 \|.*\| 1 of 6 \|$", summary, re.M)
+    junit_text = (out / "junit" / "openssl30.xml").read_text()
+    assert '<property name="passes shown able to fail" value="1 of 6" />' in junit_text

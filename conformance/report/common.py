@@ -6,7 +6,7 @@ import json
 import re
 
 from conformance.library import Json
-from conformance.report.model import Column
+from conformance.report.model import Column, Matrix
 from conformance.results import RuleResult
 from conformance.script import Script
 
@@ -71,3 +71,9 @@ def replay_commands(column: Column, result: RuleResult) -> list[tuple[str, str]]
         script = REPLAY_SCRIPT.format(results=column.source, rule=result.id, backend=backend)
         out.append(("run the minimal script", printable(script)))
     return out
+
+
+def able_to_fail(matrix: Matrix, column: str) -> str:
+    """How many of a column's passes were shown able to fail: "3 of 40"."""
+    shown, passes = matrix.shown_able_to_fail(column)
+    return f"{shown} of {passes}" if passes else "–"

@@ -22,7 +22,7 @@ from typing import Any
 from markupsafe import Markup
 
 from conformance.report import reproducers
-from conformance.report.common import json_text, printable, replay_commands
+from conformance.report.common import able_to_fail, json_text, printable, replay_commands
 from conformance.report.model import (
     CELL_STATUSES,
     NOT_RUN,
@@ -229,6 +229,7 @@ def render(matrix: Matrix, title: str = TITLE) -> str:
         cell_statuses=CELL_STATUSES,
         shown_statuses=SHOWN_STATUSES,
         percent=percent,
+        able_to_fail=able_to_fail,
         cell_id=_cell_id,
         quote_groups=_quote_groups,
         subgroups=_subgroups,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from conformance.report import reproducers
-from conformance.report.common import json_text, one_line, printable, script_text
+from conformance.report.common import able_to_fail, json_text, one_line, printable, script_text
 from conformance.report.model import NOT_RUN, Column, Matrix
 from conformance.results import RuleResult
 
@@ -33,6 +33,7 @@ def render(matrix: Matrix, column: Column) -> str:
         ("seed", "" if column.results.seed is None else str(column.results.seed)),
         ("command", column.results.command or ""),
         ("results", column.source),
+        ("passes shown able to fail", able_to_fail(matrix, column.key)),
     ):
         ET.SubElement(props, "property", name=name, value=_text(value))
     for group, rules in matrix.groups():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from conformance.report import reproducers
-from conformance.report.common import md, one_line
+from conformance.report.common import able_to_fail, md, one_line
 from conformance.report.html import percent
 from conformance.report.model import CELL_STATUSES, Matrix
 from conformance.report.templating import markdown_environment
@@ -62,6 +62,7 @@ def render(matrix: Matrix) -> str:
             matrix=matrix,
             cell_statuses=CELL_STATUSES,
             percent=percent,
+            able_to_fail=able_to_fail,
             deviations=deviations(matrix),
             max_rows=MAX_ROWS,
             incomplete=[c for c in matrix.columns if c.results.state != "complete"],

@@ -146,6 +146,17 @@ class Matrix:
                 counts[self.status(rule.id, column)] += 1
         return counts
 
+    def shown_able_to_fail(self, column: str) -> tuple[int, int]:
+        """(passes shown able to fail, passes): a pass means more when the same library
+        was seen to fail the rule under a break at its boundary."""
+        passes = [
+            r
+            for r in self.rules
+            if self.status(r.id, column) == "pass" and (r.id, column) in self.cells
+        ]
+        shown = sum(self.cells[(r.id, column)].able_to_fail is not None for r in passes)
+        return shown, len(passes)
+
     def disagree(self, rule_id: str) -> bool:
         seen = {self.status(rule_id, c.key) for c in self.columns} - {NOT_RUN, UNTESTABLE}
         return len(seen) > 1
