@@ -6,7 +6,7 @@ import json
 import re
 
 from conformance.library import Json
-from conformance.report.model import Column, Matrix
+from conformance.report.model import NOT_RUN, Column, Matrix
 from conformance.results import RuleResult
 from conformance.script import Script
 
@@ -77,3 +77,9 @@ def able_to_fail(matrix: Matrix, column: str) -> str:
     """How many of a column's passes were shown able to fail: "3 of 40"."""
     shown, passes = matrix.shown_able_to_fail(column)
     return f"{shown} of {passes}" if passes else "–"
+
+
+def percent(counts: dict[str, int]) -> str:
+    """Rules that hold, out of the rules that apply and were run."""
+    judged = sum(n for s, n in counts.items() if s not in ("not-applicable", NOT_RUN))
+    return f"{100 * counts['pass'] / judged:.0f}%" if judged else "–"

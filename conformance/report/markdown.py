@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from conformance.report import reproducers
-from conformance.report.common import able_to_fail, md, one_line
-from conformance.report.html import percent
+from conformance.report.common import able_to_fail, md, one_line, percent
 from conformance.report.model import CELL_STATUSES, Matrix
 from conformance.report.templating import markdown_environment
 
