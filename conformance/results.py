@@ -16,7 +16,6 @@ from the catalogue of the checkout that reports them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -94,8 +93,8 @@ class RuleResult:
     reproducer: Reproducer | None = Field(
         default=None, description="fail, crash and timeout cells; none for absent"
     )
-    # pass only: the break at the library's boundary (through its own calls) under which
-    # this rule failed on this very library, which shows the pass could have been a fail
+    # The break at the library's boundary (through its own calls) under which this rule
+    # failed on this very library: it shows the pass could have been a fail.
     able_to_fail: str | None = Field(
         default=None,
         description="pass only: the break under which this rule failed on this very library",
@@ -219,11 +218,6 @@ class Results:
 
 
 ADAPTER: TypeAdapter[Results] = TypeAdapter(Results)
-
-
-def field_names(cls: type) -> list[str]:
-    """The JSON keys of one of these classes, in declaration order."""
-    return [f.name for f in dataclasses.fields(cls)]
 
 
 def first_problem(exc: ValidationError) -> str:

@@ -6,7 +6,8 @@ If the library kills the process (segfault, abort, an exit it causes) the call r
 raises `WorkerTimedOut`. Either way the next call starts a fresh worker, so a run goes
 on. An exception inside the adapter is not the library's doing: the child answers with
 the exception and its traceback, the call raises `AdapterFault` (the rule's `error`),
-and the same worker goes on.
+and the same worker goes on. (NotImplementedError is no fault: it is how an adapter
+says it does not observe something yet, and stays a one-line RuntimeError.)
 
 The child side (`python -m conformance.worker`) loads one adapter and nothing else
 that could map a second libcrypto: it imports no hypothesis, hashlib or ssl.
@@ -105,6 +106,8 @@ class InProcess(Runner):
             return self.interpreter.run(script)
         except ScriptError:
             raise
+        except NotImplementedError as exc:  # as a worker answers it
+            raise RuntimeError(f"worker: {type(exc).__name__}: {exc}") from None
         except Exception as exc:  # the adapter's bug: the harness's error, not a crash
             raise _adapter_fault(_exception_answer(exc), script.ops) from None
 
@@ -118,6 +121,8 @@ class InProcess(Runner):
             return self.interpreter.step(op)
         except ScriptError:
             raise
+        except NotImplementedError as exc:
+            raise RuntimeError(f"worker: {type(exc).__name__}: {exc}") from None
         except Exception as exc:
             raise _adapter_fault(_exception_answer(exc), self._steps) from None
 
@@ -386,7 +391,9 @@ def _serve(library: Library, lib_dir: str | None) -> int:
                 answer = {"obs": interpreter.step(Op.from_json(message["op"])).to_json()}
             else:
                 answer = {"error": f"unknown command {cmd!r}"}
-        except ScriptError as exc:  # the harness sent a script that cannot run
+        # A script that cannot run, or an adapter saying it does not observe something
+        # yet (the Library contract's NotImplementedError): one line, not a fault.
+        except (ScriptError, NotImplementedError) as exc:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         except Exception as exc:  # the adapter raised: say so, with where, and go on
             answer = {"exception": _exception_answer(exc)}

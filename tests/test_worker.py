@@ -112,3 +112,13 @@ def test_an_exit_the_library_causes_is_a_crash(worker_for: Any) -> None:
     assert result.status == "crash"
     assert f"exited with status {misbehaving.EXIT_STATUS}" in (result.detail or "")
     assert worker.run(Script(SCRIPT.ops[:2]))  # and a fresh worker takes over
+
+
+def test_an_adapter_saying_it_does_not_observe_yet_is_one_line(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER, unobserved="ssl_dup")
+    with pytest.raises(RuntimeError) as caught:
+        worker.run(SCRIPT)
+    assert str(caught.value) == (
+        "worker: NotImplementedError: ssl_dup is not observed by this adapter yet"
+    )
+    assert worker.restarts == 1

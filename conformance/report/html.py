@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from conformance.report import reproducers
 from conformance.report.chart import chart
-from conformance.report.common import able_to_fail, json_text, percent, printable, replay_commands
+from conformance.report.common import able_to_fail, json_text, percent, replay_commands
 from conformance.report.model import (
     CELL_STATUSES,
     SHOWN_STATUSES,
@@ -157,5 +157,4 @@ def render(matrix: Matrix, title: str = TITLE) -> str:
         status_label=lambda status: _LABELS.get(status, status),
         repro_label=lambda repro: reproducers.LABELS[repro.outcome],
         repro_css=lambda repro: reproducers.CSS[repro.outcome],
-        printable=printable,
     )

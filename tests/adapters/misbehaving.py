@@ -4,7 +4,8 @@ Library faults (the process dies): `crash=OP` kills the process (SIGSEGV through
 NULL read) when OP is called; `exit=OP` ends it with status 3, as a library calling
 exit() would; `hang=OP` never returns from OP (with `while=PATH`: only while PATH
 exists). An adapter fault (the process lives): `raise=OP` raises an exception from
-the adapter's own code. Otherwise they are the reference model.
+the adapter's own code. `unobserved=OP` raises NotImplementedError, the contract's way
+to say the adapter does not observe OP yet. Otherwise they are the reference model.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Misbehaving(ModelLibrary):
                 time.sleep(0.05)
         if name == faults.get("raise"):
             raise AdapterBug(f"the adapter got {name} wrong")
+        if name == faults.get("unobserved"):
+            raise NotImplementedError(f"{name} is not observed by this adapter yet")
         return super().__getattribute__(name)
 
 
