@@ -17,7 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conformance.interpreter import Interpreter
+from conformance.registry import backend, load_adapter
 from conformance.script import Op, Script
+
+BACKEND = "openssl"  # the system's libssl: what the native loop links against too
 
 SCRIPT = Script(
     (
@@ -72,7 +75,7 @@ def _rate(run_once: Callable[[], object], seconds: float) -> float:
 def through_worker(seconds: float) -> float:
     from conformance.worker import Launch, Worker
 
-    worker = Worker("openssl", Launch("backends.openssl.library"))
+    worker = Worker(BACKEND, Launch(backend(BACKEND).adapter))
     try:
         return _rate(lambda: worker.run(SCRIPT), seconds)
     finally:
@@ -80,9 +83,7 @@ def through_worker(seconds: float) -> float:
 
 
 def in_process(seconds: float) -> float:
-    from backends.openssl.library import load
-
-    interpreter = Interpreter(load(None, {}))
+    interpreter = Interpreter(load_adapter(backend(BACKEND)).load(None, {}))
     return _rate(lambda: interpreter.run(SCRIPT), seconds)
 
 

@@ -8,14 +8,16 @@ import json
 import os
 import shlex
 import sys
+import traceback
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from conformance.library import Unavailable
-from conformance.registry import Backend, all_backends, backend
+from conformance.library import Library, Unavailable
+from conformance.registry import Backend, NoBackends, all_backends, backend, load_adapter
 from conformance.repro import reproduce
-from conformance.results import LibraryInfo, Results, RuleResult
-from conformance.rules import RULES, rule
+from conformance.results import CatalogueEntry, LibraryInfo, Results, RuleResult
+from conformance.rules import RULES, Rule, rule
 from conformance.script import Script
 from conformance.worker import InProcess, Launch, Runner, Worker
 
@@ -23,11 +25,16 @@ from conformance.worker import InProcess, Launch, Runner, Worker
 EXTENSIONS: tuple[str, ...] = (
     "conformance.bench",
     "conformance.report.cli",
-    "backends.rustls.build",
     "conformance.fetch",
     "conformance.gate",
     "conformance.provision.awslc",
 )
+# Subcommands other packages provide (a backend's build step): entry points whose name
+# is the command, imported only when that command (or --help) is asked for, so that
+# `sslconform report` imports no backend.
+COMMANDS_GROUP = "sslconform.commands"
+# The backend whose library is the page itself: replay compares with its observations.
+REFERENCE = "reference"
 
 
 class UserError(Exception):
@@ -37,8 +44,8 @@ class UserError(Exception):
 def open_runner(entry: Backend, lib_dir: str | None, timeout: float = 10.0) -> Runner:
     """A runner for the backend: in-process for the model, a worker for native code."""
     if entry.in_process:
-        module = importlib.import_module(entry.adapter)
-        return InProcess(entry.name, module.load(lib_dir, dict(entry.options)))
+        library: Library = load_adapter(entry).load(lib_dir, dict(entry.options))
+        return InProcess(entry.name, library)
     launch = Launch(entry.adapter, lib_dir=lib_dir, options=dict(entry.options), timeout=timeout)
     if lib_dir is None and entry.fetch:
         from conformance.fetch import fetch  # only columns that fetch need the archive
@@ -98,7 +105,28 @@ def _select(patterns: Sequence[str] | None) -> list[str]:
     return chosen
 
 
+def catalogue_entry(r: Rule) -> CatalogueEntry:
+    """A rule as the results file carries it, so that a report needs no catalogue."""
+    return CatalogueEntry(
+        id=r.id,
+        group=r.group,
+        quotes=dict(r.quotes),
+        how=r.how,
+        since=r.since,
+        testable=r.testable,
+        reason=r.reason,
+    )
+
+
+def run_catalogue(ids: Sequence[str]) -> list[CatalogueEntry]:
+    """The entries of the rules a run is held to, and the sentences no test can observe."""
+    chosen = set(ids)
+    return [catalogue_entry(r) for r in RULES if r.id in chosen or not r.testable]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    # Here, not above: the engine and its properties are for running, never for `report`.
+    from conformance.adapter_fault import AdapterFault
     from conformance.engine import PROFILES, Engine, LibraryVersion
 
     entry = _backend(args.backend)
@@ -109,7 +137,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.results)
     command = shlex.join(["sslconform", *sys.argv[1:]]) if sys.argv[1:] else None
     results = Results(
-        backend=entry.name, library=None, command=command, seed=args.seed, profile=args.profile
+        backend=entry.name,
+        library=None,
+        command=command,
+        seed=args.seed,
+        profile=args.profile,
+        catalogue=run_catalogue(ids),
     )
     try:
         runner = open_runner(entry, lib_dir, args.timeout)
@@ -136,8 +169,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                 result = engine.run(rule(rule_id))
             except Unavailable as exc:
                 result = RuleResult(rule_id, "error", detail=f"worker unavailable: {exc}")
+            except AdapterFault as fault:  # raised where the engine does not catch it
+                result = RuleResult(
+                    rule_id,
+                    "error",
+                    detail=fault.detail,
+                    script=fault.script.to_json() if fault.script else None,
+                )
             except Exception as exc:  # a harness bug must not lose what was measured
-                result = RuleResult(rule_id, "error", detail=f"{type(exc).__name__}: {exc}")
+                result = RuleResult(
+                    rule_id,
+                    "error",
+                    detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc().rstrip()}",
+                )
             result.reproducer = reproduce(result, results.library, library_env)
             results.rules.append(result)
             results.write(out)
@@ -153,6 +197,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.observations = beyond.observations(runner)
         except Unavailable as exc:  # observations are extra: the rules' results stand
             print(f"{entry.name}: no observations: {exc}", file=sys.stderr)
+        except AdapterFault as fault:
+            print(f"{entry.name}: no observations: {fault.summary}", file=sys.stderr)
     except KeyboardInterrupt:
         results.state, results.reason = "aborted", "interrupted"
         results.write(out)
@@ -205,7 +251,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     finally:
         if "runner" in locals():
             runner.close()
-    model = Interpreter(ModelLibrary()).run(script)
+    model = Interpreter(load_adapter(_backend(REFERENCE)).load(None, {})).run(script)
     print(f"# {entry.name}: {version}")
     differ = 0
     for i, (op, got, want) in enumerate(zip(script.ops, trace, model, strict=False)):
@@ -237,7 +283,8 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line; with `argv`, only the commands it may need from other packages."""
     top = argparse.ArgumentParser(prog="sslconform", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
@@ -285,15 +332,21 @@ def parser() -> argparse.ArgumentParser:
 
     for name in EXTENSIONS:
         importlib.import_module(name).register(sub)
+    asked = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    wants_help = argv is None or not argv or "-h" in argv or "--help" in argv
+    for provider in sorted(entry_points(group=COMMANDS_GROUP), key=lambda ep: ep.name):
+        if wants_help or asked == provider.name:
+            provider.load()(sub)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser(argv).parse_args(argv)
     try:
         code: int = args.func(args)
         return code
-    except UserError as exc:
+    except (UserError, NoBackends) as exc:
         print(f"sslconform: {exc}", file=sys.stderr)
         return 2
     except (ValueError, KeyError, OSError) as exc:

@@ -1,18 +1,25 @@
-"""Which backends exist: every folder under backends/ declares its columns.
+"""Which backends exist: packages declare their columns through an entry point.
 
-A backend folder is a package whose __init__.py defines `BACKENDS`, a list of
-`Backend` entries. An entry is one column of the matrix: an adapter (the module that
-builds a `Library` inside the worker process) plus where its library comes from.
-One adapter may serve many columns (OpenSSL 1.1.1 to 4.0 share one).
+A package that provides backends names, in its metadata, a callable that returns its
+`Backend` entries (entry-point group `sslconform.backends`; this project's own
+`backends` package declares `backends:declared`, which gathers the `BACKENDS` list of
+every folder under backends/). The harness never imports a backend package itself: it
+knows adapters only by their module names, which the worker process imports.
+
+An entry is one column of the matrix: an adapter (the module that builds a `Library`
+inside the worker process) plus where its library comes from. One adapter may serve
+many columns (OpenSSL 1.1.1 to 4.0 share one).
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
 
-import backends
+GROUP = "sslconform.backends"
 
 
 @dataclass(frozen=True)
@@ -27,13 +34,21 @@ class Backend:
     options: dict[str, str] = field(default_factory=dict)  # passed to the adapter's load()
 
 
+class NoBackends(RuntimeError):
+    """No package has declared a backend: the project is not installed."""
+
+
 def all_backends() -> dict[str, Backend]:
     found: dict[str, Backend] = {}
-    for info in pkgutil.iter_modules(backends.__path__):
-        if not info.ispkg:
-            continue
-        module = importlib.import_module(f"backends.{info.name}")
-        for backend in getattr(module, "BACKENDS", []):
+    providers = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
+    if not providers:
+        raise NoBackends(
+            f"no backends are registered (entry points {GROUP}): "
+            "install the project, e.g. pip install -e ."
+        )
+    for provider in providers:
+        declare: Callable[[], Iterable[Backend]] = provider.load()
+        for backend in declare():
             if backend.name in found:
                 raise RuntimeError(f"backend {backend.name} declared twice")
             found[backend.name] = backend
@@ -45,3 +60,8 @@ def backend(name: str) -> Backend:
     if name not in known:
         raise KeyError(f"unknown backend {name!r}; known: {', '.join(sorted(known))}")
     return known[name]
+
+
+def load_adapter(entry: Backend) -> Any:
+    """The adapter module of a backend, imported by the name the registry gives."""
+    return importlib.import_module(entry.adapter)

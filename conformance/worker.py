@@ -1,9 +1,13 @@
 """Native libraries run in a worker process; a crash or a hang becomes a result.
 
 The parent side (`Worker`) sends operations as JSON lines and reads observations back.
-If the library kills the process (segfault, abort) the call raises `WorkerCrashed`;
-if it does not answer in time the process is killed and the call raises
-`WorkerTimedOut`. Either way the next call starts a fresh worker, so a run goes on.
+If the library kills the process (segfault, abort, an exit it causes) the call raises
+`WorkerCrashed`; if it does not answer in time the process is killed and the call
+raises `WorkerTimedOut`. Either way the next call starts a fresh worker, so a run goes
+on. An exception inside the adapter is not the library's doing: the child answers with
+the exception and its traceback, the call raises `AdapterFault` (the rule's `error`),
+and the same worker goes on. (NotImplementedError is no fault: it is how an adapter
+says it does not observe something yet, and stays a one-line RuntimeError.)
 
 The child side (`python -m conformance.worker`) loads one adapter and nothing else
 that could map a second libcrypto: it imports no hypothesis, hashlib or ssl.
@@ -20,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,8 +106,10 @@ class InProcess(Runner):
             return self.interpreter.run(script)
         except ScriptError:
             raise
-        except Exception as exc:  # what would kill a native library's worker
-            raise WorkerCrashed(f"{type(exc).__name__}: {exc}", script.ops) from None
+        except NotImplementedError as exc:  # as a worker answers it
+            raise RuntimeError(f"worker: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # the adapter's bug: the harness's error, not a crash
+            raise _adapter_fault(_exception_answer(exc), script.ops) from None
 
     def reset(self) -> None:
         self.interpreter.reset()
@@ -114,8 +121,10 @@ class InProcess(Runner):
             return self.interpreter.step(op)
         except ScriptError:
             raise
+        except NotImplementedError as exc:
+            raise RuntimeError(f"worker: {type(exc).__name__}: {exc}") from None
         except Exception as exc:
-            raise WorkerCrashed(f"{type(exc).__name__}: {exc}", self._steps) from None
+            raise _adapter_fault(_exception_answer(exc), self._steps) from None
 
 
 @dataclass
@@ -218,6 +227,8 @@ class Worker(Runner):
         if not line:
             raise self._died(ops)
         answer: dict[str, Any] = json.loads(line)
+        if "exception" in answer:
+            raise _adapter_fault(answer["exception"], ops)
         if "error" in answer:
             raise RuntimeError(f"worker: {answer['error']}")
         return answer
@@ -292,6 +303,22 @@ class Worker(Runner):
         return Observation.from_json(answer["obs"])
 
 
+def _exception_answer(exc: BaseException) -> dict[str, str]:
+    """What the child says of an exception the adapter raised."""
+    return {
+        "summary": f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def _adapter_fault(exception: dict[str, str], ops: Sequence[Op]) -> BaseException:
+    # Imported here, not above: the worker process imports this module, and the fault
+    # is the engine's Stop, which comes with hypothesis.
+    from conformance.adapter_fault import AdapterFault
+
+    return AdapterFault(exception["summary"], exception["traceback"], ops)
+
+
 def missing_features(library: Library, features: Sequence[str]) -> dict[str, list[str] | None]:
     answer: dict[str, list[str] | None] = {}
     for feature in features:
@@ -341,10 +368,10 @@ def _serve(library: Library, lib_dir: str | None) -> int:
     interpreter = Interpreter(library)
     out = sys.stdout
     for line in sys.stdin:
-        message = json.loads(line)
-        cmd = message.get("cmd")
         answer: dict[str, Any]
         try:
+            message = json.loads(line)
+            cmd = message.get("cmd")
             if cmd == "hello":
                 answer = {
                     "protocol": PROTOCOL,
@@ -364,8 +391,12 @@ def _serve(library: Library, lib_dir: str | None) -> int:
                 answer = {"obs": interpreter.step(Op.from_json(message["op"])).to_json()}
             else:
                 answer = {"error": f"unknown command {cmd!r}"}
-        except (ScriptError, ValueError, NotImplementedError) as exc:
+        # A script that cannot run, or an adapter saying it does not observe something
+        # yet (the Library contract's NotImplementedError): one line, not a fault.
+        except (ScriptError, NotImplementedError) as exc:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # the adapter raised: say so, with where, and go on
+            answer = {"exception": _exception_answer(exc)}
         out.write(json.dumps(answer) + "\n")
         out.flush()
     return 0

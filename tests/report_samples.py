@@ -1,4 +1,8 @@
-"""Sample rules and results files for the report tests: three backends that disagree."""
+"""Sample rules and results files for the report tests: three backends that disagree.
+
+The results carry what a run records: the catalogue entries of their rules and, on
+deviating cells, the C reproducer as the run built and ran it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ from pathlib import Path
 
 from conformance.library import Json
 from conformance.report.model import RuleInfo, rule_info
-from conformance.results import LibraryInfo, Observed, Reproducer, Results, RuleResult
+from conformance.results import (
+    CatalogueEntry,
+    LibraryInfo,
+    Observed,
+    Reproducer,
+    Results,
+    RuleResult,
+)
 
 HOSTILE = "<script>alert(\"x\")</script> & \x1b[31m\x00 'quoted'"
 
@@ -92,6 +103,58 @@ def sample_rules() -> list[RuleInfo]:
     return [rule_info(r) for r in STAND_IN_RULES]
 
 
+def sample_catalogue() -> list[CatalogueEntry]:
+    """The stand-in rules as a run records them in its results file."""
+    return [
+        CatalogueEntry(
+            id=r.id,
+            group=r.group,
+            quotes=dict(r.quotes),
+            how=r.how,
+            since=r.since,
+            testable=r.testable,
+            reason=r.reason,
+        )
+        for r in STAND_IN_RULES
+    ]
+
+
+def _c_program(rule_id: str) -> str:
+    return (
+        "#include <openssl/ssl.h>\n"
+        f"/* {rule_id}: the minimal script as straight-line C */\n"
+        "int main(void) { return 1; }\n"
+    )
+
+
+REPRO_DEPTH = Reproducer(
+    filename="dup.copies.verify-depth.c",
+    source=_c_program("dup.copies.verify-depth"),
+    build="cc -std=c99 -O0 dup.copies.verify-depth.c -o dup.copies.verify-depth -lssl -lcrypto",
+    run="./dup.copies.verify-depth",
+    outcome="does-not-reproduce",
+    detail="NOT REPRODUCED: this library behaves differently now",
+    output=" 4: ssl_get(setting='verify-depth', ssl=1)\n    observed {\"value\":7}\n",
+)
+REPRO_PARAM = Reproducer(
+    filename="dup.copies.verify-param.c",
+    source=_c_program("dup.copies.verify-param"),
+    build="cc -std=c99 -O0 dup.copies.verify-param.c -o dup.copies.verify-param -lssl -lcrypto",
+    run="./dup.copies.verify-param",
+    outcome="reproduces",
+    detail="REPRODUCED: every observation is the deviating run's",
+    output="REPRODUCED: every observation is the deviating run's\n" + HOSTILE,
+)
+REPRO_NULL_CTX = Reproducer(
+    filename="../../ret.new.null-ctx.c",  # a hostile name: the report keeps it in its folder
+    source=_c_program("ret.new.null-ctx"),
+    build="",
+    run="",
+    outcome="not-built",
+    detail="the library folder /x/lib is not on this machine",
+)
+
+
 DUP_DEPTH_SCRIPT: dict[str, Json] = {
     "ops": [
         {"op": "ctx_new", "method": "tls"},
@@ -145,28 +208,6 @@ DUP_PARAM_TRACE: list[dict[str, Json]] = [
 ]
 
 
-# What `sslconform run` records for a deviating cell (conformance.repro); the report
-# only shows it.
-REPRO_DEPTH = Reproducer(
-    "dup.copies.verify-depth.c",
-    "int main(void)\n{\n    return 0;\n}\n",
-    "cc dup.copies.verify-depth.c -o dup.copies.verify-depth -lssl -lcrypto",
-    "./dup.copies.verify-depth",
-    "does-not-reproduce",
-    "kept: the duplicate shows s's verify-depth",
-    "kept: the duplicate shows s's verify-depth",
-)
-REPRO_PARAM = Reproducer(
-    "dup.copies.verify-param.c",
-    "int main(void)\n{\n    return 1;\n}\n",
-    "cc dup.copies.verify-param.c -o dup.copies.verify-param -lssl -lcrypto",
-    "./dup.copies.verify-param",
-    "reproduces",
-    "broken: the duplicate shows auth-level 0, s shows 1",
-    "broken: the duplicate shows auth-level 0, s shows 1",
-)
-
-
 def system_openssl() -> str:
     """The system OpenSSL's version text, as its headers give it (what reproducers build on)."""
     try:
@@ -177,6 +218,10 @@ def system_openssl() -> str:
     return found.group(1) if found else "OpenSSL 3.0.19 27 Jan 2026"
 
 
+# The break under which openssl30 failed new.inherits.options: that pass could fail.
+ABLE_TO_FAIL = "SSL_get_options answering 0 on every SSL: the rule failed on this library"
+
+
 def sample_results() -> list[Results]:
     ossl30 = Results(
         backend="openssl30",
@@ -185,7 +230,14 @@ def sample_results() -> list[Results]:
         command="sslconform run openssl30 --seed 1234",
         seed=1234,
         rules=[
-            RuleResult("new.inherits.options", "pass", examples=100, seed=1234, seconds=0.5),
+            RuleResult(
+                "new.inherits.options",
+                "pass",
+                examples=100,
+                seed=1234,
+                seconds=0.5,
+                able_to_fail=ABLE_TO_FAIL,
+            ),
             RuleResult("ref.up-ref.increments", "pass", examples=100, seconds=0.25),
             RuleResult("dup.started.same-handle", "pass", examples=50),
             RuleResult(
@@ -237,6 +289,7 @@ def sample_results() -> list[Results]:
                 detail="SIGSEGV in SSL_new(NULL)",
                 script={"ops": [{"op": "ssl_new"}]},
                 seed=99,
+                reproducer=REPRO_NULL_CTX,
             ),
         ],
     )
@@ -276,6 +329,8 @@ def sample_results() -> list[Results]:
             RuleResult("extra.unknown.rule", "error", detail="worker died: " + HOSTILE),
         ],
     )
+    for results in (ossl30, ossl111, boring):
+        results.catalogue = sample_catalogue()
     return [ossl30, ossl111, boring]
 
 

@@ -19,7 +19,7 @@ def test_report_writes_everything(tmp_path: Path, capsys: pytest.CaptureFixture[
     write_samples(tmp_path / "in")
     (tmp_path / "in" / "broken.json").write_text("{")
     out = tmp_path / "out"
-    code = main(["report", str(tmp_path / "in"), "--out", str(out), "--no-build"])
+    code = main(["report", str(tmp_path / "in"), "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 1  # one file was bad; the others are reported all the same
     errors = [line for line in captured.err.splitlines() if "broken.json" in line]
@@ -46,11 +46,19 @@ def test_report_without_usable_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert not (tmp_path / "o").exists()
 
 
-def test_report_bad_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    paths = write_samples(tmp_path / "in")
-    code = main(["report", str(paths[0]), "--out", str(tmp_path / "o"), "--c-include", "x"])
-    assert code == 2
-    assert "BACKEND=PATH" in capsys.readouterr().err
+def test_report_bad_results_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(write_samples(tmp_path / "in")[0].read_text())
+    data["rules"][3]["status"] = "passed"
+    bad = tmp_path / "x.json"
+    bad.write_text(json.dumps(data))
+    assert main(["report", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"sslconform: {bad}: rules[3].status: expected one of pass, fail, absent, "
+        "not-applicable, crash, timeout, error, got 'passed'"
+    )
 
 
 def test_schema_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,7 +71,7 @@ def test_schema_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_report_with_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paths = {p.stem: p for p in write_samples(tmp_path / "in")}
     out = tmp_path / "out"
-    args = ["report", str(paths["openssl111"]), "--out", str(out), "--no-build"]
+    args = ["report", str(paths["openssl111"]), "--out", str(out)]
     assert main([*args, "--baseline", str(paths["openssl30"])]) == 0
     summary = (out / "summary.md").read_text()
     assert "## Changes since the baseline" in summary

@@ -1,11 +1,13 @@
-"""The results schema: generated from the dataclasses, published, and enforced on reading."""
+"""The results file's models: the published schema is theirs, and bad files read as one line."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,69 +15,99 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from report_samples import sample_results, write_samples
 
-from conformance.report import load, schema
-from conformance.results import LibraryInfo, Observed, Results, RuleResult
-
-jsonschema = pytest.importorskip(
-    "jsonschema", reason="jsonschema is not installed: schema validation cannot be tested"
+from conformance.report import load
+from conformance.results import (
+    PUBLISHED,
+    CatalogueEntry,
+    LibraryInfo,
+    Observed,
+    Reproducer,
+    Results,
+    RuleResult,
+    results_schema,
+    schema_text,
 )
 
+BASELINE = Path("/work/baseline-results")
 
-def test_published_copy_is_current() -> None:
-    assert schema.PUBLISHED.read_text() == schema.schema_text(), (
+
+def test_published_schema_has_not_drifted_from_the_models() -> None:
+    assert PUBLISHED.read_text() == schema_text(), (
         "schema/results.schema.json is stale: run `sslconform schema --out "
         "schema/results.schema.json`"
     )
 
 
 def test_schema_is_valid_and_covers_every_field() -> None:
-    doc = schema.results_schema()
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema checks the schema itself")
+    doc = results_schema()
     jsonschema.Draft202012Validator.check_schema(doc)
     assert set(doc["properties"]) == {f.name for f in dataclasses.fields(Results)}
-    for cls in (LibraryInfo, RuleResult, Observed):
+    for cls in (LibraryInfo, RuleResult, Observed, Reproducer, CatalogueEntry):
         assert set(doc["$defs"][cls.__name__]["properties"]) == {
             f.name for f in dataclasses.fields(cls)
         }
     status = doc["$defs"]["RuleResult"]["properties"]["status"]["enum"]
     assert "pass" in status and "crash" in status
+    # Files written by the models are valid under the schema the models publish.
+    validator = jsonschema.Draft202012Validator(doc)
+    for results in sample_results():
+        assert list(validator.iter_errors(results.to_json())) == []
 
 
-def test_written_results_validate(tmp_path: Path) -> None:
-    for path in write_samples(tmp_path):
-        schema.validate(json.loads(path.read_text()))
-        assert load.read_one(path).backend == path.stem
+def test_written_results_read_back_equal(tmp_path: Path) -> None:
+    for path, results in zip(write_samples(tmp_path), sample_results(), strict=True):
+        assert load.read_one(path) == results
 
 
-def _bad(tmp_path: Path, mutate: object) -> str:
+def _bad(tmp_path: Path, mutate: Any) -> str:
     data = sample_results()[0].to_json()
-    mutate(data)  # type: ignore[operator]
+    mutate(data)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError) as info:
         load.read_one(path)
     message = str(info.value)
-    assert "\n" not in message and message.startswith(str(path))
-    return message
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    return message.removeprefix(f"{path}: ")
 
 
-def test_rejects_unknown_status(tmp_path: Path) -> None:
-    def mutate(d: dict) -> None:  # type: ignore[type-arg]
-        d["rules"][0]["status"] = "passed"
+def test_an_error_reads_as_one_line_naming_the_place_and_the_expectation(
+    tmp_path: Path,
+) -> None:
+    def status(d: dict[str, Any]) -> None:
+        d["rules"][3]["status"] = "passed"
 
-    assert ".rules[0].status" in _bad(tmp_path, mutate)
+    assert _bad(tmp_path, status) == (
+        "rules[3].status: expected one of pass, fail, absent, not-applicable, crash, "
+        "timeout, error, got 'passed'"
+    )
+    assert _bad(tmp_path, lambda d: d.pop("library")) == "library: required, missing"
+    assert _bad(tmp_path, lambda d: d.update(surprise=1)) == (
+        "surprise: not a field of a results file"
+    )
+    assert _bad(tmp_path, lambda d: d["rules"][1].update(examples="many")) == (
+        "rules[1].examples: expected a valid integer, got 'many'"
+    )
+    assert _bad(tmp_path, lambda d: d["rules"][3]["reproducer"].update(outcome="yes")) == (
+        "rules[3].reproducer.outcome: expected one of reproduces, does-not-reproduce, "
+        "not-built, got 'yes'"
+    )
+    assert _bad(tmp_path, lambda d: d["catalogue"][0].pop("quotes")) == (
+        "catalogue[0].quotes: required, missing"
+    )
+    assert _bad(tmp_path, lambda d: d.update(format=99)) == (
+        "format: expected 1 or 2 (an sslconform results file), got 99"
+    )
 
 
-def test_rejects_missing_and_unknown_fields(tmp_path: Path) -> None:
-    assert "library" in _bad(tmp_path, lambda d: d.pop("library"))
-    assert "surprise" in _bad(tmp_path, lambda d: d.update(surprise=1))
-    assert "examples" in _bad(tmp_path, lambda d: d["rules"][1].update(examples="many"))
-    assert "format" in _bad(tmp_path, lambda d: d.update(format=99))
-
-
-def test_rejects_non_json(tmp_path: Path) -> None:
+def test_rejects_non_json_and_non_objects(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text("{not json")
     with pytest.raises(ValueError, match="not JSON"):
+        load.read_one(path)
+    path.write_text("[]")
+    with pytest.raises(ValueError, match=r"top level: expected an sslconform results file"):
         load.read_one(path)
 
 
@@ -85,16 +117,39 @@ def test_bad_file_costs_one_line(tmp_path: Path) -> None:
     bad.write_text('{"format": 1, "backend": "x"}')
     outcome = load.load([tmp_path / "in", tmp_path / "missing"])
     assert len(outcome.loaded) == len(good)
-    assert len(outcome.errors) == 2
-    assert all("\n" not in e for e in outcome.errors)
+    assert sorted(outcome.errors) == sorted(
+        [f"{bad}: library: required, missing", f"{tmp_path / 'missing'}: no such file or folder"]
+    )
 
 
-def test_without_jsonschema_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(schema, "_validator", None)
-    monkeypatch.setitem(sys.modules, "jsonschema", None)  # makes `import jsonschema` fail
-    outcome = load.load(write_samples(tmp_path))
-    assert len(outcome.loaded) == 3 and not outcome.errors
-    assert outcome.warnings == [
-        "jsonschema is not installed (pip install jsonschema): results files are read "
-        "without schema validation"
-    ]
+def test_constructing_a_result_validates_it() -> None:
+    with pytest.raises(ValueError, match="Input should be 'pass', 'fail'"):
+        RuleResult("new.creates", "passed")  # type: ignore[arg-type]
+    # Positional and keyword construction both work, as the harness uses them.
+    assert RuleResult("new.creates", "pass", 3) == RuleResult(
+        id="new.creates", status="pass", examples=3
+    )
+
+
+@pytest.mark.skipif(not BASELINE.is_dir(), reason="no baseline results on this machine")
+def test_format_1_files_still_load() -> None:
+    for path in sorted(BASELINE.glob("*.json")):
+        results = Results.read(path)
+        assert results.format == 1 and results.catalogue is None
+        assert len(results.rules) == len(json.loads(path.read_text())["rules"])
+
+
+def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "r.json"
+    first = sample_results()[0]
+    first.write(path)
+    before = path.read_bytes()
+
+    def fail(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        sample_results()[1].write(path)
+    assert path.read_bytes() == before  # the last complete file stands
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
+from conformance.adapter_fault import AdapterFault
 from conformance.engine import Engine
 from conformance.library import Unavailable
 from conformance.rules import rule
 from conformance.script import Op, Script
-from conformance.worker import Launch, Worker, WorkerCrashed, WorkerTimedOut
+from conformance.worker import InProcess, Launch, Worker, WorkerCrashed, WorkerTimedOut
+from tests.adapters import misbehaving
 
 ADAPTER = "tests.adapters.misbehaving"
 SCRIPT = Script((Op("ctx_new", method="tls"), Op("ssl_new", ctx=0), Op("ssl_dup", ssl=0)))
@@ -77,3 +79,46 @@ def test_an_adapter_that_cannot_load_is_unavailable_with_its_reason() -> None:
     worker = Worker("nowhere", Launch("backends.openssl.library", lib_dir="/nonexistent"))
     with pytest.raises(Unavailable, match="no libcrypto"):
         worker.hello()
+
+
+def test_an_adapter_exception_is_an_error_with_its_traceback(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER, **{"raise": "ssl_dup"})
+    with pytest.raises(AdapterFault) as caught:
+        worker.run(SCRIPT)
+    assert caught.value.ops == list(SCRIPT.ops)
+    assert worker.run(Script(SCRIPT.ops[:2]))  # the same process goes on: not a crash
+    assert worker.restarts == 1
+
+    result = Engine(worker, "quick").run(rule("dup.initial.new-object"))
+    assert result.status == "error"
+    detail = result.detail or ""
+    assert detail.startswith("the adapter raised AdapterBug: the adapter got ssl_dup wrong\n")
+    assert "Traceback (most recent call last):" in detail
+    assert "tests/adapters/misbehaving.py" in detail  # where the adapter raised
+    assert result.script and any(op["op"] == "ssl_dup" for op in result.script["ops"])
+    assert worker.restarts == 1
+
+
+def test_an_adapter_exception_in_process_is_an_error_too() -> None:
+    library = misbehaving.load(None, {"raise": "ssl_dup"})
+    result = Engine(InProcess("misbehaving", library), "quick").run(rule("dup.initial.new-object"))
+    assert result.status == "error"
+    assert "AdapterBug" in (result.detail or "") and "Traceback" in (result.detail or "")
+
+
+def test_an_exit_the_library_causes_is_a_crash(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER, exit="ssl_dup")
+    result = Engine(worker, "quick").run(rule("dup.initial.new-object"))
+    assert result.status == "crash"
+    assert f"exited with status {misbehaving.EXIT_STATUS}" in (result.detail or "")
+    assert worker.run(Script(SCRIPT.ops[:2]))  # and a fresh worker takes over
+
+
+def test_an_adapter_saying_it_does_not_observe_yet_is_one_line(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER, unobserved="ssl_dup")
+    with pytest.raises(RuntimeError) as caught:
+        worker.run(SCRIPT)
+    assert str(caught.value) == (
+        "worker: NotImplementedError: ssl_dup is not observed by this adapter yet"
+    )
+    assert worker.restarts == 1

@@ -6,61 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 from pathlib import Path
 
-from conformance.report import diff, html, junit, load, markdown, model, schema
-
-_STATES = {"reproduces": "yes", "does-not-reproduce": "no", "not-built": "not-built"}
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
-
-
-def recorded_reproducers(matrix: model.Matrix, out_dir: Path) -> dict[tuple[str, str], model.Repro]:
-    """The reproducers the runs built and ran; each source goes under out_dir/repro/."""
-    repros: dict[tuple[str, str], model.Repro] = {}
-    for (rule_id, column), result in matrix.cells.items():
-        record = result.reproducer
-        if record is None:
-            continue
-        filename = None
-        if record.source:
-            path = out_dir / "repro" / _safe(column) / _safe(record.filename)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(record.source, encoding="utf-8")
-            filename = str(path.relative_to(out_dir))
-        repros[(rule_id, column)] = model.Repro(
-            _STATES[record.outcome],
-            record.detail,
-            record.source or None,
-            filename,
-            record.build or None,
-            record.run or None,
-            record.output,
-        )
-    return repros
-
-
-def _pairs(values: list[str], what: str) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for value in values:
-        backend, sep, path = value.partition("=")
-        if not sep or not backend or not path:
-            raise ValueError(f"--c-{what} wants BACKEND=PATH, not {value!r}")
-        out.setdefault(backend, {})[what] = path
-    return out
-
-
-def _merge(*parts: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-    merged: dict[str, dict[str, str]] = {}
-    for part in parts:
-        for backend, items in part.items():
-            merged.setdefault(backend, {}).update(items)
-    return merged
+from conformance.report import diff, html, junit, load, markdown, model, reproducers
+from conformance.results import schema_text
 
 
 def _say(lines: list[str]) -> None:
@@ -71,48 +22,38 @@ def _say(lines: list[str]) -> None:
 def write_report(
     outcome: load.LoadOutcome,
     out_dir: Path,
-    overrides: dict[str, dict[str, str]] | None = None,
-    build: bool = True,
-    jobs: int | None = None,
     rules: list[model.RuleInfo] | None = None,
     baseline: list[load.Loaded] | None = None,
 ) -> model.Matrix:
-    """Every output of `sslconform report` from loaded results.
+    """Every output of `sslconform report` from loaded results: it only renders.
 
-    With a baseline (earlier results), the Markdown summary ends with what changed since.
+    Nothing is compiled or run and no backend is imported: what the report shows of a
+    cell's C reproducer is what the run recorded in the results file. With a baseline
+    (earlier results), the Markdown summary ends with what changed since.
     """
     matrix = model.build(outcome.loaded, rules)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Outputs of an earlier report in the same folder would mix with this one's.
-    shutil.rmtree(out_dir / "repro", ignore_errors=True)
+    shutil.rmtree(out_dir / reproducers.FOLDER, ignore_errors=True)
     shutil.rmtree(out_dir / "junit", ignore_errors=True)
-    repros = recorded_reproducers(matrix, out_dir)  # built and run by `sslconform run`
-    (out_dir / "index.html").write_text(html.render(matrix, repros), encoding="utf-8")
-    summary = markdown.render(matrix, repros)
+    reproducers.write_sources(matrix, out_dir)
+    (out_dir / "index.html").write_text(html.render(matrix), encoding="utf-8")
+    summary = markdown.render(matrix)
     if baseline is not None:
         changes = diff.render_markdown(diff.diff(baseline, outcome.loaded))
         (out_dir / "diff.md").write_text(changes, encoding="utf-8")
         summary += "\n" + changes.replace("# Conformance changes", "## Changes since the baseline")
     (out_dir / "summary.md").write_text(summary, encoding="utf-8")
-    (out_dir / "schema.json").write_text(schema.schema_text(), encoding="utf-8")
+    (out_dir / "schema.json").write_text(schema_text(), encoding="utf-8")
     junit_dir = out_dir / "junit"
     junit_dir.mkdir()
     for col in matrix.columns:
-        name = _safe(col.key)
-        (junit_dir / f"{name}.xml").write_text(junit.render(matrix, col, repros), encoding="utf-8")
+        name = reproducers.safe_name(col.key)
+        (junit_dir / f"{name}.xml").write_text(junit.render(matrix, col), encoding="utf-8")
     return matrix
 
 
 def run_report(args: argparse.Namespace) -> int:
-    try:
-        overrides = _merge(
-            _pairs(args.c_include, "include"),
-            _pairs(args.c_lib, "lib"),
-            _pairs(args.c_loader, "loader"),
-        )
-    except ValueError as exc:
-        _say([str(exc)])
-        return 2
     outcome = load.load(args.results)
     _say(outcome.warnings)
     _say(outcome.errors)
@@ -129,14 +70,7 @@ def run_report(args: argparse.Namespace) -> int:
         baseline = before.loaded
     out_dir = Path(args.out)
     try:
-        matrix = write_report(
-            outcome,
-            out_dir,
-            overrides,
-            build=not args.no_build,
-            jobs=args.jobs,
-            baseline=baseline,
-        )
+        matrix = write_report(outcome, out_dir, baseline=baseline)
     except OSError as exc:
         _say([f"{out_dir}: cannot write the report: {exc.strerror or exc}"])
         return 2
@@ -164,7 +98,7 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_schema(args: argparse.Namespace) -> int:
-    text = schema.schema_text()
+    text = schema_text()
     if args.out:
         try:
             Path(args.out).write_text(text, encoding="utf-8")
@@ -179,15 +113,12 @@ def run_schema(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rep = sub.add_parser(
         "report",
-        help="HTML matrix, Markdown summary, JUnit XML and C reproducers from results files",
-        description="Build the conformance report from results files or folders of *.json.",
+        help="HTML matrix, Markdown summary and JUnit XML from results files",
+        description="Build the conformance report from results files or folders of *.json. "
+        "It only renders what the files hold: nothing is compiled or run.",
     )
     rep.add_argument("results", nargs="+", help="results files, or folders of *.json")
     rep.add_argument("--out", required=True, help="folder to write the report into")
-    rep.add_argument(
-        "--no-build", action="store_true", help="write the C reproducers, do not compile them"
-    )
-    rep.add_argument("--jobs", type=int, default=None, help="compilers run at once")
     rep.add_argument(
         "--baseline",
         action="append",
@@ -195,27 +126,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="RESULTS",
         help="earlier results (file or folder): the summary lists the rules whose status "
         "changed since (also written to diff.md)",
-    )
-    rep.add_argument(
-        "--c-include",
-        action="append",
-        default=[],
-        metavar="BACKEND=DIR",
-        help="OpenSSL-API headers to build BACKEND's reproducers with",
-    )
-    rep.add_argument(
-        "--c-lib",
-        action="append",
-        default=[],
-        metavar="BACKEND=DIR",
-        help="library folder for BACKEND (default: the one its results file names)",
-    )
-    rep.add_argument(
-        "--c-loader",
-        action="append",
-        default=[],
-        metavar="BACKEND=LD_SO",
-        help="dynamic loader to run BACKEND's reproducers under (a newer glibc)",
     )
     rep.set_defaults(func=run_report)
 

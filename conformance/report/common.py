@@ -1,4 +1,4 @@
-"""Text helpers every report writer shares: control characters, JSON, replay commands."""
+"""Text helpers every report writer shares: control characters, Markdown, JSON, replay commands."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import re
 
 from conformance.library import Json
-from conformance.report.model import Column
+from conformance.report.model import NOT_RUN, Column, Matrix
 from conformance.results import RuleResult
 from conformance.script import Script
 
@@ -22,6 +22,14 @@ def printable(text: str) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(printable(text).split())
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>&~!#])")
+
+
+def md(text: object) -> str:
+    """Escape everything Markdown or HTML could act on; one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(str(text)))
 
 
 def json_text(value: Json) -> str:
@@ -63,3 +71,15 @@ def replay_commands(column: Column, result: RuleResult) -> list[tuple[str, str]]
         script = REPLAY_SCRIPT.format(results=column.source, rule=result.id, backend=backend)
         out.append(("run the minimal script", printable(script)))
     return out
+
+
+def able_to_fail(matrix: Matrix, column: str) -> str:
+    """How many of a column's passes were shown able to fail: "3 of 40"."""
+    shown, passes = matrix.shown_able_to_fail(column)
+    return f"{shown} of {passes}" if passes else "–"
+
+
+def percent(counts: dict[str, int]) -> str:
+    """Rules that hold, out of the rules that apply and were run."""
+    judged = sum(n for s, n in counts.items() if s not in ("not-applicable", NOT_RUN))
+    return f"{100 * counts['pass'] / judged:.0f}%" if judged else "–"

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from conformance.report.common import one_line
+from conformance.report.common import md, one_line
 from conformance.report.load import Loaded
-from conformance.report.markdown import md
 from conformance.report.model import NOT_RUN
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conformance.report.common import json_text, one_line, printable, script_text
-from conformance.report.model import NOT_RUN, Column, Matrix, Repro
+from conformance.report import reproducers
+from conformance.report.common import able_to_fail, json_text, one_line, printable, script_text
+from conformance.report.model import NOT_RUN, Column, Matrix
 from conformance.results import RuleResult
 
 
@@ -19,10 +20,7 @@ def _text(value: str) -> str:
     return printable(value)
 
 
-def render(
-    matrix: Matrix, column: Column, repros: dict[tuple[str, str], Repro] | None = None
-) -> str:
-    repros = repros or {}
+def render(matrix: Matrix, column: Column) -> str:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_seconds = 0.0
     suite = ET.Element("testsuite", name=f"sslconform.{_text(column.key)}")
@@ -35,6 +33,7 @@ def render(
         ("seed", "" if column.results.seed is None else str(column.results.seed)),
         ("command", column.results.command or ""),
         ("results", column.source),
+        ("passes shown able to fail", able_to_fail(matrix, column.key)),
     ):
         ET.SubElement(props, "property", name=name, value=_text(value))
     for group, rules in matrix.groups():
@@ -55,8 +54,9 @@ def render(
                 ET.SubElement(case, "skipped", message=f"{NOT_RUN}: not in the results file")
                 continue
             total_seconds += result.seconds
-            detail = one_line(result.detail or result.status)
-            body = _body(result, repros.get((rule.id, column.key)))
+            head, _, rest = (result.detail or result.status).partition("\n")
+            detail = one_line(head)
+            body = _body(result, column.key) + (f"\n{printable(rest.rstrip())}" if rest else "")
             if result.status == "fail":
                 counts["failures"] += 1
                 el = ET.SubElement(case, "failure", message=detail, type="deviation")
@@ -79,7 +79,7 @@ def render(
     )
 
 
-def _body(result: RuleResult, repro: Repro | None) -> str:
+def _body(result: RuleResult, column: str) -> str:
     lines = [
         f"expected: {json_text(result.expected)}",
         f"observed: {json_text(result.observed)}",
@@ -88,8 +88,11 @@ def _body(result: RuleResult, repro: Repro | None) -> str:
         lines.append(f"seed: {result.seed}")
     if result.script is not None:
         lines += ["minimal script:", script_text(result.script)]
+    repro = result.reproducer
     if repro is not None:
-        lines.append(f"C reproducer: {repro.label} ({one_line(repro.reason)})")
-        if repro.filename:
-            lines.append(f"  {repro.filename}")
+        label = reproducers.LABELS[repro.outcome]
+        lines.append(f"C reproducer: {label} ({one_line(repro.detail)})")
+        path = reproducers.path_in_report(column, repro)
+        if path:
+            lines.append(f"  {path}")
     return printable("\n".join(lines))

@@ -1,16 +1,15 @@
-"""Reading results files for reports: files or folders, checked against the schema.
+"""Reading results files for reports: files or folders, each validated as it is read.
 
-A bad file costs one line on the error list; the others are still reported.
+A bad file costs one line on the error list (the file, the path inside it, what was
+expected); the others are still reported.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.report import schema
 from conformance.results import Results
 
 
@@ -24,7 +23,7 @@ class Loaded:
 class LoadOutcome:
     loaded: list[Loaded]
     errors: list[str]  # one line per file that could not be used
-    warnings: list[str]  # e.g. validation skipped because jsonschema is missing
+    warnings: list[str]  # things worth saying that cost no file
 
 
 def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
@@ -47,40 +46,15 @@ def expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
 
 def read_one(path: Path) -> Results:
     """One results file, validated; ValueError with one line (naming the file) if bad."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
-    try:
-        schema.validate(data)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    try:
-        return Results.from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    return Results.read(path)
 
 
 def load(paths: Sequence[str | Path]) -> LoadOutcome:
     files, errors = expand(paths)
-    warnings: list[str] = []
     loaded: list[Loaded] = []
     for path in files:
         try:
             loaded.append(Loaded(path, read_one(path)))
-        except schema.SchemaUnavailable as exc:
-            if not warnings:
-                warnings.append(str(exc))
-            try:
-                loaded.append(Loaded(path, Results.read(path)))
-            except ValueError as err:
-                errors.append(str(err))
         except ValueError as exc:
             errors.append(str(exc))
-    return LoadOutcome(loaded, errors, warnings)
+    return LoadOutcome(loaded, errors, [])

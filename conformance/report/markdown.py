@@ -1,40 +1,37 @@
 """A Markdown summary for pull requests: counts per backend, then every deviation.
 
-Strings from libraries are escaped so that a version or an error string cannot become
-a link, an image, HTML or a broken table.
+The summary is a Jinja2 template (templates/summary.md.j2) whose autoescaping is
+Markdown's: strings from libraries are escaped so that a version or an error string
+cannot become a link, an image, HTML or a broken table.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-from conformance.report.common import one_line
-from conformance.report.html import percent
-from conformance.report.model import CELL_STATUSES, Matrix, Repro
+from markupsafe import Markup
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|<>&~!#])")
+from conformance.report import reproducers
+from conformance.report.common import able_to_fail, md, one_line, percent
+from conformance.report.model import CELL_STATUSES, Matrix
+from conformance.report.templating import markdown_environment
+
+__all__ = ["md", "render"]
+
 DEVIATIONS = ("fail", "crash", "timeout", "error")
 MAX_ROWS = 200  # a pull request comment has a size limit
 
 
-def md(text: object) -> str:
-    """Escape everything Markdown or HTML could act on; one line."""
-    return _SPECIAL.sub(r"\\\1", one_line(str(text)))
+@dataclass(frozen=True)
+class Deviation:
+    rule: Markup | str  # Markup: the id as code, when it holds no backtick
+    column: str
+    status: str
+    detail: str
+    reproducer: str
 
 
-def render(matrix: Matrix, repros: dict[tuple[str, str], Repro] | None = None) -> str:
-    repros = repros or {}
-    out = ["# SSL_new(3) conformance", ""]
-    out.append(f"{len(matrix.rules)} rules, {len(matrix.columns)} backends.")
-    out.append("")
-    head = ["backend", "library", "page", *CELL_STATUSES, "conformance"]
-    out.append("| " + " | ".join(head) + " |")
-    out.append("|" + "---|" * 3 + "---:|" * (len(CELL_STATUSES) + 1))
-    for col in matrix.columns:
-        counts = matrix.counts(col.key)
-        row = [md(col.key), md(col.label), md(col.page), *(str(counts[s]) for s in CELL_STATUSES)]
-        row.append(percent(counts))
-        out.append("| " + " | ".join(row) + " |")
+def deviations(matrix: Matrix) -> list[Deviation]:
     rows = []
     for _group, rules in matrix.groups():
         for rule in rules:
@@ -42,34 +39,31 @@ def render(matrix: Matrix, repros: dict[tuple[str, str], Repro] | None = None) -
                 result = matrix.cells.get((rule.id, col.key))
                 if result is None or result.status not in DEVIATIONS:
                     continue
-                repro = repros.get((rule.id, col.key))
+                repro = result.reproducer
+                code = Markup(f"`{one_line(rule.id)}`") if "`" not in rule.id else rule.id
                 rows.append(
-                    "| "
-                    + " | ".join(
-                        [
-                            f"`{rule.id}`" if "`" not in rule.id else md(rule.id),
-                            md(col.key),
-                            result.status,
-                            md(result.detail or ""),
-                            md(repro.label) if repro else "",
-                        ]
+                    Deviation(
+                        code,
+                        col.key,
+                        result.status,
+                        (result.detail or "").partition("\n")[0],  # no traceback
+                        reproducers.LABELS[repro.outcome] if repro else "",
                     )
-                    + " |"
                 )
-    out += ["", "## Deviations", ""]
-    if not rows:
-        out.append("None: every rule that was run holds or does not apply.")
-    else:
-        out.append("| rule | backend | status | detail | C reproducer |")
-        out.append("|---|---|---|---|---|")
-        out += rows[:MAX_ROWS]
-        if len(rows) > MAX_ROWS:
-            out.append("")
-            out.append(f"… and {len(rows) - MAX_ROWS} more: see the HTML report.")
-    broken = [c for c in matrix.columns if c.results.state != "complete"]
-    if broken:
-        out += ["", "## Incomplete runs", ""]
-        for col in broken:
-            reason = f": {md(col.results.reason)}" if col.results.reason else ""
-            out.append(f"- {md(col.key)}: {col.results.state}{reason}")
-    return "\n".join(out) + "\n"
+    return rows
+
+
+def render(matrix: Matrix) -> str:
+    return (
+        markdown_environment()
+        .get_template("summary.md.j2")
+        .render(
+            matrix=matrix,
+            cell_statuses=CELL_STATUSES,
+            percent=percent,
+            able_to_fail=able_to_fail,
+            deviations=deviations(matrix),
+            max_rows=MAX_ROWS,
+            incomplete=[c for c in matrix.columns if c.results.state != "complete"],
+        )
+    )

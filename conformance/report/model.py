@@ -1,8 +1,10 @@
 """The matrix a report shows: rules (rows, grouped as the page groups them) by columns.
 
-Rows come from the rules catalogue (conformance.rules); a rule id found in results but
-not in the catalogue still gets a row, grouped by its id's prefix, so a report of
-newer results under older code loses nothing. Columns are results files.
+Rows come from the catalogue entries the results files carry (each run records the
+rules it was held to). A file of format 1 carries none: then this checkout's catalogue
+(conformance.rules) gives the rows the files lack. A rule id found in results but in
+neither still gets a row, grouped by its id's prefix, so nothing measured is lost.
+Columns are results files.
 """
 
 from __future__ import annotations
@@ -144,14 +146,43 @@ class Matrix:
                 counts[self.status(rule.id, column)] += 1
         return counts
 
+    def shown_able_to_fail(self, column: str) -> tuple[int, int]:
+        """(passes shown able to fail, passes): a pass means more when the same library
+        was seen to fail the rule under a break at its boundary."""
+        passes = [
+            r
+            for r in self.rules
+            if self.status(r.id, column) == "pass" and (r.id, column) in self.cells
+        ]
+        shown = sum(self.cells[(r.id, column)].able_to_fail is not None for r in passes)
+        return shown, len(passes)
+
     def disagree(self, rule_id: str) -> bool:
         seen = {self.status(rule_id, c.key) for c in self.columns} - {NOT_RUN, UNTESTABLE}
         return len(seen) > 1
 
 
+def carried_rules(loaded: list[Loaded]) -> list[RuleInfo]:
+    """The rows the results files' own catalogues give, in their order; where a file
+    carries no catalogue (format 1), this checkout's catalogue fills in what they lack."""
+    carried: dict[str, RuleInfo] = {}
+    for item in loaded:
+        for entry in item.results.catalogue or ():
+            carried.setdefault(entry.id, rule_info(entry))
+    if all(item.results.catalogue is not None for item in loaded):
+        return list(carried.values())
+    here = catalogue()
+    known = {r.id for r in here}
+    return [carried.get(r.id, r) for r in here] + [
+        r for rid, r in carried.items() if rid not in known
+    ]
+
+
 def build(loaded: list[Loaded], rules: list[RuleInfo] | None = None) -> Matrix:
-    """Columns sorted by family, version, name; rows in catalogue order, then unknown ids."""
-    rules = list(catalogue() if rules is None else rules)
+    """Columns sorted by family, version, name; rows in catalogue order, then unknown ids.
+
+    `rules` replaces the catalogue (tests); by default the results files give it.
+    """
 
     def col_order(item: Loaded) -> tuple[Any, ...]:
         lib = item.results.library
@@ -163,6 +194,7 @@ def build(loaded: list[Loaded], rules: list[RuleInfo] | None = None) -> Matrix:
         )
 
     ordered = sorted(loaded, key=col_order)
+    rules = list(carried_rules(ordered) if rules is None else rules)
     names = [item.results.backend for item in ordered]
     columns: list[Column] = []
     seen: dict[str, int] = {}
