@@ -221,7 +221,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from conformance.interpreter import Interpreter
-    from conformance.model import ModelLibrary
 
     path = Path(args.script)
     try:

@@ -13,13 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "conformance"
 
-# The reference model is moving to the harness side (the oracle refcount.py checks
-# against); until that change is merged, this one import is known. Delete the entry then.
-KNOWN_OFFENDERS_UNTIL_THE_MODEL_MOVES: frozenset[str] = frozenset(
-    {"conformance/properties/refcount.py: backends.reference.model"}
-)
-
-
 def _is_backends(name: str | None) -> bool:
     return name is not None and (name == "backends" or name.startswith("backends."))
 
@@ -71,4 +64,4 @@ def test_conformance_imports_nothing_from_backends() -> None:
         for path in sorted(HARNESS.rglob("*.py"))
         for name in backend_imports(path)
     }
-    assert found - KNOWN_OFFENDERS_UNTIL_THE_MODEL_MOVES == set()
+    assert found == set()
