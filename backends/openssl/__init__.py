@@ -46,4 +46,11 @@ BACKENDS = [
         summary="BoringSSL as Android builds it (Debian trixie's android-libboringssl)",
         fetch="boringssl",
     ),
+    Backend(
+        name="boringssl10",
+        family="BoringSSL",
+        adapter=ADAPTER,
+        summary="BoringSSL as Android 10 builds it (Debian bullseye's android-libboringssl)",
+        fetch="boringssl10",
+    ),
 ]

@@ -27,7 +27,7 @@ from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 
-SONAME = "libwolfssl.so.35"
+SONAME = "libwolfssl.so.35"  # 5.5; the newer columns name theirs (option soname)
 
 EX_FREE = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_int, c_long, c_void_p)
 
@@ -208,12 +208,14 @@ class WolfSSL(ObjectCalls):
 
 
 def load(lib_dir: str | None, options: dict[str, str]) -> WolfSSL:
-    """Load libwolfssl.so.35 from lib_dir (or the loader's path) and wolfSSL_Init it."""
-    path = os.path.join(lib_dir, SONAME) if lib_dir else SONAME
+    """Load the column's libwolfssl (option soname, default libwolfssl.so.35) from lib_dir
+    (or the loader's path) and wolfSSL_Init it."""
+    soname = options.get("soname", SONAME)
+    path = os.path.join(lib_dir, soname) if lib_dir else soname
     try:
         lib = ctypes.CDLL(path)
     except OSError as err:
-        raise Unavailable(f"cannot load {SONAME}: {err}") from None
+        raise Unavailable(f"cannot load {soname}: {err}") from None
     init = lib.wolfSSL_Init
     init.restype = c_int
     init.argtypes = ()
