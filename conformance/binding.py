@@ -1828,8 +1828,10 @@ AWSLC = revise(
     (
         "AWS-LC 5.1.0 (built from Debian sid's aws-lc-sys crate source), a fork of "
         "BoringSSL: BoringSSL's widths and values, with CRYPTO_set_mem_functions (whose "
-        "hooks get no file and line) and OPENSSL_INIT_NO_ATEXIT defined as 0.",
+        "hooks get no file and line) and OPENSSL_INIT_NO_ATEXIT defined as 0; its typed "
+        "stack macros are over OPENSSL_sk_*, as OpenSSL's are.",
     ),
+    symbols=_typed_stacks("OPENSSL_sk_"),
     flags={("host-flags", "always-check-subject"): 1},
     constants={"OPENSSL_INIT_NO_ATEXIT": 0},
 )

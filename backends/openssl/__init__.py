@@ -1,4 +1,4 @@
-"""The OpenSSL ABI family: OpenSSL 1.1.1 to 4.0 (and BoringSSL) through one adapter."""
+"""The OpenSSL ABI family: OpenSSL 1.1.1 to 4.0 (and BoringSSL 10 and 14) through one adapter."""
 
 from conformance.registry import Backend
 
@@ -52,5 +52,6 @@ BACKENDS = [
         adapter=ADAPTER,
         summary="BoringSSL as Android 10 builds it (Debian bullseye's android-libboringssl)",
         fetch="boringssl10",
+        options={"binding": "BoringSSL 10"},
     ),
 ]
