@@ -19,7 +19,7 @@ BACKENDS = [
         adapter=ADAPTER,
         summary="wolfSSL 5.7 (Debian trixie's libwolfssl42t64), under trixie's glibc",
         fetch="wolfssl57",
-        options={"soname": "libwolfssl.so.42"},
+        options={"soname": "libwolfssl.so.42", "binding": "wolfSSL 5.7"},
     ),
     Backend(
         name="wolfssl59",
@@ -27,6 +27,6 @@ BACKENDS = [
         adapter=ADAPTER,
         summary="wolfSSL 5.9 (Debian sid's libwolfssl45), under trixie's glibc",
         fetch="wolfssl59",
-        options={"soname": "libwolfssl.so.45"},
+        options={"soname": "libwolfssl.so.45", "binding": "wolfSSL 5.9"},
     ),
 ]

@@ -25,6 +25,7 @@ from typing import Any
 
 from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
+from backends.wolfssl.handshake import WolfHandshakes
 from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 
 SONAME = "libwolfssl.so.35"  # 5.5; the newer columns name theirs (option soname)
@@ -49,9 +50,11 @@ class WolfSSL(ObjectCalls):
         lib: ctypes.CDLL,
         path: str,
         tables: Tables = TABLES,
+        binding_name: str = "wolfSSL",
     ) -> None:
         self.path = path
-        self.symbols = Symbols([lib], tables.families["wolfSSL"])
+        # The binding table's entry for this version (5.7 and 5.9 revise 5.5's).
+        self.symbols = Symbols([lib], tables.families[binding_name])
         self.freed_queue: list[int] = []
         self._peers: dict[int, int] = {}  # ssl -> far end of its BIO pair
         self._free_callback = EX_FREE(self._on_free)
@@ -71,10 +74,15 @@ class WolfSSL(ObjectCalls):
             index_ssl = self.symbols.family.constant("CRYPTO_EX_INDEX_SSL")
             self._free_index = new_index(index_ssl, 0, None, None, None, self._free_callback)
             self._data_index = new_index(index_ssl, 0, None, None, None, EX_FREE())
-        # No handshake machinery: settings only a full handshake shows are not observed.
+        # Settings only a full handshake shows: the OpenSSL family's machinery, over
+        # wolfSSL's compatibility calls (backends.wolfssl.handshake).
+        self.handshakes = WolfHandshakes(
+            self.symbols, self.errors, self._stack, lambda ssl: ssl in self._peers
+        )
         self.settings = Bound(
             self.symbols,
             self.errors,
+            machinery=self.handshakes,
             start_handshake=self.start_handshake,
             start_missing=lambda: self.missing("handshake"),
             data_index=self._data_index,
@@ -88,6 +96,9 @@ class WolfSSL(ObjectCalls):
     def _fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
         return self.symbols.fn(name, restype, *argtypes)
 
+    def _stack(self, stack: int | None, of: str) -> list[int]:
+        return self.settings.stack(stack, of)
+
     def _on_free(
         self,
         parent: int | None,
@@ -97,7 +108,9 @@ class WolfSSL(ObjectCalls):
         argl: int,
         argp: int | None,
     ) -> None:
-        if parent:
+        if parent in self.handshakes.own:  # a peer of the machinery's own handshakes
+            self.handshakes.own.discard(parent)
+        elif parent:
             self.freed_queue.append(parent)
 
     def _probe(self) -> None:
@@ -150,6 +163,10 @@ class WolfSSL(ObjectCalls):
     def ssl_free(self, ssl: int) -> None:
         super().ssl_free(ssl)
         self._peers.pop(ssl, None)
+        # wolfSSL_free may not call the ex_data free callback (see _probe): the record of
+        # the object's handshake goes with the call, lest a new object at the same
+        # address inherit it. (The reference count of a wolfSSL object is always 1.)
+        self.handshakes.forget(ssl)
 
     def ssl_get_ctx(self, ssl: int) -> int:
         return int(self._fn("SSL_get_SSL_CTX", c_void_p, c_void_p)(ssl) or 0)
@@ -222,4 +239,4 @@ def load(lib_dir: str | None, options: dict[str, str]) -> WolfSSL:
     # wolfSSL_Init must precede every other call; it returns WOLFSSL_SUCCESS (1).
     if init() != 1:
         raise Unavailable("wolfSSL_Init failed")
-    return WolfSSL(lib, path)
+    return WolfSSL(lib, path, binding_name=options.get("binding", "wolfSSL"))
