@@ -25,8 +25,10 @@ from typing import Any
 
 from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
+from backends.wolfssl.alloc import WolfAllocHooks
+from backends.wolfssl.alloc import install as install_hooks
 from backends.wolfssl.handshake import WolfHandshakes
-from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 
 SONAME = "libwolfssl.so.35"  # 5.5; the newer columns name theirs (option soname)
 
@@ -51,8 +53,12 @@ class WolfSSL(ObjectCalls):
         path: str,
         tables: Tables = TABLES,
         binding_name: str = "wolfSSL",
+        hooks: WolfAllocHooks | None = None,
+        no_hooks: str = "the adapter was loaded without allocator hooks",
     ) -> None:
         self.path = path
+        self.hooks = hooks
+        self.no_hooks = no_hooks  # why allocation failures cannot be injected
         # The binding table's entry for this version (5.7 and 5.9 revise 5.5's).
         self.symbols = Symbols([lib], tables.families[binding_name])
         self.freed_queue: list[int] = []
@@ -150,9 +156,51 @@ class WolfSSL(ObjectCalls):
         if feature.startswith(("set:", "get:")):
             op, kind, setting = feature.split(":")
             return self.settings.missing(op, "ctx" if kind == "ctx" else "ssl", setting)
+        if feature == "alloc_failures":
+            return [] if self.hooks else [self.no_hooks]
         if feature in FEATURES:
             return self.symbols.lacking(FEATURES[feature])
         raise NotImplementedError(f"unknown feature {feature!r}")
+
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        """wolfSSL_new(ctx) with its nth allocation failing; what it left allocated.
+
+        As the OpenSSL adapter does: one call first with nothing failing (what it caches
+        for good is made then), then the measured call, its result freed, and what the
+        call allocated and did not free counted as leaked.
+        """
+        if self.hooks is None:
+            raise Absent(self.no_hooks)
+        hooks = self.hooks
+        new = self._fn("SSL_new", c_void_p, c_void_p)
+        free = self._fn("SSL_free", None, c_void_p)
+        mark = len(self.freed_queue)
+        warm = new(ctx)
+        if warm:
+            free(warm)
+        self.errors()
+        hooks.arm(nth)
+        try:
+            result = new(ctx)
+        finally:
+            hooks.disarm()
+        errors = self.errors()
+        if result:
+            free(result)
+        leaked = sorted(hooks.live.values())
+        hooks.live.clear()
+        del self.freed_queue[mark:]  # objects made and freed inside: the script never saw them
+        return {
+            "result": result,
+            "errors": errors,
+            "allocations": hooks.count,
+            "injected": hooks.injected,
+            "leaked": len(leaked),
+            "leaked_at": leaked,
+        }
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        raise Absent("SSL_dup")
 
     def ssl_dup(self, ssl: int) -> int | None:
         raise Absent("SSL_dup")
@@ -236,7 +284,11 @@ def load(lib_dir: str | None, options: dict[str, str]) -> WolfSSL:
     init = lib.wolfSSL_Init
     init.restype = c_int
     init.argtypes = ()
+    # The allocator first: what wolfSSL_Init allocates goes through it too.
+    hooks, no_hooks = install_hooks(lib, options)
     # wolfSSL_Init must precede every other call; it returns WOLFSSL_SUCCESS (1).
     if init() != 1:
         raise Unavailable("wolfSSL_Init failed")
-    return WolfSSL(lib, path, binding_name=options.get("binding", "wolfSSL"))
+    return WolfSSL(
+        lib, path, binding_name=options.get("binding", "wolfSSL"), hooks=hooks, no_hooks=no_hooks
+    )
