@@ -2106,6 +2106,11 @@ PROGRAM_SYMBOLS: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
             "CRYPTO_set_mem_functions": None,
         },
         # Its SSL objects are not reference counted either; it has the allocator hooks.
-        "AWS-LC": {"SSL_dup": None, "SSL_up_ref": None},
+        "AWS-LC": {
+            "SSL_dup": None,
+            "SSL_up_ref": None,
+            # openssl/thread.h: destructs the thread's error state, as OPENSSL_thread_stop.
+            "OPENSSL_thread_stop": "AWSLC_thread_local_clear",
+        },
     }
 )
