@@ -1667,6 +1667,7 @@ WOLFSSL = Family(
             "SSL_CTX_set_psk_client_callback",
             "SSL_set_psk_server_callback",
             "SSL_CTX_set_alpn_select_cb",
+            "SSL_CTX_add1_chain_cert",
             "SSL_get1_session",
             "SSL_SESSION_get0_id_context",
             "SSL_SESSION_free",

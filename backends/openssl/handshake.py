@@ -77,6 +77,9 @@ class Seen:
 class Handshakes:
     """The machinery of backends.bound for one loaded library of the OpenSSL family."""
 
+    # The certificates a server of the machinery's handshakes offers, one of each key type.
+    SERVER_KEY_TYPES: ClassVar[tuple[str, ...]] = KEY_TYPES
+
     def __init__(
         self,
         symbols: Symbols,
@@ -633,16 +636,21 @@ class Handshakes:
                 self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
                     ctx, self.harness("alpn-select"), None
                 )
-            kinds = ("rsa-2048",) if mode == "tlsa-auth" else KEY_TYPES
+            kinds = ("rsa-2048",) if mode == "tlsa-auth" else self.SERVER_KEY_TYPES
             for kind in self._readable(kinds):
                 self._fn("SSL_CTX_use_certificate", c_int, c_void_p, c_void_p)(ctx, self.x509(kind))
                 self._fn("SSL_CTX_use_PrivateKey", c_int, c_void_p, c_void_p)(ctx, self.pkey(kind))
-                stack = self._chain_stack(len(CHAIN))
-                ctrl(ctx, self._ctrl("SSL_CTRL_CHAIN"), 1, stack)
-                self._fn("sk_X509_free", None, c_void_p)(stack)
+                self._peer_chain(ctx)
         self.errors()
         self._peer_ctxs[key] = ctx
         return ctx
+
+    def _peer_chain(self, ctx: int) -> None:
+        """The peer server's chain (SSL_CTX_set1_chain, a macro over SSL_CTX_ctrl)."""
+        ctrl = self._fn("SSL_CTX_ctrl", c_long, c_void_p, c_int, c_long, c_void_p)
+        stack = self._chain_stack(len(CHAIN))
+        ctrl(ctx, self._ctrl("SSL_CTRL_CHAIN"), 1, stack)
+        self._fn("sk_X509_free", None, c_void_p)(stack)
 
     def _drive(self, a: int, b: int) -> tuple[bool, str]:
         """Connect a (server or client as it is) and b over a BIO pair, to the end."""
@@ -680,7 +688,11 @@ class Handshakes:
             # otherwise one of each, the server choosing as the client's offer allows
             # (ECDSA first: it signs in a tenth of RSA's time).
             kinds: tuple[Json, ...] = (
-                ("rsa-2048",) if mode in ("dhe", "rsa-only") else ("rsa-2048", "ed25519", "ec-p256")
+                ("rsa-2048",)
+                if mode in ("dhe", "rsa-only")
+                else tuple(
+                    k for k in ("rsa-2048", "ed25519", "ec-p256") if k in self.SERVER_KEY_TYPES
+                )
             )
         elif not cert or not key:
             kinds = (self._fixture_of_cn(self._cn(cert)) if cert else self._which_key(key),)
