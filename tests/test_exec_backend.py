@@ -82,6 +82,6 @@ def test_a_program_that_cannot_load_its_library_says_why(tmp_path: Path) -> None
     refusing.write_text('#!/bin/sh\nread line\necho \'{"unavailable": "no libfoo.so here"}\'\n')
     refusing.chmod(0o755)
     worker = Worker("refusing", Launch(EXEC + str(refusing)))
-    with pytest.raises(Unavailable, match="no libfoo.so here"):
+    with pytest.raises(Unavailable, match=r"no libfoo\.so here"):
         worker.hello()
     worker.close()

@@ -1,7 +1,8 @@
 """The binding table's OpenSSL and BoringSSL values, checked against each library's headers.
 
-libssl-dev of bullseye (1.1.1), trixie (3.5), sid (3.6) and experimental (4.0), and
-android-libboringssl-dev (BoringSSL 14.0.0 and 10.0.0) and AWS-LC's crate source: fetched, never installed. Every flag, ctrl
+libssl-dev of bullseye (1.1.1), trixie (3.5), sid (3.6) and experimental (4.0),
+android-libboringssl-dev (BoringSSL 14.0.0 and 10.0.0) and AWS-LC's crate source:
+fetched, never installed. Every flag, ctrl
 number and constant the table (conformance.binding) gives a family is read from the
 headers by its C name and compared; a flag a family does not define must be absent.
 """

@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from backends.reference.model import load  # noqa: E402
-from conformance.interpreter import Interpreter  # noqa: E402
-from conformance.script import Op, Script, trace_to_json  # noqa: E402
+from backends.reference.model import load
+from conformance.interpreter import Interpreter
+from conformance.script import Op, Script, trace_to_json
 
 
 def main() -> int:
