@@ -1894,7 +1894,7 @@ WOLFSSL59 = revise(
     (
         "wolfSSL 5.9.2 (sid's libwolfssl45): as 5.7.2, and it maps the CA list calls, "
         "SSL_CTX_set_tmp_dh_callback and SSL_CTX_set_dh_auto; SSL_MODE_RELEASE_BUFFERS is "
-        "now only wolfssl/ssl.h's enum member, -1 (\"no current use\").",
+        'now only wolfssl/ssl.h\'s enum member, -1 ("no current use").',
     ),
     symbols={
         "SSL_set0_CA_list": "wolfSSL_set0_CA_list",
