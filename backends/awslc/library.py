@@ -9,10 +9,13 @@ Runs inside a worker process; reads the build's manifest, maps nothing else.
 
 from __future__ import annotations
 
+import os
+
 from backends.openssl.library import OpenSSL
 from backends.openssl.library import load as load_openssl
 from conformance.library import Unavailable
 from conformance.provision import awslc
+from conformance.worker import mapped_libraries
 
 
 def built_dir() -> str:
@@ -26,7 +29,13 @@ def built_dir() -> str:
 
 
 def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
-    library = load_openssl(lib_dir or built_dir(), options)
+    folder = lib_dir or built_dir()
+    library = load_openssl(folder, options)
     if library.family != "AWS-LC":
         raise Unavailable(f"the library in {library.path} is not AWS-LC: {library.version()}")
+    # The worker checks what a --lib folder maps; the cached build is checked here.
+    want = os.path.realpath(folder) + os.sep
+    strays = [p for p in mapped_libraries() if not os.path.realpath(p).startswith(want)]
+    if strays:
+        raise Unavailable(f"AWS-LC is in {folder}, but the process also mapped {', '.join(strays)}")
     return library

@@ -14,6 +14,7 @@ is freed correctly through them.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 from ctypes import CFUNCTYPE, c_int, c_size_t, c_void_p
 
@@ -50,4 +51,8 @@ def install(lib: ctypes.CDLL, options: dict[str, str]) -> tuple[WolfAllocHooks |
     malloc, free, realloc = hooks.wolf_functions
     if set_allocators(malloc, free, realloc) != 0:  # 0: success (wolfcrypt/memory.c)
         return None, "wolfSSL_SetAllocators refused the harness's allocator"
+    # What runs after the interpreter is gone (wolfSSL's own cleanup at exit) must not
+    # call the hooks, which are Python code: NULL hands wolfSSL back to malloc and free,
+    # the same allocator the hooks used, so nothing allocated before is freed wrongly.
+    atexit.register(set_allocators, MALLOC_CB(), FREE_CB(), REALLOC_CB())
     return hooks, ""

@@ -1,0 +1,73 @@
+"""Every wolfSSL column (5.5, 5.7, 5.9) against its real library: what today's adapter
+observes that it did not before, the settings a handshake shows and allocation failures
+(skipped where a library cannot be fetched)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backends.wolfssl import BACKENDS
+from conformance import fixtures
+from conformance.fetch import fetch
+from conformance.library import Unavailable
+from tests.worker_probe import run_adapter
+
+BODY = """
+out["version"] = lib.version()
+out["alloc"] = lib.missing("alloc_failures")
+out["timeout_needs"] = lib.missing("get:ssl:timeout")
+ctx = lib.ctx_new("tls")
+lib.set("ctx", ctx, "timeout", 60)
+ssl = lib.ssl_new(ctx)
+out["ssl_timeout"] = lib.get("ssl", ssl, "timeout")
+out["ctx_timeout"] = lib.get("ctx", ctx, "timeout")
+lib.ssl_free(ssl)
+out["first_fails"] = lib.ssl_new_failing(ctx, 1)
+out["none_fails"] = lib.ssl_new_failing(ctx, 10**6)
+out["errors"] = lib.errors()
+"""
+
+COLUMNS = {b.name: b for b in BACKENDS}
+
+
+@pytest.fixture(scope="module", params=sorted(COLUMNS))
+def seen(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    column = COLUMNS[request.param]
+    assert column.fetch is not None
+    try:
+        fetched = fetch(column.fetch)
+    except Unavailable as err:
+        pytest.skip(f"{column.name} cannot be fetched here: {err}")
+    options = {**column.options, "alloc_hooks": "1"}
+    env = {"SSLCONFORM_FIXTURES": str(fixtures.ensure())}
+    return column.name, run_adapter(column.adapter, fetched, BODY, options, env)
+
+
+def test_each_column_loads_its_own_version(seen: tuple[str, dict[str, Any]]) -> None:
+    name, out = seen
+    want = {"wolfssl": "wolfSSL 5.5.", "wolfssl57": "wolfSSL 5.7.", "wolfssl59": "wolfSSL 5.9."}
+    assert out["version"].startswith(want[name])
+    soname = COLUMNS[name].options["soname"]
+    assert [m.rsplit("/", 1)[-1].startswith(soname) for m in out["maps"]] == [True]
+
+
+def test_the_timeout_an_ssl_inherited_shows_in_its_handshake(
+    seen: tuple[str, dict[str, Any]],
+) -> None:
+    _, out = seen
+    assert out["timeout_needs"] == []
+    assert out["ctx_timeout"] == 60
+    assert out["ssl_timeout"] == 60  # the session a finished handshake made
+
+
+def test_an_allocation_inside_wolfssl_new_fails_on_demand(
+    seen: tuple[str, dict[str, Any]],
+) -> None:
+    _, out = seen
+    assert out["alloc"] == []
+    first, none = out["first_fails"], out["none_fails"]
+    assert first["injected"] and first["allocations"] == 1 and first["result"] is None
+    assert not none["injected"] and none["result"] and none["allocations"] > 1
+    assert none["leaked"] == 0
