@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -32,7 +33,8 @@ from conformance.library import Library, Unavailable
 from conformance.script import Observation, Op, Script, Trace, trace_from_json, trace_to_json
 
 PROTOCOL = 1
-# An adapter named "exec:PROGRAM" is a program of its own speaking the protocol.
+# An adapter named "exec:COMMAND" runs a program of its own speaking the protocol
+# (COMMAND: the program and its first arguments, as a shell would split them).
 EXEC = "exec:"
 MAPPED_NAMES = ("libssl", "libcrypto", "libwolfssl", "libgnutls", "libboringssl", "librustls")
 
@@ -152,7 +154,7 @@ class Worker(Runner):
         # the link would leave a virtual environment and its site-packages behind.
         if self.launch.adapter.startswith(EXEC):
             # Any program that speaks the protocol (conformance/PROTOCOL.md) is a worker.
-            argv = [*self.launch.prefix, self.launch.adapter.removeprefix(EXEC)]
+            argv = [*self.launch.prefix, *shlex.split(self.launch.adapter.removeprefix(EXEC))]
         else:
             interpreter = python_executable()
             argv = [*self.launch.prefix, interpreter, "-m", "conformance.worker"]

@@ -85,3 +85,22 @@ def test_a_program_that_cannot_load_its_library_says_why(tmp_path: Path) -> None
     with pytest.raises(Unavailable, match=r"no libfoo\.so here"):
         worker.hello()
     worker.close()
+
+
+def test_sslconform_runs_a_program_as_a_column(tmp_path: Path) -> None:
+    import json
+    import os
+    import shlex
+    import subprocess
+
+    command = shlex.join([sys.executable, str(SHIM)])
+    env = {**os.environ, "SSLCONFORM_EXEC": command}
+    out = tmp_path / "exec.json"
+    argv = [sys.executable, "-m", "conformance.cli", "run", "--backend", "exec"]
+    argv += ["--rules", "new.creates", "--profile", "quick", "--results", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())
+    assert results["backend"] == "exec"
+    assert results["library"]["version"] == load_model(None, {}).version()
+    assert [(r["id"], r["status"]) for r in results["rules"]] == [("new.creates", "pass")]
