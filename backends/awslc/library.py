@@ -9,7 +9,9 @@ Runs inside a worker process; reads the build's manifest, maps nothing else.
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 
 from backends.openssl.library import OpenSSL
 from backends.openssl.library import load as load_openssl
@@ -38,4 +40,15 @@ def load(lib_dir: str | None, options: dict[str, str]) -> OpenSSL:
     strays = [p for p in mapped_libraries() if not os.path.realpath(p).startswith(want)]
     if strays:
         raise Unavailable(f"AWS-LC is in {folder}, but the process also mapped {', '.join(strays)}")
+    if library.hooks is not None:
+        # AWS-LC defines OPENSSL_INIT_NO_ATEXIT as 0: its cleanup at exit still frees
+        # through the hooks, Python code that is gone by then. Leave without it (a worker
+        # exits 0 in any case).
+        atexit.register(_leave_without_cleanup)
     return library
+
+
+def _leave_without_cleanup() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
