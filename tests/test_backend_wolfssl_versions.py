@@ -4,6 +4,9 @@ observes that it did not before, the settings a handshake shows and allocation f
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +88,32 @@ def test_a_context_with_no_version_enabled_makes_no_ssl(seen: tuple[str, dict[st
     _, out = seen
     assert out["no_version_ssl"] is None
     assert out["no_version_errors"] == ["record layer version error"]
+
+
+NATIVE = Path(__file__).resolve().parent / "native"
+
+
+@pytest.mark.parametrize("program", ["wolfssl_alloc_failure.c", "wolfssl_no_version.c"])
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_the_deviations_show_in_c_too(name: str, program: str, tmp_path: Path) -> None:
+    """The two deviations of the wolfSSL columns that no generated reproducer shows, shown
+    by a C program of their own on each version's library and headers."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    column = COLUMNS[name]
+    try:
+        fetched = fetch(str(column.fetch))
+        headers = fetch(f"{column.fetch}-headers")
+    except Unavailable as err:
+        pytest.skip(f"{name} cannot be fetched here: {err}")
+    library = Path(fetched.lib_dir) / column.options["soname"]
+    binary = tmp_path / program.removesuffix(".c")
+    # A library built for a newer glibc links here only if its symbols are left to the
+    # loader it runs under (trixie's).
+    build = [compiler, str(NATIVE / program), "-o", str(binary), f"-I{headers.lib_dir}"]
+    build += [str(library), "-Wl,--allow-shlib-undefined", f"-Wl,-rpath,{fetched.lib_dir}"]
+    subprocess.run(build, check=True, capture_output=True)
+    done = subprocess.run([*(fetched.loader or ()), str(binary)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "returned NULL" in done.stdout
