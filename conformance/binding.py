@@ -75,7 +75,7 @@ load hypothesis nor map a libcrypto.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -1372,6 +1372,7 @@ class Family:
     stack_push_prepends: bool = False  # sk_push puts the new element first
     c_calls_exported: bool = False  # C code calls the exported names (wolfSSL_new, ...)
     notes: tuple[str, ...] = ()  # what differs, in words, for the backend's README
+    revises: str | None = None  # the family this is another version or fork of
 
     # -- the questions readers ask ------------------------------------------------------
 
@@ -1399,6 +1400,31 @@ class Family:
         if name in self.symbols:
             return self.symbols[name]
         return None if self.only_listed else name
+
+
+def revise(
+    base: Family,
+    name: str,
+    notes: tuple[str, ...],
+    *,
+    symbols: Mapping[str, str | Sym | None] | None = None,
+    ctrls: Mapping[str, int | None] | None = None,
+    flags: Mapping[tuple[str, str], int | None] | None = None,
+    constants: Mapping[str, int] | None = None,
+    header_names: Mapping[str, str] | None = None,
+) -> Family:
+    """Another version (or a fork) of `base`: only what its own headers say differently."""
+    return replace(
+        base,
+        name=name,
+        symbols={**base.symbols, **(symbols or {})},
+        ctrls={**base.ctrls, **(ctrls or {})},
+        flags={**base.flags, **(flags or {})},
+        constants={**base.constants, **(constants or {})},
+        header_names={**base.header_names, **(header_names or {})},
+        notes=notes,
+        revises=base.name,
+    )
 
 
 _STACKS = ("X509_NAME", "SSL_CIPHER", "X509")
@@ -1631,6 +1657,40 @@ WOLFSSL = Family(
             "SSL_set1_sigalgs_list",
             "SSL_use_psk_identity_hint",
         ),
+        # What the harness's handshakes and fixtures call (backends.openssl.handshake),
+        # under wolfSSL's usual names; a build that does not export one lacks it.
+        **_wolf(
+            "SSL_get_error",
+            "SSL_CTX_ctrl",
+            "SSL_CTX_use_certificate",
+            "SSL_CTX_use_PrivateKey",
+            "SSL_CTX_set_psk_client_callback",
+            "SSL_set_psk_server_callback",
+            "SSL_CTX_set_alpn_select_cb",
+            "SSL_CTX_add1_chain_cert",
+            "SSL_get1_session",
+            "SSL_SESSION_get0_id_context",
+            "SSL_SESSION_free",
+            "BIO_new_mem_buf",
+            "BIO_free",
+            "PEM_read_bio_X509",
+            "PEM_read_bio_PrivateKey",
+            "X509_get_subject_name",
+            "X509_free",
+            "EVP_PKEY_free",
+            "EVP_PKEY_cmp",
+            "EVP_PKEY_bits",
+            "EVP_PKEY_get0_DH",
+            "EVP_PKEY_CTX_free",
+            "EVP_PKEY_paramgen_init",
+            "EVP_PKEY_paramgen",
+            "DH_new_by_nid",
+            "DH_free",
+            "OBJ_nid2sn",
+            "sk_X509_new_null",
+            "sk_X509_push",
+            "sk_X509_free",
+        ),
         # Names that do not map by prefix.
         "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
         "SSL_CTX_get0_chain_certs": "wolfSSL_CTX_get0_chain_certs",
@@ -1779,8 +1839,80 @@ GNUTLS = Family(
     ),
 )
 
+# Other versions and forks, each checked against its own headers (tests/test_*_headers.py).
+
+BORINGSSL10 = revise(
+    BORINGSSL,
+    "BoringSSL 10",
+    (
+        "Android 10's BoringSSL (bullseye's android-libboringssl 10.0.0): no getters of the "
+        "protocol version bounds (SSL_get_min_proto_version and the like are not exported).",
+    ),
+    flags={
+        ("verify-flags", "no-check-time"): None,
+        # 14.0.0 defines these as 0 ("has no effect"); 10.0.0 still gives OpenSSL's values.
+        ("host-flags", "always-check-subject"): 1,
+        ("host-flags", "no-partial-wildcards"): 4,
+    },
+)
+
+AWSLC = revise(
+    BORINGSSL,
+    "AWS-LC",
+    (
+        "AWS-LC 5.1.0 (built from Debian sid's aws-lc-sys crate source), a fork of "
+        "BoringSSL: BoringSSL's widths and values, with CRYPTO_set_mem_functions (whose "
+        "hooks get no file and line) and OPENSSL_INIT_NO_ATEXIT defined as 0; its typed "
+        "stack macros are over OPENSSL_sk_*, as OpenSSL's are.",
+    ),
+    symbols=_typed_stacks("OPENSSL_sk_"),
+    flags={("host-flags", "always-check-subject"): 1},
+    constants={"OPENSSL_INIT_NO_ATEXIT": 0},
+)
+
+_WOLF57_SYMBOLS: dict[str, str | Sym | None] = {
+    "SSL_in_before": "wolfSSL_SSL_in_before",
+    "SSL_set_info_callback": "wolfSSL_set_info_callback",
+}
+
+WOLFSSL57 = revise(
+    WOLFSSL,
+    "wolfSSL 5.7",
+    (
+        "wolfSSL 5.7.2 (trixie's libwolfssl42t64): as 5.5.4, and it defines "
+        "SSL_OP_NO_RENEGOTIATION (0x400) and SSL_CTRL_GET_CHAIN_CERTS (115), and maps "
+        "SSL_in_before and SSL_set_info_callback.",
+    ),
+    symbols=_WOLF57_SYMBOLS,
+    ctrls={"SSL_CTRL_GET_CHAIN_CERTS": 115},
+    flags={("options", "no-renegotiation"): 0x400},
+)
+
+WOLFSSL59 = revise(
+    WOLFSSL57,
+    "wolfSSL 5.9",
+    (
+        "wolfSSL 5.9.2 (sid's libwolfssl45): as 5.7.2, and it maps the CA list calls, "
+        "SSL_CTX_set_tmp_dh_callback and SSL_CTX_set_dh_auto; SSL_MODE_RELEASE_BUFFERS is "
+        'now only wolfssl/ssl.h\'s enum member, -1 ("no current use").',
+    ),
+    symbols={
+        "SSL_set0_CA_list": "wolfSSL_set0_CA_list",
+        "SSL_get0_CA_list": "wolfSSL_get0_CA_list",
+        "SSL_CTX_set0_CA_list": "wolfSSL_CTX_set0_CA_list",
+        "SSL_CTX_get0_CA_list": "wolfSSL_CTX_get0_CA_list",
+        "SSL_CTX_set_tmp_dh_callback": "WOLFSSL_CTX_set_tmp_dh_callback",
+        "SSL_CTX_set_dh_auto": "wolfSSL_CTX_set_dh_auto",
+    },
+    flags={("modes", "release-buffers"): -1},
+    header_names={"NID_commonName": "WC_NID_commonName", "MBSTRING_ASC": "WOLFSSL_MBSTRING_ASC"},
+)
+
 FAMILIES: Mapping[str, Family] = MappingProxyType(
-    {f.name: f for f in (OPENSSL, BORINGSSL, WOLFSSL, GNUTLS)}
+    {
+        f.name: f
+        for f in (OPENSSL, BORINGSSL, BORINGSSL10, AWSLC, WOLFSSL, WOLFSSL57, WOLFSSL59, GNUTLS)
+    }
 )
 
 
@@ -1816,8 +1948,32 @@ def _prototype(name: str, sym: Sym, family: Family) -> str:
     return f"`{returns} {shown}({params})`"
 
 
+def _describe_revision(family: Family) -> str:
+    """What a revision differs in from the family it revises (its notes say it in words)."""
+    base = FAMILIES[family.revises or ""]
+    lines = [f"What {family.name} differs in from {base.name}, by the binding table:", ""]
+    lines.extend(f"- {note}" for note in family.notes)
+    changed = sorted(n for n, s in family.symbols.items() if base.symbols.get(n, "?") != s)
+    if changed:
+        lines.append(f"- Calls mapped otherwise: {', '.join(changed)}.")
+    ctrls = [f"`{c}` is {n}" for c, n in sorted(family.ctrls.items()) if base.ctrls.get(c) != n]
+    if ctrls:
+        lines.append(f"- SSL_ctrl commands: {'; '.join(ctrls)}.")
+    flags = [
+        f"`{FLAGS[t].flag(n).c_name}` "
+        + ("not defined" if v is None else _hex(v) if v >= 0 else str(v))
+        for (t, n), v in sorted(family.flags.items())
+        if base.flag_value(t, n) != v
+    ]
+    if flags:
+        lines.append(f"- Flag values: {'; '.join(flags)}.")
+    return "\n".join(lines) + "\n"
+
+
 def describe(family: Family) -> str:
     """What `family` differs in from OpenSSL, as Markdown lines for its README."""
+    if family.revises is not None:
+        return _describe_revision(family)
     lines = [f"What {family.name} differs in, by the binding table (conformance/binding.py):", ""]
     lines.extend(f"- {note}" for note in family.notes)
     lacking = sorted(n for n, s in family.symbols.items() if s is None)
@@ -1949,6 +2105,13 @@ PROGRAM_SYMBOLS: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
             "SSL_dup": None,
             "SSL_up_ref": None,
             "CRYPTO_set_mem_functions": None,
+        },
+        # Its SSL objects are not reference counted either; it has the allocator hooks.
+        "AWS-LC": {
+            "SSL_dup": None,
+            "SSL_up_ref": None,
+            # openssl/thread.h: destructs the thread's error state, as OPENSSL_thread_stop.
+            "OPENSSL_thread_stop": "AWSLC_thread_local_clear",
         },
     }
 )

@@ -77,8 +77,8 @@ SOURCES: dict[str, Source] = {
         ),
         Source("wolfssl", "libwolfssl35", "bookworm", ("libwolfssl.so.35",), "wolfSSL 5.5"),
         # Built against glibc 2.38: run under GLIBC_SOURCE's loader, as OpenSSL 3.5+ are.
-        Source("wolfssl572", "libwolfssl42t64", "trixie", ("libwolfssl.so.42",), "wolfSSL 5.7.2"),
-        Source("wolfssl592", "libwolfssl45", "sid", ("libwolfssl.so.45",), "wolfSSL 5.9.2"),
+        Source("wolfssl57", "libwolfssl42t64", "trixie", ("libwolfssl.so.42",), "wolfSSL 5.7.2"),
+        Source("wolfssl59", "libwolfssl45", "sid", ("libwolfssl.so.45",), "wolfSSL 5.9.2"),
         Source(
             "boringssl10",
             "android-libboringssl",
@@ -110,14 +110,14 @@ SOURCES: dict[str, Source] = {
             "wolfSSL 5.5 headers",
         ),
         Source(
-            "wolfssl572-headers",
+            "wolfssl57-headers",
             "libwolfssl-dev",
             "trixie",
             ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
             "wolfSSL 5.7.2 headers",
         ),
         Source(
-            "wolfssl592-headers",
+            "wolfssl59-headers",
             "libwolfssl-dev",
             "sid",
             ("wolfssl/openssl/ssl.h", "wolfssl/ssl.h"),
@@ -129,6 +129,15 @@ SOURCES: dict[str, Source] = {
             "bullseye",
             ("openssl/ssl.h", "openssl/base.h"),
             "BoringSSL headers (Android 10's)",
+        ),
+        # AWS-LC's library is built (conformance.provision.awslc); its headers are in the
+        # crate source it is built from.
+        Source(
+            "awslc-headers",
+            "librust-aws-lc-sys-dev",
+            "sid",
+            ("openssl/ssl.h", "openssl/base.h"),
+            "AWS-LC headers (the aws-lc-sys crate's source)",
         ),
         Source(
             "boringssl-headers",

@@ -10,7 +10,9 @@ and the same worker goes on. (NotImplementedError is no fault: it is how an adap
 says it does not observe something yet, and stays a one-line RuntimeError.)
 
 The child side (`python -m conformance.worker`) loads one adapter and nothing else
-that could map a second libcrypto: it imports no hypothesis, hashlib or ssl.
+that could map a second libcrypto: it imports no hypothesis, hashlib or ssl. A backend
+whose adapter is "exec:PROGRAM" runs PROGRAM as the child instead: the protocol, one JSON
+line each way, is in conformance/PROTOCOL.md.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -35,6 +38,9 @@ from conformance.library import Library, Unavailable
 from conformance.script import Observation, Op, Script, Trace, trace_from_json, trace_to_json
 
 PROTOCOL = 1
+# An adapter named "exec:COMMAND" runs a program of its own speaking the protocol
+# (COMMAND: the program and its first arguments, as a shell would split them).
+EXEC = "exec:"
 MAPPED_NAMES = ("libssl", "libcrypto", "libwolfssl", "libgnutls", "libboringssl", "librustls")
 
 
@@ -155,9 +161,13 @@ class Worker(Runner):
     def _start(self) -> None:
         # The running interpreter itself (never a pyenv shim), by its own path: resolving
         # the link would leave a virtual environment and its site-packages behind.
-        interpreter = python_executable()
-        argv = [*self.launch.prefix, interpreter, "-m", "conformance.worker"]
-        argv += ["--adapter", self.launch.adapter]
+        if self.launch.adapter.startswith(EXEC):
+            # Any program that speaks the protocol (conformance/PROTOCOL.md) is a worker.
+            argv = [*self.launch.prefix, *shlex.split(self.launch.adapter.removeprefix(EXEC))]
+        else:
+            interpreter = python_executable()
+            argv = [*self.launch.prefix, interpreter, "-m", "conformance.worker"]
+            argv += ["--adapter", self.launch.adapter]
         if self.launch.lib_dir:
             argv += ["--lib", self.launch.lib_dir]
         for key, value in sorted(self.launch.options.items()):

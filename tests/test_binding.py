@@ -234,8 +234,9 @@ def test_c_form_follows_each_family() -> None:
 # --- the backend READMEs say what the table says ------------------------------------
 
 READMES = {
-    "backends/openssl/README.md": ("OpenSSL", "BoringSSL"),
-    "backends/wolfssl/README.md": ("wolfSSL",),
+    "backends/openssl/README.md": ("OpenSSL", "BoringSSL", "BoringSSL 10"),
+    "backends/awslc/README.md": ("AWS-LC",),
+    "backends/wolfssl/README.md": ("wolfSSL", "wolfSSL 5.7", "wolfSSL 5.9"),
     "backends/gnutls/README.md": ("GnuTLS",),
 }
 

@@ -21,7 +21,7 @@ def _load(name: str) -> dict[str, Any]:
 
 
 def _columns() -> list[str]:
-    return sorted(all_backends())
+    return sorted(n for n in all_backends() if n != "exec")  # exec: $SSLCONFORM_EXEC's, one run
 
 
 def _text(job: dict[str, Any]) -> str:

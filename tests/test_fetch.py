@@ -64,7 +64,7 @@ def test_fetched_openssl_loads_alone(name: str, prefix: str) -> None:
     }
 
 
-@pytest.mark.parametrize(("name", "version"), [("wolfssl572", "5.7.2"), ("wolfssl592", "5.9.2")])
+@pytest.mark.parametrize(("name", "version"), [("wolfssl57", "5.7.2"), ("wolfssl59", "5.9.2")])
 def test_fetched_wolfssl_reports_its_version(name: str, version: str) -> None:
     got = fetched_or_skip(name)
     probe = (
@@ -105,8 +105,8 @@ def test_fetched_boringssl10_loads_alone() -> None:
 @pytest.mark.parametrize(
     ("name", "header", "says"),
     [
-        ("wolfssl572-headers", "wolfssl/version.h", '#define LIBWOLFSSL_VERSION_STRING "5.7.2"'),
-        ("wolfssl592-headers", "wolfssl/version.h", '#define LIBWOLFSSL_VERSION_STRING "5.9.2"'),
+        ("wolfssl57-headers", "wolfssl/version.h", '#define LIBWOLFSSL_VERSION_STRING "5.7.2"'),
+        ("wolfssl59-headers", "wolfssl/version.h", '#define LIBWOLFSSL_VERSION_STRING "5.9.2"'),
         ("boringssl10-headers", "openssl/base.h", "#define OPENSSL_IS_BORINGSSL"),
     ],
 )

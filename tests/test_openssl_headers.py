@@ -1,7 +1,8 @@
 """The binding table's OpenSSL and BoringSSL values, checked against each library's headers.
 
-libssl-dev of bullseye (1.1.1), trixie (3.5), sid (3.6) and experimental (4.0), and
-android-libboringssl-dev (BoringSSL): fetched, never installed. Every flag, ctrl
+libssl-dev of bullseye (1.1.1), trixie (3.5), sid (3.6) and experimental (4.0),
+android-libboringssl-dev (BoringSSL 14.0.0 and 10.0.0) and AWS-LC's crate source:
+fetched, never installed. Every flag, ctrl
 number and constant the table (conformance.binding) gives a family is read from the
 headers by its C name and compared; a flag a family does not define must be absent.
 """
@@ -116,16 +117,36 @@ def _calls() -> list[binding.Call]:
     return out
 
 
-def test_boringssl_values() -> None:
-    h = headers_of("boringssl-headers")
-    check_family(h, binding.BORINGSSL)
+# BoringSSL's versions and its fork AWS-LC: the headers and the family that speaks for them.
+BORING_HEADERS = {
+    "boringssl-headers": binding.BORINGSSL,
+    "boringssl10-headers": binding.BORINGSSL10,
+    "awslc-headers": binding.AWSLC,
+}
+# Functions of the family's prototypes that a version does not declare at all (and does
+# not export: such a call is Absent there).
+UNDECLARED = {
+    "boringssl10-headers": {
+        f"{p}get_{b}_proto_version" for p in ("SSL_", "SSL_CTX_") for b in ("min", "max")
+    },
+}
+
+
+@pytest.mark.parametrize("package", sorted(BORING_HEADERS))
+def test_boringssl_values(package: str) -> None:
+    family = BORING_HEADERS[package]
+    h = headers_of(package)
+    check_family(h, family)
     # Functions where OpenSSL has ctrl macros: no SSL_ctrl at all.
     assert not re.search(r"\bSSL_ctrl\s*\(", h)
     # The prototypes the family gives its functions are the header's.
-    for sym in binding.BORINGSSL.symbols.values():
-        if not isinstance(sym, binding.Sym) or sym.returns is None or sym.symbol.startswith("sk_"):
+    for sym in family.symbols.values():
+        if not isinstance(sym, binding.Sym) or sym.returns is None or "sk_" in sym.symbol:
             continue
         declared = re.search(rf"OPENSSL_EXPORT\s+([\w ]+?\**)\s*\b{sym.symbol}\(([^)]*)\)", h)
+        if sym.symbol in UNDECLARED.get(package, ()):
+            assert not declared, f"{sym.symbol} is declared"
+            continue
         assert declared, f"{sym.symbol} is not declared"
         returns = declared.group(1).replace("const ", "").strip()
         assert returns == sym.returns, f"{sym.symbol} returns {returns}"

@@ -45,6 +45,7 @@ def tox() -> configparser.ConfigParser:
 def columns() -> set[str]:
     known = set(all_backends())
     assert "reference" in known and "openssl" in known  # the registry found the folders
+    known.discard("exec")  # declared by $SSLCONFORM_EXEC for one run, never an environment
     return known
 
 

@@ -1,4 +1,5 @@
-"""The binding table's wolfSSL family, checked against libwolfssl-dev's own headers.
+"""The binding table's wolfSSL family, checked against libwolfssl-dev's own headers
+(5.5.4, 5.7.2 and 5.9.2).
 
 Every flag value, ctrl number and constant conformance.binding.WOLFSSL gives is read
 from the headers (as `#define NAME V` or an enum member `NAME = V`) under the name the
@@ -18,13 +19,28 @@ from conformance import binding
 from conformance.fetch import fetch
 from conformance.library import Unavailable
 
-WOLF = binding.WOLFSSL
+# Each wolfSSL column's headers and the family of the binding table that speaks for them.
+HEADERS = {
+    "wolfssl-headers": binding.WOLFSSL,
+    "wolfssl57-headers": binding.WOLFSSL57,
+    "wolfssl59-headers": binding.WOLFSSL59,
+}
+
+
+@pytest.fixture(scope="module", params=sorted(HEADERS))
+def source(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def headers() -> str:
+def family(source: str) -> binding.Family:
+    return HEADERS[source]
+
+
+@pytest.fixture(scope="module")
+def headers(source: str) -> str:
     try:
-        got = fetch("wolfssl-headers")
+        got = fetch(source)
     except Unavailable as err:
         pytest.skip(f"wolfSSL's headers cannot be fetched here: {err}")
     root = Path(got.lib_dir) / "wolfssl"
@@ -43,36 +59,37 @@ def value_of(headers: str, name: str) -> int | None:
     return None
 
 
-def spelled(headers: str, c_name: str) -> str:
+def spelled(headers: str, c_name: str, family: binding.Family) -> str:
     """The name wolfSSL's headers give an OpenSSL constant."""
-    if c_name in WOLF.header_names:
-        return WOLF.header_names[c_name]
+    if c_name in family.header_names:
+        return family.header_names[c_name]
     wolf = "WOLF" + c_name  # SSL_OP_NO_TICKET -> WOLFSSL_OP_NO_TICKET
     return wolf if re.search(rf"\b{wolf}\s*=|#define\s+{wolf}\s", headers) else c_name
 
 
 @pytest.mark.parametrize("table", ["options", "modes", "verify-modes"])
-def test_flag_values(headers: str, table: str) -> None:
+def test_flag_values(headers: str, family: binding.Family, table: str) -> None:
     for flag in binding.FLAGS[table].flags:
-        expected = WOLF.flag_value(table, flag.name)
+        expected = family.flag_value(table, flag.name)
         if expected is None:
             assert not re.search(rf"\b{flag.c_name}\b", headers), f"{flag.c_name} is defined"
             continue
-        name = spelled(headers, flag.c_name)
+        name = spelled(headers, flag.c_name, family)
         assert value_of(headers, name) == expected, name
 
 
-def test_ctrl_numbers_and_constants(headers: str) -> None:
+def test_ctrl_numbers_and_constants(headers: str, family: binding.Family) -> None:
     # Every command of the table: wolfSSL's number, or none where the family says so.
     for ctrl in binding.CTRLS:
-        assert value_of(headers, ctrl) == WOLF.ctrl_number(ctrl), ctrl
+        assert value_of(headers, ctrl) == family.ctrl_number(ctrl), ctrl
     for name in ("NID_commonName", "MBSTRING_ASC", "CRYPTO_EX_INDEX_SSL"):
-        assert value_of(headers, spelled(headers, name)) == WOLF.constant(name), name
+        got = value_of(headers, spelled(headers, name, family))
+        assert got == family.constant(name), name
 
 
-def test_mapped_names_are_the_headers_macros(headers: str) -> None:
+def test_mapped_names_are_the_headers_macros(headers: str, family: binding.Family) -> None:
     """Where openssl/ssl.h maps an OpenSSL name to a function, it is the one we call."""
-    for openssl_name, mapped in WOLF.symbols.items():
+    for openssl_name, mapped in family.symbols.items():
         macro = re.search(rf"#define\s+{openssl_name}\b(?:\([^)]*\))?\s+(\w+)", headers)
         if mapped is None:
             assert macro is None, f"{openssl_name} is mapped in the headers to {macro.group(1)}"

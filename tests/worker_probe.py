@@ -21,7 +21,7 @@ PRELUDE = """
 import json, sys
 from conformance.library import Absent, Unobservable, Unavailable
 from {module} import load
-lib = load({lib_dir!r}, {{}})
+lib = load({lib_dir!r}, {options!r})
 out = {{}}
 def attempt(key, fn, *args):
     try:
@@ -40,11 +40,22 @@ print(json.dumps(out))
 """
 
 
-def run_adapter(module: str, fetched: Fetched | None, body: str) -> dict[str, Any]:
+def run_adapter(
+    module: str,
+    fetched: Fetched | None,
+    body: str,
+    options: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     lib_dir = fetched.lib_dir if fetched else None
-    code = PRELUDE.format(module=module, lib_dir=lib_dir) + body + EPILOGUE
+    code = PRELUDE.format(module=module, lib_dir=lib_dir, options=options or {}) + body + EPILOGUE
     argv = worker_command(fetched, ["-c", code]) if fetched else [sys.executable, "-c", code]
-    env = {**os.environ, **(fetched.env if fetched else {}), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        **(fetched.env if fetched else {}),
+        **(env or {}),
+        "PYTHONPATH": str(ROOT),
+    }
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     if done.returncode != 0:
         raise AssertionError(f"adapter process failed:\n{done.stderr}")

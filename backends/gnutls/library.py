@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Callable
-from ctypes import c_char_p, c_int, c_ulong
+from ctypes import CFUNCTYPE, c_char_p, c_int, c_size_t, c_ulong, c_void_p
 from typing import Any
 
 from backends.bound import TABLES, Bound, Symbols, Tables
@@ -26,6 +26,11 @@ from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
 
 SONAME = "libgnutls-openssl.so.27"
 GNUTLS_SONAME = "libgnutls.so.30"  # what the layer runs on; it has the version
+# gnutls_global_set_mem_functions' callbacks (gnutls/gnutls.h).
+ALLOC_FN = CFUNCTYPE(c_void_p, c_size_t)
+IS_SECURE_FN = CFUNCTYPE(c_int, c_void_p)
+REALLOC_FN = CFUNCTYPE(c_void_p, c_void_p, c_size_t)
+FREE_FN = CFUNCTYPE(None, c_void_p)
 
 FEATURES: dict[str, tuple[str, ...]] = {
     **OBJECT_FEATURES,
@@ -51,6 +56,61 @@ class GnuTLSCompat(ObjectCalls):
         # No handshake over memory BIOs and no getter of any setting: what the layer
         # lacks is named by the binding table's calls.
         self.settings = Bound(self.symbols, self.errors, tables=tables)
+        # Why allocation failures cannot be injected; None: they could be, and the
+        # adapter does not do it (the engine then says so).
+        self.no_alloc_hooks: str | None = "allocator hooks are off (option alloc_hooks=1)"
+
+    def probe_allocator(self) -> None:
+        """Does gnutls_global_set_mem_functions route the layer's allocations? Watch.
+
+        The hooks count the calls of SSL_CTX_new, SSL_new and their frees. GnuTLS made
+        the function a no-op in 3.3.0 (3.7.9's only logs that a deprecated function was
+        called), and then nothing is counted: allocation failures cannot be injected.
+        """
+        if self.gnutls is None or not hasattr(self.gnutls, "gnutls_global_set_mem_functions"):
+            self.no_alloc_hooks = "the library lacks gnutls_global_set_mem_functions"
+            return
+        libc = ctypes.CDLL(None)
+        libc.malloc.restype, libc.malloc.argtypes = c_void_p, (c_size_t,)
+        libc.realloc.restype, libc.realloc.argtypes = c_void_p, (c_void_p, c_size_t)
+        libc.free.restype, libc.free.argtypes = None, (c_void_p,)
+        calls = [0]
+
+        def counted(func: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                calls[0] += 1
+                return func(*args)
+
+            return call
+
+        self._mem_hooks = (
+            ALLOC_FN(counted(libc.malloc)),
+            ALLOC_FN(counted(libc.malloc)),
+            IS_SECURE_FN(lambda _pointer: 0),
+            REALLOC_FN(counted(libc.realloc)),
+            FREE_FN(counted(libc.free)),
+        )
+        install = self.gnutls.gnutls_global_set_mem_functions
+        install.restype, install.argtypes = (
+            None,
+            (ALLOC_FN, ALLOC_FN, IS_SECURE_FN, REALLOC_FN, FREE_FN),
+        )
+        install(*self._mem_hooks)
+        ctx = super().ctx_new("tls-client")
+        ssl = self.ssl_new(ctx) if ctx else None
+        if ssl:
+            self.ssl_free(ssl)
+        if ctx:
+            self.ctx_free(ctx)
+        self.errors()
+        if calls[0] == 0:
+            self.no_alloc_hooks = (
+                "gnutls_global_set_mem_functions routes no allocation through the given "
+                "functions (none of SSL_CTX_new, SSL_new and their frees reached them: a "
+                "no-op since GnuTLS 3.3.0), so allocation failures cannot be injected"
+            )
+        else:
+            self.no_alloc_hooks = None
 
     def _fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
         return self.symbols.fn(name, restype, *argtypes)
@@ -66,6 +126,10 @@ class GnuTLSCompat(ObjectCalls):
         return f"GnuTLS {number} (OpenSSL compatibility layer)"
 
     def missing(self, feature: str) -> list[str]:
+        if feature == "alloc_failures":
+            if self.no_alloc_hooks is None:
+                raise NotImplementedError("the hooks are called; failing them is not done")
+            return [self.no_alloc_hooks]
         if feature == "ctx_new":
             # Contexts can be made, with a client or a server method; a script asking
             # for TLS_method (which the layer lacks) is set aside in ctx_new instead.
@@ -137,4 +201,7 @@ def load(lib_dir: str | None, options: dict[str, str]) -> GnuTLSCompat:
     init.argtypes = ()
     if init() != 1:
         raise Unavailable("SSL_library_init of the GnuTLS layer failed")
-    return GnuTLSCompat(lib, gnutls, path)
+    library = GnuTLSCompat(lib, gnutls, path)
+    if options.get("alloc_hooks", "0") == "1":
+        library.probe_allocator()
+    return library

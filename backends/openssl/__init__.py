@@ -1,4 +1,4 @@
-"""The OpenSSL ABI family: OpenSSL 1.1.1 to 4.0 (and BoringSSL) through one adapter."""
+"""The OpenSSL ABI family: OpenSSL 1.1.1 to 4.0 (and BoringSSL 10 and 14) through one adapter."""
 
 from conformance.registry import Backend
 
@@ -45,5 +45,13 @@ BACKENDS = [
         adapter=ADAPTER,
         summary="BoringSSL as Android builds it (Debian trixie's android-libboringssl)",
         fetch="boringssl",
+    ),
+    Backend(
+        name="boringssl10",
+        family="BoringSSL",
+        adapter=ADAPTER,
+        summary="BoringSSL as Android 10 builds it (Debian bullseye's android-libboringssl)",
+        fetch="boringssl10",
+        options={"binding": "BoringSSL 10"},
     ),
 ]

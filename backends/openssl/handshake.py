@@ -77,6 +77,9 @@ class Seen:
 class Handshakes:
     """The machinery of backends.bound for one loaded library of the OpenSSL family."""
 
+    # The certificates a server of the machinery's handshakes offers, one of each key type.
+    SERVER_KEY_TYPES: ClassVar[tuple[str, ...]] = KEY_TYPES
+
     def __init__(
         self,
         symbols: Symbols,
@@ -295,6 +298,21 @@ class Handshakes:
         if name not in self._pkeys:
             self._pkeys[name] = self._pem("PEM_read_bio_PrivateKey", f"{name}.key")
         return self._pkeys[name]
+
+    def _readable(self, kinds: tuple[Json, ...]) -> list[str]:
+        """The key types of `kinds` whose certificate and key the library can read (a
+        wolfSSL build without Ed25519 cannot read that one); Unobservable if none."""
+        found, why = [], ""
+        for kind in kinds:
+            try:
+                self.x509(str(kind)), self.pkey(str(kind))
+            except Unobservable as exc:
+                why = str(exc)
+                continue
+            found.append(str(kind))
+        if kinds and not found:
+            raise Unobservable(why)
+        return found
 
     def _cn(self, x509: int | None) -> str | None:
         if not x509:
@@ -618,16 +636,21 @@ class Handshakes:
                 self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
                     ctx, self.harness("alpn-select"), None
                 )
-            kinds = ("rsa-2048",) if mode == "tlsa-auth" else KEY_TYPES
-            for kind in kinds:
+            kinds = ("rsa-2048",) if mode == "tlsa-auth" else self.SERVER_KEY_TYPES
+            for kind in self._readable(kinds):
                 self._fn("SSL_CTX_use_certificate", c_int, c_void_p, c_void_p)(ctx, self.x509(kind))
                 self._fn("SSL_CTX_use_PrivateKey", c_int, c_void_p, c_void_p)(ctx, self.pkey(kind))
-                stack = self._chain_stack(len(CHAIN))
-                ctrl(ctx, self._ctrl("SSL_CTRL_CHAIN"), 1, stack)
-                self._fn("sk_X509_free", None, c_void_p)(stack)
+                self._peer_chain(ctx)
         self.errors()
         self._peer_ctxs[key] = ctx
         return ctx
+
+    def _peer_chain(self, ctx: int) -> None:
+        """The peer server's chain (SSL_CTX_set1_chain, a macro over SSL_CTX_ctrl)."""
+        ctrl = self._fn("SSL_CTX_ctrl", c_long, c_void_p, c_int, c_long, c_void_p)
+        stack = self._chain_stack(len(CHAIN))
+        ctrl(ctx, self._ctrl("SSL_CTRL_CHAIN"), 1, stack)
+        self._fn("sk_X509_free", None, c_void_p)(stack)
 
     def _drive(self, a: int, b: int) -> tuple[bool, str]:
         """Connect a (server or client as it is) and b over a BIO pair, to the end."""
@@ -665,13 +688,17 @@ class Handshakes:
             # otherwise one of each, the server choosing as the client's offer allows
             # (ECDSA first: it signs in a tenth of RSA's time).
             kinds: tuple[Json, ...] = (
-                ("rsa-2048",) if mode in ("dhe", "rsa-only") else ("rsa-2048", "ed25519", "ec-p256")
+                ("rsa-2048",)
+                if mode in ("dhe", "rsa-only")
+                else tuple(
+                    k for k in ("rsa-2048", "ed25519", "ec-p256") if k in self.SERVER_KEY_TYPES
+                )
             )
         elif not cert or not key:
             kinds = (self._fixture_of_cn(self._cn(cert)) if cert else self._which_key(key),)
         else:
             kinds = ()
-        for kind in kinds:
+        for kind in self._readable(tuple(k for k in kinds if k in KEY_TYPES)):
             if kind in KEY_TYPES:
                 self._fn("SSL_use_certificate", c_int, c_void_p, c_void_p)(
                     obj, self.x509(str(kind))
@@ -690,6 +717,11 @@ class Handshakes:
             )
         self.errors()
 
+    def not_started(self, obj: int) -> bool:
+        """Whether the object is still before its first handshake (a library without
+        SSL_in_before says so another way: see the wolfSSL adapter's machinery)."""
+        return bool(self._fn("SSL_in_before", c_int, c_void_p)(obj))
+
     def _handshake(self, obj: int, mode: str, server: bool | None) -> Seen:
         if obj in self.seen:
             done = self.seen[obj]
@@ -698,7 +730,7 @@ class Handshakes:
             if done.mode != mode and not (done.mode == "certreq" and mode == "plain"):
                 raise Unobservable(f"this object already did a {done.mode} handshake")
             return done
-        if not self._fn("SSL_in_before", c_int, c_void_p)(obj):
+        if not self.not_started(obj):
             raise Unobservable("the object has already started a handshake of its own")
         is_server = bool(self._fn("SSL_is_server", c_int, c_void_p)(obj))
         if server is not None and is_server != server:

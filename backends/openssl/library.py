@@ -34,6 +34,8 @@ from conformance import binding
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 
 EX_FREE = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_int, c_long, c_void_p)
+# Families whose OpenSSL_version(0) begins with their name ("AWS-LC 5.1.0", "BoringSSL").
+FORKS = ("BoringSSL", "AWS-LC")
 # CRYPTO_set_mem_functions' hooks (1.1.0 to 4.0): file and line of the caller follow.
 MALLOC_FN = CFUNCTYPE(c_void_p, c_size_t, c_void_p, c_int)
 REALLOC_FN = CFUNCTYPE(c_void_p, c_void_p, c_size_t, c_void_p, c_int)
@@ -123,6 +125,7 @@ class OpenSSL(ObjectCalls):
         hooks: AllocHooks | None = None,
         no_hooks: str = "the adapter was loaded without allocator hooks",
         tables: Tables = TABLES,
+        binding_name: str | None = None,
     ) -> None:
         self.ssl = ssl
         self.crypto = crypto
@@ -134,11 +137,17 @@ class OpenSSL(ObjectCalls):
         self._free_index = -1
         self._data_index = -1
         raw = Symbols([ssl, crypto], binding.OPENSSL)
-        # BoringSSL says so in its version string; its headers' flag values and integer
-        # widths differ from OpenSSL's, which nothing exported could tell us.
-        self.boringssl = _version_text(raw).startswith("BoringSSL")
-        self.family = "BoringSSL" if self.boringssl else "OpenSSL"
-        self.symbols = Symbols([ssl, crypto], tables.families[self.family])
+        # BoringSSL and its fork AWS-LC say so in their version strings; their headers'
+        # flag values and integer widths differ from OpenSSL's, which nothing exported
+        # could tell us. A column of another version of a family names its own entry
+        # of the binding table (option binding, e.g. "BoringSSL 10").
+        text = _version_text(raw)
+        self.family = next((f for f in FORKS if text.startswith(f)), "OpenSSL")
+        self.boringssl = self.family != "OpenSSL"  # BoringSSL's ways, AWS-LC's too
+        table = tables.families[binding_name or self.family]
+        if binding_name and table.name != self.family and table.revises != self.family:
+            raise Unavailable(f"the library says {text!r}, not a version of {binding_name}")
+        self.symbols = Symbols([ssl, crypto], table)
         self._ex_free = EX_FREE(self._on_free)
         # SSL_get_ex_new_index is a function in BoringSSL (whose CRYPTO_get_ex_new_index
         # is an internal one of another signature) and a macro over
@@ -463,7 +472,7 @@ def load(lib_dir: str | None, options: dict[str, str], tables: Tables = TABLES) 
         ssl = ctypes.CDLL(ssl_path)
     except OSError as exc:
         raise Unavailable(f"cannot load libssl: {exc}") from None
-    library = OpenSSL(ssl, crypto, ssl_path, hooks, no_hooks, tables)
+    library = OpenSSL(ssl, crypto, ssl_path, hooks, no_hooks, tables, options.get("binding"))
     if library._has("OPENSSL_init_ssl"):
         library._fn("OPENSSL_init_ssl", c_int, c_uint64, c_void_p)(0, None)
     library.probe_getters()

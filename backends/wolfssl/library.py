@@ -25,9 +25,12 @@ from typing import Any
 
 from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
-from conformance.library import Absent, Json, Kind, Unavailable, Unobservable
+from backends.wolfssl.alloc import WolfAllocHooks
+from backends.wolfssl.alloc import install as install_hooks
+from backends.wolfssl.handshake import WolfHandshakes
+from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
 
-SONAME = "libwolfssl.so.35"
+SONAME = "libwolfssl.so.35"  # 5.5; the newer columns name theirs (option soname)
 
 EX_FREE = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_int, c_long, c_void_p)
 
@@ -49,9 +52,15 @@ class WolfSSL(ObjectCalls):
         lib: ctypes.CDLL,
         path: str,
         tables: Tables = TABLES,
+        binding_name: str = "wolfSSL",
+        hooks: WolfAllocHooks | None = None,
+        no_hooks: str = "the adapter was loaded without allocator hooks",
     ) -> None:
         self.path = path
-        self.symbols = Symbols([lib], tables.families["wolfSSL"])
+        self.hooks = hooks
+        self.no_hooks = no_hooks  # why allocation failures cannot be injected
+        # The binding table's entry for this version (5.7 and 5.9 revise 5.5's).
+        self.symbols = Symbols([lib], tables.families[binding_name])
         self.freed_queue: list[int] = []
         self._peers: dict[int, int] = {}  # ssl -> far end of its BIO pair
         self._free_callback = EX_FREE(self._on_free)
@@ -71,10 +80,15 @@ class WolfSSL(ObjectCalls):
             index_ssl = self.symbols.family.constant("CRYPTO_EX_INDEX_SSL")
             self._free_index = new_index(index_ssl, 0, None, None, None, self._free_callback)
             self._data_index = new_index(index_ssl, 0, None, None, None, EX_FREE())
-        # No handshake machinery: settings only a full handshake shows are not observed.
+        # Settings only a full handshake shows: the OpenSSL family's machinery, over
+        # wolfSSL's compatibility calls (backends.wolfssl.handshake).
+        self.handshakes = WolfHandshakes(
+            self.symbols, self.errors, self._stack, lambda ssl: ssl in self._peers
+        )
         self.settings = Bound(
             self.symbols,
             self.errors,
+            machinery=self.handshakes,
             start_handshake=self.start_handshake,
             start_missing=lambda: self.missing("handshake"),
             data_index=self._data_index,
@@ -88,6 +102,9 @@ class WolfSSL(ObjectCalls):
     def _fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
         return self.symbols.fn(name, restype, *argtypes)
 
+    def _stack(self, stack: int | None, of: str) -> list[int]:
+        return self.settings.stack(stack, of)
+
     def _on_free(
         self,
         parent: int | None,
@@ -97,7 +114,9 @@ class WolfSSL(ObjectCalls):
         argl: int,
         argp: int | None,
     ) -> None:
-        if parent:
+        if parent in self.handshakes.own:  # a peer of the machinery's own handshakes
+            self.handshakes.own.discard(parent)
+        elif parent:
             self.freed_queue.append(parent)
 
     def _probe(self) -> None:
@@ -137,9 +156,51 @@ class WolfSSL(ObjectCalls):
         if feature.startswith(("set:", "get:")):
             op, kind, setting = feature.split(":")
             return self.settings.missing(op, "ctx" if kind == "ctx" else "ssl", setting)
+        if feature == "alloc_failures":
+            return [] if self.hooks else [self.no_hooks]
         if feature in FEATURES:
             return self.symbols.lacking(FEATURES[feature])
         raise NotImplementedError(f"unknown feature {feature!r}")
+
+    def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:
+        """wolfSSL_new(ctx) with its nth allocation failing; what it left allocated.
+
+        As the OpenSSL adapter does: one call first with nothing failing (what it caches
+        for good is made then), then the measured call, its result freed, and what the
+        call allocated and did not free counted as leaked.
+        """
+        if self.hooks is None:
+            raise Absent(self.no_hooks)
+        hooks = self.hooks
+        new = self._fn("SSL_new", c_void_p, c_void_p)
+        free = self._fn("SSL_free", None, c_void_p)
+        mark = len(self.freed_queue)
+        warm = new(ctx)
+        if warm:
+            free(warm)
+        self.errors()
+        hooks.arm(nth)
+        try:
+            result = new(ctx)
+        finally:
+            hooks.disarm()
+        errors = self.errors()
+        if result:
+            free(result)
+        leaked = sorted(hooks.live.values())
+        hooks.live.clear()
+        del self.freed_queue[mark:]  # objects made and freed inside: the script never saw them
+        return {
+            "result": result,
+            "errors": errors,
+            "allocations": hooks.count,
+            "injected": hooks.injected,
+            "leaked": len(leaked),
+            "leaked_at": leaked,
+        }
+
+    def ssl_dup_failing(self, ssl: int, nth: int) -> AllocReport:
+        raise Absent("SSL_dup")
 
     def ssl_dup(self, ssl: int) -> int | None:
         raise Absent("SSL_dup")
@@ -150,6 +211,10 @@ class WolfSSL(ObjectCalls):
     def ssl_free(self, ssl: int) -> None:
         super().ssl_free(ssl)
         self._peers.pop(ssl, None)
+        # wolfSSL_free may not call the ex_data free callback (see _probe): the record of
+        # the object's handshake goes with the call, lest a new object at the same
+        # address inherit it. (The reference count of a wolfSSL object is always 1.)
+        self.handshakes.forget(ssl)
 
     def ssl_get_ctx(self, ssl: int) -> int:
         return int(self._fn("SSL_get_SSL_CTX", c_void_p, c_void_p)(ssl) or 0)
@@ -208,16 +273,22 @@ class WolfSSL(ObjectCalls):
 
 
 def load(lib_dir: str | None, options: dict[str, str]) -> WolfSSL:
-    """Load libwolfssl.so.35 from lib_dir (or the loader's path) and wolfSSL_Init it."""
-    path = os.path.join(lib_dir, SONAME) if lib_dir else SONAME
+    """Load the column's libwolfssl (option soname, default libwolfssl.so.35) from lib_dir
+    (or the loader's path) and wolfSSL_Init it."""
+    soname = options.get("soname", SONAME)
+    path = os.path.join(lib_dir, soname) if lib_dir else soname
     try:
         lib = ctypes.CDLL(path)
     except OSError as err:
-        raise Unavailable(f"cannot load {SONAME}: {err}") from None
+        raise Unavailable(f"cannot load {soname}: {err}") from None
     init = lib.wolfSSL_Init
     init.restype = c_int
     init.argtypes = ()
+    # The allocator first: what wolfSSL_Init allocates goes through it too.
+    hooks, no_hooks = install_hooks(lib, options)
     # wolfSSL_Init must precede every other call; it returns WOLFSSL_SUCCESS (1).
     if init() != 1:
         raise Unavailable("wolfSSL_Init failed")
-    return WolfSSL(lib, path)
+    return WolfSSL(
+        lib, path, binding_name=options.get("binding", "wolfSSL"), hooks=hooks, no_hooks=no_hooks
+    )

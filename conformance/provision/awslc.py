@@ -9,7 +9,8 @@ usr/share/cargo/registry/aws-lc-sys-*/aws-lc. The build:
 2. unpacks it with dpkg -x, and configures aws-lc with cmake (Ninja, shared libraries,
    no tests, no Go or Perl: the generated sources are used as they are);
 3. builds the `ssl` and `crypto` targets and keeps build/ssl/libssl.so and
-   build/crypto/libcrypto.so under lib/VERSION, with a manifest saying what they came from.
+   build/crypto/libcrypto.so under lib/VERSION, with the source's include/ as
+   lib/VERSION/usr/include and a manifest saying what they came from.
 
 The libraries have no soname: a loader loads libcrypto.so first, RTLD_GLOBAL. cmake and
 ninja come from the Python environment (the PyPI wheels `cmake` and `ninja` put them beside
@@ -151,6 +152,9 @@ def _build_version(cache: Path, private: apt.PrivateApt, version: str, log: Log)
                 raise Unavailable(f"the AWS-LC build produced no {built}")
             shutil.copy2(build_dir / built, staging / name)
             files.append(str(dest / name))
+        # The headers stay with the libraries: reproducers are compiled against them.
+        if (sources[-1].parent / "include").is_dir():
+            shutil.copytree(sources[-1].parent / "include", staging / "usr" / "include")
         result = Built(version, str(dest), tuple(files), private.archive, str(private.keyring))
         record = {k: v for k, v in asdict(result).items() if k != "reused"}
         (staging / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
