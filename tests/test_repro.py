@@ -99,7 +99,7 @@ def _build_plain(tmp_path: Path, program: Program) -> subprocess.CompletedProces
 
 @needs_openssl
 def test_verify_param_reproducer_is_short_builds_plainly_and_exits_1(tmp_path: Path) -> None:
-    program = _program("dup.copies.verify-param", VERIFY_PARAM_SCRIPT)
+    program = _program("dup.copies.verify-param.time", VERIFY_PARAM_SCRIPT)
     lines = program.source.splitlines()
     assert len(lines) < 60, program.source
     # Straight-line C: the script's calls on named variables, no interpreter.
@@ -117,20 +117,23 @@ def test_verify_param_reproducer_is_short_builds_plainly_and_exits_1(tmp_path: P
     assert "(1.1.1k)" in program.source and "X509 verification parameters" in program.source
     ran = _build_plain(tmp_path, program)
     assert ran.returncode == 1, ran.stdout + ran.stderr
-    assert ran.stdout.startswith("broken: the duplicate shows {")
-    assert "time 1000000001}, s shows {" in ran.stdout
+    assert ran.stdout.startswith(
+        "broken: the duplicate shows {time 1000000001}, s shows {time 1000000000}"
+    ), ran.stdout
 
 
 @needs_openssl
 def test_verify_param_cell_reproduces_through_the_run_hook() -> None:
     library = _system_openssl()
-    repro = reproduce(_cell("dup.copies.verify-param", VERIFY_PARAM_SCRIPT), library, {})
+    repro = reproduce(_cell("dup.copies.verify-param.time", VERIFY_PARAM_SCRIPT), library, {})
     assert repro is not None
     assert repro.outcome == "reproduces", repro.detail
-    assert repro.filename == "dup.copies.verify-param.c"
-    assert repro.build.startswith("cc dup.copies.verify-param.c -o dup.copies.verify-param")
+    assert repro.filename == "dup.copies.verify-param.time.c"
+    assert repro.build.startswith(
+        "cc dup.copies.verify-param.time.c -o dup.copies.verify-param.time"
+    )
     assert repro.build.endswith("-lssl -lcrypto")
-    assert repro.run == "./dup.copies.verify-param"
+    assert repro.run == "./dup.copies.verify-param.time"
     assert repro.detail.startswith("broken: ") and repro.detail in repro.output
 
 
@@ -331,8 +334,8 @@ def test_wolfssl_programs_use_wolfssl_names_and_headers() -> None:
         generate(rule("ret.dup.pointer"), _cell("ret.dup.pointer", dup), family, Spelling(family))
     with pytest.raises(CannotGenerate, match="wolfSSL has no X509_VERIFY_PARAM_set_time"):
         generate(
-            rule("dup.copies.verify-param"),
-            _cell("dup.copies.verify-param", VERIFY_PARAM_SCRIPT),
+            rule("dup.copies.verify-param.time"),
+            _cell("dup.copies.verify-param.time", VERIFY_PARAM_SCRIPT),
             family,
             Spelling(family),
         )
@@ -341,7 +344,7 @@ def test_wolfssl_programs_use_wolfssl_names_and_headers() -> None:
 def test_no_reproducer_for_absent_not_applicable_or_pass() -> None:
     library = LibraryInfo("OpenSSL", "OpenSSL 3.0.19", "3.0.0", SYSTEM_LIBS)
     for status in ("absent", "not-applicable", "pass", "error"):
-        result = _cell("dup.copies.verify-param", VERIFY_PARAM_SCRIPT, status)
+        result = _cell("dup.copies.verify-param.time", VERIFY_PARAM_SCRIPT, status)
         assert reproduce(result, library, {}) is None, status
     # Nor for a library without OpenSSL's C API.
     rustls = LibraryInfo("rustls", "rustls 0.23", "3.0.0", None)
@@ -409,16 +412,16 @@ def test_sslconform_run_records_the_reproducer_of_each_deviating_cell(tmp_path: 
     from conformance.results import Results
 
     out = tmp_path / "openssl.json"
-    rules = ["dup.copies.verify-param", "ret.new.null-ctx"]
+    rules = ["dup.copies.verify-param.time", "ret.new.null-ctx"]
     assert main(["run", "--backend", "openssl", "--rules", *rules, "--results", str(out)]) == 0
     by_id = {r.id: r for r in Results.read(out).rules}
     assert by_id["ret.new.null-ctx"].status == "pass"
     assert by_id["ret.new.null-ctx"].reproducer is None
-    deviation = by_id["dup.copies.verify-param"]
+    deviation = by_id["dup.copies.verify-param.time"]
     assert deviation.status == "fail"
     assert deviation.reproducer is not None
     assert deviation.reproducer.outcome == "reproduces", deviation.reproducer.detail
-    assert deviation.reproducer.source.startswith("/*\n * dup.copies.verify-param: ")
+    assert deviation.reproducer.source.startswith("/*\n * dup.copies.verify-param.time: ")
 
 
 @needs_openssl

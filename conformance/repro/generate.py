@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from conformance import binding
 from conformance.library import Kind
@@ -72,6 +72,7 @@ class _Writer:
     reads: list[Read] = field(default_factory=list)  # getters' values, in order
     freeing: _Handle | None = None  # the handle the last SSL_free released
     free_events: bool = False  # the ex_data free callback is registered
+    compared_field: str | None = None  # the one field of a Fields setting the rule compares
 
     def c(self, name: str) -> str:
         try:
@@ -581,12 +582,21 @@ def _alloc(w: _Writer, i: int, op: Op, script: Script) -> None:
 def _compared(w: _Writer, first: Read, second: Read, message: str) -> None:
     """`message` has two {} for the two values (as the program prints them)."""
     spell = w.spell
+    if w.compared_field is not None:  # a per-field rule compares (and prints) that field only
+        first, second = (_only(read, w.compared_field) for read in (first, second))
     w.broken(
         spell.differ(first, second),
         message.format(spell.shown(first), spell.shown(second)),
         *spell.args(first),
         *spell.args(second),
     )
+
+
+def _only(read: Read, name: str) -> Read:
+    parts = tuple(p for p in read.parts if p.label == name)
+    if not parts:
+        raise CannotGenerate(f"the getter shows no field {name!r}")
+    return replace(read, parts=parts)
 
 
 def _copies(w: _Writer, i: int, op: Op, script: Script) -> None:
@@ -734,7 +744,7 @@ def generate(
     failing = sum(op.op.endswith("_failing") for op in script.ops)
     if failing > MAX_FAILING_CALLS:
         raise CannotGenerate(f"{failing} calls with failing allocations: no straight line")
-    w = _Writer(family, spell)
+    w = _Writer(family, spell, compared_field=rule.field)
     w.include(*family.headers)
     w.say(*family.init)
     if failing:
