@@ -117,9 +117,8 @@ def test_verify_param_reproducer_is_short_builds_plainly_and_exits_1(tmp_path: P
     assert "(1.1.1k)" in program.source and "X509 verification parameters" in program.source
     ran = _build_plain(tmp_path, program)
     assert ran.returncode == 1, ran.stdout + ran.stderr
-    assert ran.stdout.startswith(
-        "broken: the duplicate shows {time 1000000001}, s shows {time 1000000000}"
-    ), ran.stdout
+    # The field the rule compares, and only that one.
+    assert ran.stdout == "broken: the duplicate shows time 1000000001, s shows time 1000000000\n"
 
 
 @needs_openssl
