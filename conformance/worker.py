@@ -361,9 +361,11 @@ class Worker(Runner):
         return trace_from_json(answer["trace"])
 
     def submit(self, scripts: Sequence[Script]) -> None:
+        self._batch = list(scripts)
+        if not self._batch:
+            return
         self._ensure()
         self._pending = []
-        self._batch = list(scripts)
         message = {"cmd": "batch", "scripts": [s.to_json() for s in self._batch]}
         # A child already dead: collect finds it gone and runs the scripts one at a time.
         with contextlib.suppress(WorkerCrashed):
@@ -420,6 +422,68 @@ class Worker(Runner):
         self._pending.append(op)
         answer = self._request({"cmd": "step", "op": op.to_json()}, self._pending)
         return Observation.from_json(answer["obs"])
+
+
+class Pair(Runner):
+    """Two workers over the same library, one per core: each batch is split between
+    them. Single scripts and steps go to the first."""
+
+    def __init__(self, first: Worker, second: Worker) -> None:
+        self.name = first.name
+        self.first, self.second = first, second
+        self._variants: dict[tuple[tuple[str, str], ...], Pair] = {}
+        self._split = 0
+
+    @classmethod
+    def of(cls, worker: Worker) -> Pair:
+        return cls(worker, Worker(worker.name, worker.launch))
+
+    def hello(self) -> dict[str, Any]:
+        return self.first.hello()
+
+    def missing(self, features: Sequence[str]) -> dict[str, list[str] | None]:
+        return self.first.missing(features)
+
+    def run(self, script: Script) -> Trace:
+        return self.first.run(script)
+
+    def submit(self, scripts: Sequence[Script]) -> None:
+        # The first worker also runs the single scripts: it takes the smaller half.
+        self._split = len(scripts) // 2
+        self.first.submit(scripts[: self._split])
+        self.second.submit(scripts[self._split :])
+
+    def collect(self) -> list[Outcome]:
+        try:
+            head = self.first.collect()
+        except BaseException:
+            self.second.collect()  # read its answer too, or its next one would be this
+            raise
+        return head + self.second.collect()
+
+    def set_break(self, rule_id: str | None) -> None:
+        self.first.set_break(rule_id)
+        self.second.set_break(rule_id)
+
+    def reset(self) -> None:
+        self.first.reset()
+
+    def step(self, op: Op) -> Observation:
+        return self.first.step(op)
+
+    def variant(self, options: dict[str, str]) -> Runner:
+        one, two = self.first.variant(options), self.second.variant(options)
+        if one is self.first:
+            return self
+        assert isinstance(one, Worker) and isinstance(two, Worker)
+        key = tuple(sorted(options.items()))
+        if key not in self._variants:
+            self._variants[key] = Pair(one, two)
+        return self._variants[key]
+
+    def close(self) -> None:
+        self.first.close()
+        self.second.close()
 
 
 def _exception_answer(exc: BaseException) -> dict[str, str]:
