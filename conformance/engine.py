@@ -392,7 +392,7 @@ class Engine:
     ) -> Deviation | None:
         for script, outcome in zip(batch, outcomes, strict=True):
             self.scripts += 1
-            if isinstance(outcome, Exception):
+            if isinstance(outcome, BaseException):
                 raise outcome  # the harness's or the adapter's error: the rule's error
             found = self._verdict(rule, prop, caps, script, outcome)
             if found is not None:

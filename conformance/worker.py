@@ -65,7 +65,7 @@ class WorkerTimedOut(BaseException):
         self.ops = list(ops)
 
 
-Outcome = Trace | Exception
+Outcome = Trace | BaseException  # an adapter fault is a BaseException (the engine's Stop)
 
 
 class Runner:
@@ -381,19 +381,19 @@ class Worker(Runner):
             if self.proc is None:
                 raise WorkerCrashed("worker died", batch[0].ops)
             answer = self._receive(batch[0].ops, allowance)
-        except (WorkerCrashed, WorkerTimedOut):
-            return self._one_at_a_time(batch)
+        except (WorkerCrashed, WorkerTimedOut) as lost:
+            return self._one_at_a_time(batch, lost.detail)
         outcomes: list[Outcome] = []
         for script, each in zip(batch, answer["outcomes"], strict=True):
             if "trace" in each:
                 outcomes.append(trace_from_json(each["trace"]))
             elif "exception" in each:
-                outcomes.append(_adapter_fault(each["exception"], script.ops))  # type: ignore[arg-type]
+                outcomes.append(_adapter_fault(each["exception"], script.ops))
             else:
                 outcomes.append(RuntimeError(f"worker: {each['error']}"))
         return outcomes
 
-    def _one_at_a_time(self, batch: Sequence[Script]) -> list[Outcome]:
+    def _one_at_a_time(self, batch: Sequence[Script], detail: str) -> list[Outcome]:
         """The batch again, script by script: the crash or hang names its own script."""
         outcomes: list[Outcome] = []
         for script in batch:
@@ -404,8 +404,8 @@ class Worker(Runner):
             except Exception as exc:
                 outcomes.append(exc)
         raise WorkerCrashed(
-            "worker died running a batch, and no script of it crashed when run alone "
-            "(did not recur)",
+            f"{detail} running a batch of {len(batch)} script(s); none of them crashed or "
+            "hung when run alone (did not recur; the script shown is the batch's first)",
             batch[0].ops,
         )
 
