@@ -60,7 +60,10 @@ from conformance.worker import Outcome, Runner, WorkerCrashed, WorkerTimedOut
 # Scripts each script rule explores: the fixed cases first, then the seeded explorer.
 PROFILES = {"quick": 100, "default": 500, "thorough": 2000}
 CASES = 200  # fixed cases per rule (fewer if the profile explores fewer scripts)
-BATCH = 50  # scripts per round trip to the library
+# Scripts per round trip to the library: the first batches are small, since a break run
+# (and a rule the cases decide) usually ends within the first few scripts.
+FIRST_BATCH = 4
+BATCH = 64
 # Examples hypothesis may spend meeting a deviation again, narrowed, before shrinking it.
 SHRINK_EXAMPLES = 100
 # A state machine example is a whole sequence of up to STEPS operations, each a round
@@ -340,16 +343,17 @@ class Engine:
         total = self.max_examples
         cases = min(CASES, total)
         deadline = time.monotonic() + self.seconds if self.seconds else None
-        made = 0
+        made, size = 0, FIRST_BATCH
         while True:
             if deadline is None:
                 if made >= total:
                     return
-                count = min(BATCH, total - made)
+                count = min(size, total - made)
             else:
                 if time.monotonic() >= deadline:
                     return
-                count = BATCH
+                count = size
+            size = min(BATCH, size * 2)
             batch = [
                 prop.scripts(CaseDraw(rule.id, i) if i < cases else RandomDraw(rng), rule, caps)
                 for i in range(made, made + count)
