@@ -136,6 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ids = _select(args.rules)
     if args.profile not in PROFILES:
         raise UserError(f"--profile: one of {', '.join(PROFILES)}")
+    budget = _duration(args.budget) if args.budget else None
     out = Path(args.results)
     command = shlex.join(["sslconform", *sys.argv[1:]]) if sys.argv[1:] else None
     results = Results(
@@ -162,7 +163,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(runner, Worker) and runner.launch.prefix:
         results.library.loader = list(runner.launch.prefix)  # reproducers need it too
     results.write(out)
-    budget = _duration(args.budget) if args.budget else None
     # Both cores: a second worker over the same library takes half of every batch.
     explored = Pair.of(runner) if isinstance(runner, Worker) and args.workers > 1 else runner
     engine = Engine(

@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "conformance"
 
+
 def _is_backends(name: str | None) -> bool:
     return name is not None and (name == "backends" or name.startswith("backends."))
 
