@@ -43,9 +43,7 @@ from conformance.results import Results, RuleResult
 FORMAT = 1
 
 # Every status but pass: what an entry may expect.
-Deviation = Literal[
-    "fail", "flaky", "crash", "timeout", "error", "absent", "not-applicable"
-]
+Deviation = Literal["fail", "flaky", "crash", "timeout", "error", "absent", "not-applicable"]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

@@ -33,9 +33,7 @@ READABLE_FORMATS = (1, 2)  # 1: no catalogue in the file
 
 # flaky: one script's verdict differed when it ran again on the same library; the cell
 # carries both observations (trace, then rerun_trace) and is neither pass nor fail.
-Status = Literal[
-    "pass", "fail", "flaky", "absent", "not-applicable", "crash", "timeout", "error"
-]
+Status = Literal["pass", "fail", "flaky", "absent", "not-applicable", "crash", "timeout", "error"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
 RunState = Literal["running", "complete", "unavailable", "aborted"]

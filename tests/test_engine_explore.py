@@ -139,3 +139,25 @@ def test_a_bad_budget_is_one_line_and_exit_2(
     assert main([*args, "--results", str(tmp_path / "x.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--budget soon" in err[0]
+
+
+def test_the_gate_and_the_report_take_a_flaky_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.results import LibraryInfo, Results, RuleResult
+
+    results = tmp_path / "results" / "openssl.json"
+    flaky = RuleResult("dup.initial.new-object", "flaky", detail="deviated once, then held")
+    Results(
+        backend="openssl",
+        library=LibraryInfo("OpenSSL", "OpenSSL 3.0.19 27 Jan 2026", "3.0.0"),
+        state="complete",
+        rules=[flaky],
+    ).write(results)
+    expected = tmp_path / "expected.toml"
+    assert main(["baseline", str(results), "--out", str(expected)]) == 0
+    assert 'status = "flaky"' in expected.read_text()
+    assert main(["check", str(results), "--expected", str(expected)]) == 0
+    assert main(["report", str(results), "--out", str(tmp_path / "report")]) == 0
+    assert "flaky" in (tmp_path / "report" / "index.html").read_text()
+    assert "Traceback" not in "".join(capsys.readouterr())
