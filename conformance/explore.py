@@ -212,5 +212,26 @@ class HypothesisDraw:
         if self.narrowing is not None:
             used = self.narrowing.values.get(setting.name)
             if used and (part is None or all(isinstance(v, dict) and part in v for v in used)):
-                return self.draw(st.sampled_from(used))
+                return self.draw(st.sampled_from(used).flatmap(lambda v: within(v, part)))
         return self.draw(setting_value_with(setting, part))
+
+
+def within(value: Json, keep: str | None = None) -> st.SearchStrategy[Json]:
+    """Values made of parts of `value` (some of a value's fields, some of a list's names,
+    in their order): hypothesis shrinks a deviating value toward fewer of them. Field
+    `keep` stays, and a list keeps at least one name."""
+    if isinstance(value, dict) and value:
+        keys = list(value)
+        optional = [k for k in keys if k != keep]
+        chosen = st.lists(st.sampled_from(optional), unique=True) if optional else st.just([])
+        inner = st.fixed_dictionaries({k: within(v) for k, v in value.items()})
+
+        def pick(pair: tuple[list[str], dict[str, Json]]) -> Json:
+            return {k: pair[1][k] for k in keys if k == keep or k in pair[0]}
+
+        return st.tuples(chosen, inner).map(pick).filter(bool)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        names: list[str] = [v for v in value if isinstance(v, str)]
+        some = st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True)
+        return some.map(lambda got: [n for n in names if n in got])
+    return st.just(value)
