@@ -240,14 +240,13 @@ def _duration(text: str) -> float:
 
 
 def _progress_line(budget: float) -> Callable[[str, int, float], None]:
-    """A soak's progress on the terminal, rewritten in place: rule, scripts so far (this
-    rule), the rate, and the time the whole soak has left."""
+    """A soak's progress on the terminal, rewritten in place: the rule, its scripts so
+    far and their rate, and the time the whole soak has left."""
     started = time.monotonic()
 
-    def show(rule_id: str, scripts: int, rule_left: float) -> None:
-        elapsed = time.monotonic() - started
-        left = max(0.0, budget - elapsed)
-        rate = scripts / max(1e-9, elapsed)  # rough: over the soak so far
+    def show(rule_id: str, scripts: int, rule_seconds: float) -> None:
+        left = max(0.0, budget - (time.monotonic() - started))
+        rate = scripts / max(1e-9, rule_seconds)
         line = f"{rule_id}: {scripts:,} scripts, {rate:,.0f}/s, {left:,.0f} s left"
         print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
 

@@ -118,7 +118,7 @@ class Engine:
         self.breaking = breaking
         # A soak: each script rule explores for this long instead of a count of scripts.
         self.seconds = seconds
-        self.progress = progress  # (rule id, scripts so far, seconds left of the rule)
+        self.progress = progress  # (rule id, scripts so far, seconds the rule has run)
         self.scripts = 0  # scripts run on the library for the rule under way
         self.version = LibraryVersion(str(runner.hello()["version"]))
         self._caps: Capabilities | None = None
@@ -378,8 +378,7 @@ class Engine:
             upcoming = next(batches, None)  # drawn while the library runs `current`
             found = self._check_batch(rule, prop, caps, current, runner.collect(), counter)
             if self.progress is not None:
-                left = (self.seconds or 0.0) - (time.monotonic() - started)
-                self.progress(rule.id, self.scripts, max(0.0, left))
+                self.progress(rule.id, self.scripts, time.monotonic() - started)
             if found is not None:
                 return found
             current = upcoming
