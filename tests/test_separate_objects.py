@@ -170,7 +170,12 @@ def test_a_racy_native_reference_count_is_caught(tmp_path: Path) -> None:
     finally:
         worker.close()
     assert single.status == "pass", single.detail
-    assert threaded.status == "fail", threaded.detail
+    # A race shows on some runs of a script only: when the deviating script held on its
+    # second run, the verdict is flaky (issue 10), with both observations.
+    assert threaded.status in ("fail", "flaky"), threaded.detail
+    assert "the threads lost" in (threaded.detail or ""), threaded.detail
+    if threaded.status == "flaky":
+        assert threaded.trace and threaded.rerun_trace
 
 
 def test_openssl_111_returns_null_without_an_error_when_a_dup_allocation_fails() -> None:
