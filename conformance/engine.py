@@ -512,6 +512,7 @@ class Engine:
         finally:
             # Counted: the machines that reached a step their rule judges (exercised).
             counter[0] = sum(bool(getattr(m, "exercised", False)) for m in made)
+            self.scripts += len(made)  # each machine is one sequence of steps: a script
 
     def _shortened(
         self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
