@@ -6,10 +6,12 @@ import argparse
 import importlib
 import json
 import os
+import re
 import shlex
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from conformance.repro import reproduce
 from conformance.results import CatalogueEntry, LibraryInfo, Results, RuleResult
 from conformance.rules import RULES, Rule, rule
 from conformance.script import Script
-from conformance.worker import InProcess, Launch, Runner, Worker
+from conformance.worker import InProcess, Launch, Pair, Runner, Worker
 
 # Modules that add subcommands of their own, through register(subparsers).
 EXTENSIONS: tuple[str, ...] = (
@@ -134,6 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ids = _select(args.rules)
     if args.profile not in PROFILES:
         raise UserError(f"--profile: one of {', '.join(PROFILES)}")
+    budget = _duration(args.budget) if args.budget else None
     out = Path(args.results)
     command = shlex.join(["sslconform", *sys.argv[1:]]) if sys.argv[1:] else None
     results = Results(
@@ -160,7 +163,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(runner, Worker) and runner.launch.prefix:
         results.library.loader = list(runner.launch.prefix)  # reproducers need it too
     results.write(out)
-    engine = Engine(runner, args.profile, args.seed)
+    # Both cores: a second worker over the same library takes half of every batch.
+    explored = Pair.of(runner) if isinstance(runner, Worker) and args.workers > 1 else runner
+    engine = Engine(
+        explored,
+        args.profile,
+        args.seed,
+        seconds=budget / max(1, len(ids)) if budget else None,
+        progress=_progress_line(budget) if budget and sys.stderr.isatty() else None,
+    )
     library_env = runner.launch.env if isinstance(runner, Worker) else {}  # for reproducers
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
     try:
@@ -187,7 +198,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.write(out)
             if not args.quiet:
                 print(
-                    f"  {result.status:14} {rule_id}"
+                    ("\r\033[K" if engine.progress else "")
+                    + f"  {result.status:14} {rule_id}"
                     + (f"  {result.detail}" if result.detail and result.status != "pass" else ""),
                     file=sys.stderr,
                 )
@@ -204,7 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         results.write(out)
         return 130
     finally:
-        runner.close()
+        explored.close()
     results.state = "complete"
     results.write(out)
     failed = [r.id for r in results.rules if r.status == "fail"]
@@ -217,6 +229,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if args.fail_on_deviation and failed else 0
+
+
+def _duration(text: str) -> float:
+    """Seconds from "90s", "10m", "1.5h" or a bare number of seconds."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
+    if not m or float(m[1]) <= 0:
+        raise UserError(f"--budget {text}: a duration such as 90s, 10m or 2h")
+    return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
+
+
+def _progress_line(budget: float) -> Callable[[str, int, float], None]:
+    """A soak's progress on the terminal, rewritten in place: the rule, its scripts so
+    far and their rate, and the time the whole soak has left."""
+    started = time.monotonic()
+
+    def show(rule_id: str, scripts: int, rule_seconds: float) -> None:
+        left = max(0.0, budget - (time.monotonic() - started))
+        rate = scripts / max(1e-9, rule_seconds)
+        line = f"{rule_id}: {scripts:,} scripts, {rate:,.0f}/s, {left:,.0f} s left"
+        print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -317,6 +351,18 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="quick, default or thorough (examples per rule)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--budget",
+        help="a soak: explore for this long in all (90s, 10m, 2h), shared among the rules, "
+        "instead of the profile's count of scripts",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="worker processes per native library (2: both cores share each batch)",
+    )
     p.add_argument("--rules", nargs="*", help="rule ids or glob patterns (default: all)")
     p.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any rule failed")
     p.add_argument("--quiet", action="store_true")

@@ -10,25 +10,38 @@ crash / timeout: the worker died or hung (the script that did it is kept). error
 nothing could be observed (no example reached what the rule judges), or the harness
 itself failed; the detail says which.
 
+A script property is explored in three steps. First the fixed cases (explore.CaseDraw):
+the same decisive scripts on every run, whatever the seed, every value an edge of its
+domain. Then the seeded explorer (explore.RandomDraw) up to the profile's count. Both go
+to the library in batches, the next batch drawn while the library runs this one. A
+deviation is run again alone: a verdict that differs is `flaky`, with both observations.
+One that recurs is handed to hypothesis with a strategy narrowed to the settings, values
+and methods it used (explore.Narrowing), which meets it again and shrinks it; the shorter
+of the two scripts is reported.
+
 Examples count only when observed and checked: those set aside (a value the library
 could not show, a NULL the rule does not judge, a state machine that never reached a
-step its rule judges) are not counted. The run's seed goes through hypothesis's public
-`seed` decorator, on the test function and on the state machine's factory alike.
+step its rule judges) are not counted; `scripts` counts every script run. The run's
+seed seeds the explorer (with the rule's id) and goes through hypothesis's public `seed`
+decorator, on the shrinking test and on the state machine's factory alike: the same
+seed gives the same scripts and the same minimal script. The fixed cases take no seed.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, reject, seed, settings
+from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from conformance.breaks import ADAPTER as BREAKS_ADAPTER
-from conformance.breaks import BreakingLibrary
+from conformance.explore import CaseDraw, HypothesisDraw, Narrowing, RandomDraw
 from conformance.library import Unavailable
 from conformance.properties import PROPERTIES
 from conformance.properties.common import (
@@ -36,19 +49,28 @@ from conformance.properties.common import (
     Deviation,
     MachineProperty,
     ScriptProperty,
+    SetAside,
     Stop,
     screen,
 )
 from conformance.results import RuleResult
 from conformance.rules import Rule
-from conformance.script import Script, trace_to_json
+from conformance.script import Script, Trace, trace_to_json
 from conformance.settings import SETTINGS
-from conformance.worker import InProcess, Launch, Runner, Worker, WorkerCrashed, WorkerTimedOut
+from conformance.worker import Outcome, Runner, WorkerCrashed, WorkerTimedOut
 
-PROFILES = {"quick": 20, "default": 50, "thorough": 500}
-# A state machine example is a whole sequence of up to STEPS operations: fewer of them
-# explore as much as a script property's examples do.
-MACHINE_SHARE = 2
+# Scripts each script rule explores: the fixed cases first, then the seeded explorer.
+PROFILES = {"quick": 100, "default": 500, "thorough": 2000}
+CASES = 200  # fixed cases per rule (fewer if the profile explores fewer scripts)
+# Scripts per round trip to the library: the first batches are small, since a break run
+# (and a rule the cases decide) usually ends within the first few scripts.
+FIRST_BATCH = 4
+BATCH = 64
+# Examples hypothesis may spend meeting a deviation again, narrowed, before shrinking it.
+SHRINK_EXAMPLES = 100
+# A state machine example is a whole sequence of up to STEPS operations, each a round
+# trip: its rules run as many sequences as the profile had examples before batches.
+MACHINES = {"quick": 10, "default": 25, "thorough": 250}
 STEPS = 20
 
 # Features an adapter offers only when loaded with an option, because they slow every
@@ -86,13 +108,20 @@ class Engine:
         run_seed: int = 0,
         *,
         breaking: bool = False,
+        seconds: float | None = None,
+        progress: Callable[[str, int, float], None] | None = None,
     ) -> None:
         self.runner = runner
         self.profile = profile
         self.max_examples = PROFILES[profile]
+        self.machines = MACHINES[profile]
         self.seed = run_seed
         # A break run (see able_to_fail): it only has to find one failing example.
         self.breaking = breaking
+        # A soak: each script rule explores for this long instead of a count of scripts.
+        self.seconds = seconds
+        self.progress = progress  # (rule id, scripts so far, seconds the rule has run)
+        self.scripts = 0  # scripts run on the library for the rule under way
         self.version = LibraryVersion(str(runner.hello()["version"]))
         self._caps: Capabilities | None = None
 
@@ -111,9 +140,13 @@ class Engine:
 
     def run(self, rule: Rule) -> RuleResult:
         started = time.monotonic()
+        self.scripts = 0
         result = self._run(rule)
         if result.status == "pass" and not self.breaking:
+            ran = self.scripts
             result = self.able_to_fail(rule, result)
+            self.scripts = ran
+        result.scripts = self.scripts
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -129,20 +162,23 @@ class Engine:
                 detail="no break is declared for this rule, so its pass cannot be shown "
                 "able to fail",
             )
-        broken = broken_runner(self.runner, rule.id)
-        if broken is None:
-            return RuleResult(
+        # The same runner, the break switched on in its worker: no new process.
+        breaking = Engine(self.runner, self.profile, self.seed, breaking=True)
+        breaking.max_examples, breaking.machines = self.max_examples, self.machines
+        breaking._caps = self._caps
+        try:
+            self.runner.set_break(rule.id)
+            under = breaking._run(rule)
+        except NotImplementedError:
+            under = RuleResult(
                 id=rule.id,
                 status="error",
-                examples=passed.examples,
                 detail=f"this runner cannot load a break ({type(self.runner).__name__})",
             )
-        try:
-            under = Engine(broken, self.profile, self.seed, breaking=True)._run(rule)
         except Unavailable as gone:
             under = RuleResult(id=rule.id, status="error", detail=f"worker unavailable: {gone}")
         finally:
-            broken.close()
+            self.runner.set_break(None)
         if under.status == "fail":
             passed.able_to_fail = brk.says
             return passed
@@ -202,19 +238,19 @@ class Engine:
         counter = [0]
         try:
             if isinstance(prop, ScriptProperty):
-                self._run_scripts(runner, rule, prop, caps, counter)
+                found = self._explore(runner, rule, prop, caps, counter)
+                if found is not None:
+                    return self._deviated(runner, rule, prop, caps, found, counter[0])
             else:
                 self._run_machine(runner, rule, prop, counter)
-        except Deviation as dev:
-            if isinstance(prop, ScriptProperty):
-                dev = self._shortened(runner, rule, prop, caps, dev)
+        except Deviation as dev:  # a state machine's
             return self._failed(runner, rule, dev, counter[0])
         except FlakyFailure as flaky:
             deviations = [e for e in flaky.exceptions if isinstance(e, Deviation)]
             if deviations:
-                result = self._failed(runner, rule, deviations[0], counter[0])
-                result.detail = f"{result.detail} (did not recur on every run: flaky)"
-                return result
+                first = deviations[0]
+                again = runner.run(first.script) if first.script is not None else None
+                return self._flaky(rule, first, counter[0], again, "did not recur every time")
             crashes = [e for e in flaky.exceptions if isinstance(e, WorkerCrashed)]
             if crashes:
                 return RuleResult(
@@ -285,13 +321,10 @@ class Engine:
             )
         return RuleResult(id=rule.id, status="pass", examples=counter[0], seed=self.seed)
 
-    def _settings(self, share: int = 1) -> settings:
-        # A break run stops at the first failing example: it shows the rule can fail,
-        # there is nothing to shrink.
-        phases = (Phase.explicit, Phase.generate) if self.breaking else tuple(Phase)
+    def _settings(self, examples: int, phases: tuple[Phase, ...]) -> settings:
         return settings(
             phases=phases,
-            max_examples=max(1, self.max_examples // share),
+            max_examples=max(1, examples),
             deadline=None,
             database=None,
             derandomize=False,
@@ -301,30 +334,166 @@ class Engine:
             stateful_step_count=STEPS,  # reference-count bugs show within a few steps
         )
 
-    def _run_scripts(
+    # --- script properties: fixed cases, then the explorer, in batches ------------------
+
+    def _batches(
+        self, rule: Rule, prop: ScriptProperty, caps: Capabilities
+    ) -> Iterator[list[Script]]:
+        """The fixed cases, then the seeded explorer: up to the profile's count of scripts,
+        or (a soak) for as long as the rule is given."""
+        rng = random.Random(f"{self.seed}:{rule.id}")
+        total = self.max_examples
+        cases = min(CASES, total)
+        deadline = time.monotonic() + self.seconds if self.seconds else None
+        made, size = 0, FIRST_BATCH
+        while True:
+            if deadline is None:
+                if made >= total:
+                    return
+                count = min(size, total - made)
+            else:
+                if time.monotonic() >= deadline:
+                    return
+                count = size
+            size = min(BATCH, size * 2)
+            batch = [
+                prop.scripts(CaseDraw(rule.id, i) if i < cases else RandomDraw(rng), rule, caps)
+                for i in range(made, made + count)
+            ]
+            made += count
+            yield batch
+
+    def _explore(
         self,
         runner: Runner,
         rule: Rule,
         prop: ScriptProperty,
         caps: Capabilities,
         counter: list[int],
-    ) -> None:
+    ) -> Deviation | None:
+        """The first deviating script of the cases and the exploration, or None."""
+        batches = self._batches(rule, prop, caps)
+        started = time.monotonic()
+        current = next(batches, None)
+        while current is not None:
+            runner.submit(current)
+            upcoming = next(batches, None)  # drawn while the library runs `current`
+            found = self._check_batch(rule, prop, caps, current, runner.collect(), counter)
+            if self.progress is not None:
+                self.progress(rule.id, self.scripts, time.monotonic() - started)
+            if found is not None:
+                return found
+            current = upcoming
+        return None
 
-        @self._settings()
-        @seed(self.seed)
-        @given(prop.scripts(rule, caps))
-        def holds(script: Script) -> None:
-            trace = runner.run(script)
-            screen(script, trace, caps, prop.judges_null)  # sets aside what it cannot show
-            try:
-                prop.check(rule, script, trace, caps)
-                counter[0] += 1  # counted: observed and checked, not set aside
-            except Deviation as dev:
+    def _check_batch(
+        self,
+        rule: Rule,
+        prop: ScriptProperty,
+        caps: Capabilities,
+        batch: list[Script],
+        outcomes: list[Outcome],
+        counter: list[int],
+    ) -> Deviation | None:
+        for script, outcome in zip(batch, outcomes, strict=True):
+            self.scripts += 1
+            if isinstance(outcome, BaseException):
+                raise outcome  # the harness's or the adapter's error: the rule's error
+            found = self._verdict(rule, prop, caps, script, outcome)
+            if found is not None:
                 counter[0] += 1
-                dev.script, dev.trace = script, trace
-                raise
+                if isinstance(found, Deviation):
+                    return found
+        return None
 
-        holds()
+    def _verdict(
+        self, rule: Rule, prop: ScriptProperty, caps: Capabilities, script: Script, trace: Trace
+    ) -> Deviation | Trace | None:
+        """The Deviation this trace shows, the trace itself if the rule held, or None if
+        the script was set aside (not counted)."""
+        try:
+            screen(script, trace, caps, prop.judges_null)
+            prop.check(rule, script, trace, caps)
+        except SetAside:
+            return None
+        except Deviation as dev:
+            dev.script, dev.trace = script, trace
+            return dev
+        return trace
+
+    def _deviated(
+        self,
+        runner: Runner,
+        rule: Rule,
+        prop: ScriptProperty,
+        caps: Capabilities,
+        dev: Deviation,
+        examples: int,
+    ) -> RuleResult:
+        """A deviating script: run again (flaky?), shrunk, and reported."""
+        if self.breaking:  # a break run only shows the rule can fail
+            return self._failed(runner, rule, dev, examples)
+        assert dev.script is not None
+        self.scripts += 1
+        again = runner.run(dev.script)
+        verdict = self._verdict(rule, prop, caps, dev.script, again)
+        if not isinstance(verdict, Deviation):
+            said = "held" if verdict is not None else "showed nothing the rule judges"
+            return self._flaky(rule, dev, examples, again, f"{said} when it ran again")
+        shrunk = self._shrink(runner, rule, prop, caps, dev)
+        return self._failed(
+            runner, rule, self._shortened(runner, rule, prop, caps, shrunk), examples
+        )
+
+    def _flaky(
+        self, rule: Rule, dev: Deviation, examples: int, again: Trace | None, how: str
+    ) -> RuleResult:
+        return RuleResult(
+            id=rule.id,
+            status="flaky",
+            examples=examples,
+            detail=f"the same script deviated once and {how} on the same library: {dev.detail}",
+            script=dev.script.to_json() if dev.script else None,
+            expected=dev.expected,
+            observed=dev.observed,
+            trace=trace_to_json(dev.trace) if dev.trace else None,
+            rerun_trace=trace_to_json(again) if again is not None else None,
+            seed=self.seed,
+        )
+
+    def _shrink(
+        self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
+    ) -> Deviation:
+        """Hypothesis, narrowed to what the deviating script used, meets the deviation
+        again and shrinks it; the shorter of its script and `dev`'s is kept."""
+        assert dev.script is not None
+        narrowing = Narrowing.of(dev.script)
+
+        @st.composite
+        def narrowed(draw: st.DrawFn) -> Script:
+            return prop.scripts(HypothesisDraw(draw, narrowing), rule, caps)
+
+        @self._settings(SHRINK_EXAMPLES, (Phase.generate, Phase.shrink))
+        @seed(self.seed)
+        @given(narrowed())
+        def holds(script: Script) -> None:
+            self.scripts += 1
+            verdict = self._verdict(rule, prop, caps, script, runner.run(script))
+            if verdict is None:
+                reject()
+            if isinstance(verdict, Deviation):
+                raise verdict
+
+        try:
+            holds()
+        except Deviation as found:
+            if found.script is not None and len(found.script.ops) <= len(dev.script.ops):
+                return found
+        except (FlakyFailure, Unsatisfiable):
+            # Hypothesis could not pin it down again: the explorer's script, which did
+            # deviate when run again, is the one reported.
+            pass
+        return dev
 
     def _run_machine(
         self, runner: Runner, rule: Rule, prop: MachineProperty, counter: list[int]
@@ -338,10 +507,14 @@ class Engine:
             return made[-1]
 
         try:
-            run_state_machine_as_test(fresh, settings=self._settings(MACHINE_SHARE))  # type: ignore[arg-type]
+            # A break run stops at the first failing example: nothing to shrink.
+            phases = (Phase.explicit, Phase.generate) if self.breaking else tuple(Phase)
+            machine_settings = self._settings(self.machines, phases)
+            run_state_machine_as_test(fresh, settings=machine_settings)  # type: ignore[arg-type]
         finally:
             # Counted: the machines that reached a step their rule judges (exercised).
             counter[0] = sum(bool(getattr(m, "exercised", False)) for m in made)
+            self.scripts += len(made)  # each machine is one sequence of steps: a script
 
     def _shortened(
         self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
@@ -375,26 +548,3 @@ class Engine:
             trace=trace_to_json(trace) if trace else None,
             seed=self.seed,
         )
-
-
-def broken_runner(runner: Runner, rule_id: str) -> Runner | None:
-    """A runner over the same library with the rule's break at its boundary: in the
-    worker for native code (conformance.breaks wraps the adapter there), in process for
-    the model. None for a runner of another kind."""
-    if isinstance(runner, Worker):
-        launch = runner.launch
-        options = {**launch.options, "break": rule_id, "break-adapter": launch.adapter}
-        return Worker(
-            runner.name,
-            Launch(
-                BREAKS_ADAPTER,
-                launch.lib_dir,
-                options,
-                list(launch.prefix),
-                dict(launch.env),
-                launch.timeout,
-            ),
-        )
-    if isinstance(runner, InProcess):
-        return InProcess(runner.name, BreakingLibrary(runner.library, rule_id))
-    return None

@@ -2,7 +2,7 @@
 
 An expected-results file is TOML. Each `[[expected]]` entry names a rule (an id or a
 glob such as `dup.copies.*`), a column (a backend name), the status that rule has there
-(any status but `pass`: `fail`, `crash`, `timeout`, `error`, `absent`, `not-applicable`),
+(any status but `pass`: `fail`, `flaky`, `crash`, `timeout`, `error`, `absent`, `not-applicable`),
 and a `reason` a person wrote. Optional: `link`, a bug tracker URL, and `versions`, a range
 of the library's version that narrows the entry (see `library_version`).
 
@@ -43,7 +43,7 @@ from conformance.results import Results, RuleResult
 FORMAT = 1
 
 # Every status but pass: what an entry may expect.
-Deviation = Literal["fail", "crash", "timeout", "error", "absent", "not-applicable"]
+Deviation = Literal["fail", "flaky", "crash", "timeout", "error", "absent", "not-applicable"]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

@@ -31,7 +31,9 @@ from pydantic_core import ErrorDetails
 FORMAT: Final = 2
 READABLE_FORMATS = (1, 2)  # 1: no catalogue in the file
 
-Status = Literal["pass", "fail", "absent", "not-applicable", "crash", "timeout", "error"]
+# flaky: one script's verdict differed when it ran again on the same library; the cell
+# carries both observations (trace, then rerun_trace) and is neither pass nor fail.
+Status = Literal["pass", "fail", "flaky", "absent", "not-applicable", "crash", "timeout", "error"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
 RunState = Literal["running", "complete", "unavailable", "aborted"]
@@ -73,6 +75,11 @@ class RuleResult:
     examples: int = Field(
         default=0, description="examples observed and checked; those set aside are not counted"
     )
+    scripts: int = Field(
+        default=0,
+        description="scripts the rule ran on the library (fixed cases, exploration, "
+        "shrinking), counted or set aside",
+    )
     detail: str | None = Field(
         default=None,
         description="what deviated, what is absent, why n/a; a harness error adds its traceback",
@@ -84,6 +91,11 @@ class RuleResult:
     observed: Any = Field(default=None, description="JSON data")
     trace: list[dict[str, Any]] | None = Field(
         default=None, description="the backend's observations of `script`"
+    )
+    rerun_trace: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="flaky only: the observations of `script` when it ran again, whose "
+        "verdict differed from `trace`'s",
     )
     seed: int | None = Field(default=None, description="hypothesis seed of the run that found it")
     seconds: float = Field(default=0.0, description="time the rule took")

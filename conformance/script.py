@@ -12,7 +12,7 @@ traces of two libraries compare whatever their pointers are.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from conformance.library import Json
@@ -55,7 +55,9 @@ class Op:
     value: Json = None
 
     def to_json(self) -> dict[str, Json]:
-        return {k: v for k, v in asdict(self).items() if v is not None or k == "op"}
+        # vars, not asdict: the fields are JSON already, and asdict's deep copy is what
+        # a batch of scripts would spend most of its encoding time on.
+        return {k: v for k, v in vars(self).items() if v is not None or k == "op"}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Op:
@@ -109,7 +111,7 @@ class Observation:
 
     def to_json(self) -> dict[str, Json]:
         out: dict[str, Json] = {}
-        for key, val in asdict(self).items():
+        for key, val in vars(self).items():  # JSON already: no deep copy (see Op)
             if val is None or val is False or (val == [] and key != "value"):
                 continue  # an unset field; 0 and an empty list are values and stay
             out[key] = val

@@ -1,8 +1,10 @@
-"""Hypothesis strategies: setting values from the table's domains, and script pieces."""
+"""Setting values from the table's domains as hypothesis strategies, and script pieces
+made through a `Draw` (conformance.explore)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from hypothesis import strategies as st
 
@@ -18,6 +20,9 @@ from conformance.settings import (
     Setting,
     SubsetOf,
 )
+
+if TYPE_CHECKING:
+    from conformance.explore import Draw
 
 
 def values(domain: Domain) -> st.SearchStrategy[Json]:
@@ -67,25 +72,22 @@ def setting_value_with(setting: Setting, part: str | None) -> st.SearchStrategy[
     return st.tuples(setting_value(setting), field_values).map(with_part)
 
 
-def methods_for(setting: Setting) -> st.SearchStrategy[str]:
+def methods_for(setting: Setting) -> tuple[str, ...]:
     """Methods under which an SSL can show the setting (a client to start a handshake)."""
     if setting.role == "client":
-        return st.sampled_from(("tls", "tls-client"))
+        return ("tls", "tls-client")
     if setting.role == "server":  # a client-only method cannot accept: nothing would show
-        return st.sampled_from(("tls", "tls-server"))
-    return st.sampled_from(METHODS)
+        return ("tls", "tls-server")
+    return METHODS
 
 
-@st.composite
-def sets(
-    draw: st.DrawFn, op: str, target: int, names: Collection[str], max_count: int = 3
-) -> list[Op]:
-    """A few ctx_set or ssl_set operations of random settings among `names`."""
+def sets(d: Draw, op: str, target: int, names: Collection[str], max_count: int = 3) -> list[Op]:
+    """A few ctx_set or ssl_set operations of random settings among `names` (a different
+    few each script: swarm testing)."""
     if not names:
         return []
-    chosen = draw(st.lists(st.sampled_from(sorted(names)), max_size=max_count, unique=True))
     key = "ctx" if op == "ctx_set" else "ssl"
     return [
-        Op(op, setting=name, value=draw(setting_value(BY_NAME[name])), **{key: target})  # type: ignore[arg-type]
-        for name in chosen
+        Op(op, setting=name, value=d.value(BY_NAME[name]), **{key: target})  # type: ignore[arg-type]
+        for name in d.names(names, max_count)
     ]

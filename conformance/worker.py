@@ -9,6 +9,14 @@ the exception and its traceback, the call raises `AdapterFault` (the rule's `err
 and the same worker goes on. (NotImplementedError is no fault: it is how an adapter
 says it does not observe something yet, and stays a one-line RuntimeError.)
 
+Scripts also go in batches (`submit`, then `collect`: the parent draws the next batch
+while the child runs this one), each script's outcome its own: a trace, or the error or
+adapter fault it raised. If the child dies or hangs inside a batch, the batch's scripts
+run again one at a time, so the crash or hang is reported with the script that caused it.
+
+A rule's break (conformance.breaks) is switched per request (`set_break`): the same
+child wraps its loaded library in the break, or unwraps it, with no new process.
+
 The child side (`python -m conformance.worker`) loads one adapter and nothing else
 that could map a second libcrypto: it imports no hypothesis, hashlib or ssl. A backend
 whose adapter is "exec:PROGRAM" runs PROGRAM as the child instead: the protocol, one JSON
@@ -37,7 +45,7 @@ from conformance.interpreter import Interpreter, ScriptError
 from conformance.library import Library, Unavailable
 from conformance.script import Observation, Op, Script, Trace, trace_from_json, trace_to_json
 
-PROTOCOL = 1
+PROTOCOL = 2
 # An adapter named "exec:COMMAND" runs a program of its own speaking the protocol
 # (COMMAND: the program and its first arguments, as a shell would split them).
 EXEC = "exec:"
@@ -63,6 +71,9 @@ class WorkerTimedOut(BaseException):
         self.ops = list(ops)
 
 
+Outcome = Trace | BaseException  # an adapter fault is a BaseException (the engine's Stop)
+
+
 class Runner:
     """What the engine talks to: runs scripts or single steps on one library."""
 
@@ -77,6 +88,25 @@ class Runner:
 
     def run(self, script: Script) -> Trace:
         raise NotImplementedError
+
+    def submit(self, scripts: Sequence[Script]) -> None:
+        """Start running a batch of scripts; `collect` gives their outcomes."""
+        raise NotImplementedError
+
+    def collect(self) -> list[Outcome]:
+        """The outcome of each script of the batch submitted last, in order: its trace,
+        or the exception it raised (a crash or a hang raises, naming its script)."""
+        raise NotImplementedError
+
+    def run_batch(self, scripts: Sequence[Script]) -> list[Outcome]:
+        self.submit(scripts)
+        return self.collect()
+
+    def set_break(self, rule_id: str | None) -> None:
+        """Run what follows with this rule's break at the library's boundary (None: the
+        library itself)."""
+        if rule_id is not None:
+            raise NotImplementedError(f"{type(self).__name__} cannot load a break")
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -99,7 +129,28 @@ class InProcess(Runner):
     def __init__(self, name: str, library: Library) -> None:
         self.name = name
         self.library = library
+        self.base = library  # without any break
         self.interpreter = Interpreter(library)
+        self._submitted: list[Script] = []
+
+    def set_break(self, rule_id: str | None) -> None:
+        from conformance.breaks import BreakingLibrary
+
+        self.library = self.base if rule_id is None else BreakingLibrary(self.base, rule_id)
+        self.interpreter = Interpreter(self.library)
+
+    def submit(self, scripts: Sequence[Script]) -> None:
+        self._submitted = list(scripts)
+
+    def collect(self) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for script in self._submitted:
+            try:
+                outcomes.append(self.run(script))
+            except Exception as exc:  # each script's own outcome
+                outcomes.append(exc)
+        self._submitted = []
+        return outcomes
 
     def hello(self) -> dict[str, Any]:
         return {"version": self.library.version(), "mapped": []}
@@ -155,6 +206,9 @@ class Worker(Runner):
         self._pending: list[Op] = []  # ops sent since the last reset (for crash reports)
         self.restarts = 0
         self._variants: dict[tuple[tuple[str, str], ...], Worker] = {}
+        self.brk: str | None = None  # the break wanted
+        self._child_brk: str | None = None  # the break the child has in place
+        self._batch: list[Script] | None = None  # submitted, not yet collected
 
     # --- process management ---------------------------------------------------
 
@@ -185,6 +239,7 @@ class Worker(Runner):
             start_new_session=True,
         )
         self.restarts += 1
+        self._child_brk = None
         hello = self._request({"cmd": "hello"}, [])
         if "unavailable" in hello:
             self.close()
@@ -198,6 +253,9 @@ class Worker(Runner):
         if self.proc is None or self.proc.poll() is not None:
             self._start()
         assert self.proc is not None
+        if self._child_brk != self.brk:
+            self._request({"cmd": "break", "rule": self.brk}, [])
+            self._child_brk = self.brk
         return self.proc
 
     def _stderr_tail(self) -> str:
@@ -222,17 +280,25 @@ class Worker(Runner):
         return WorkerCrashed(f"worker {how}" + (f": {tail}" if tail else ""), ops)
 
     def _request(self, message: dict[str, Any], ops: Sequence[Op]) -> dict[str, Any]:
+        self._send(message, ops)
+        return self._receive(ops, self.launch.timeout)
+
+    def _send(self, message: dict[str, Any], ops: Sequence[Op]) -> None:
         proc = self.proc
-        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        assert proc is not None and proc.stdin is not None
         try:
             proc.stdin.write(json.dumps(message).encode() + b"\n")
             proc.stdin.flush()
         except BrokenPipeError:
             raise self._died(ops) from None
-        ready, _, _ = select.select([proc.stdout], [], [], self.launch.timeout)
+
+    def _receive(self, ops: Sequence[Op], timeout: float) -> dict[str, Any]:
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
         if not ready:
             self._kill()
-            raise WorkerTimedOut(f"no answer within {self.launch.timeout:g} s", ops)
+            raise WorkerTimedOut(f"no answer within {timeout:g} s", ops)
         line = proc.stdout.readline()
         if not line:
             raise self._died(ops)
@@ -265,7 +331,13 @@ class Worker(Runner):
                 self.launch.timeout,
             )
             self._variants[key] = Worker(self.name, launch)
+        self._variants[key].brk = self.brk
         return self._variants[key]
+
+    def set_break(self, rule_id: str | None) -> None:
+        self.brk = rule_id  # put in place by the next request (_ensure)
+        for variant in self._variants.values():
+            variant.set_break(rule_id)
 
     def close(self) -> None:
         for variant in self._variants.values():
@@ -298,6 +370,55 @@ class Worker(Runner):
         answer = self._request({"cmd": "run", "script": script.to_json()}, script.ops)
         return trace_from_json(answer["trace"])
 
+    def submit(self, scripts: Sequence[Script]) -> None:
+        self._batch = list(scripts)
+        if not self._batch:
+            return
+        self._ensure()
+        self._pending = []
+        message = {"cmd": "batch", "scripts": [s.to_json() for s in self._batch]}
+        # A child already dead: collect finds it gone and runs the scripts one at a time.
+        with contextlib.suppress(WorkerCrashed):
+            self._send(message, self._batch[0].ops if self._batch else [])
+
+    def collect(self) -> list[Outcome]:
+        batch, self._batch = self._batch or [], None
+        if not batch:
+            return []
+        # A generous allowance: a batch is many scripts, each given the launch's timeout.
+        allowance = self.launch.timeout * max(1.0, len(batch) / 20)
+        try:
+            if self.proc is None:
+                raise WorkerCrashed("worker died", batch[0].ops)
+            answer = self._receive(batch[0].ops, allowance)
+        except (WorkerCrashed, WorkerTimedOut) as lost:
+            return self._one_at_a_time(batch, lost.detail)
+        outcomes: list[Outcome] = []
+        for script, each in zip(batch, answer["outcomes"], strict=True):
+            if "trace" in each:
+                outcomes.append(trace_from_json(each["trace"]))
+            elif "exception" in each:
+                outcomes.append(_adapter_fault(each["exception"], script.ops))
+            else:
+                outcomes.append(RuntimeError(f"worker: {each['error']}"))
+        return outcomes
+
+    def _one_at_a_time(self, batch: Sequence[Script], detail: str) -> list[Outcome]:
+        """The batch again, script by script: the crash or hang names its own script."""
+        outcomes: list[Outcome] = []
+        for script in batch:
+            try:
+                outcomes.append(self.run(script))
+            except (WorkerCrashed, WorkerTimedOut):
+                raise
+            except Exception as exc:
+                outcomes.append(exc)
+        raise WorkerCrashed(
+            f"{detail} running a batch of {len(batch)} script(s); none of them crashed or "
+            "hung when run alone (did not recur; the script shown is the batch's first)",
+            batch[0].ops,
+        )
+
     def reset(self) -> None:
         self._ensure()
         self._pending = []
@@ -311,6 +432,68 @@ class Worker(Runner):
         self._pending.append(op)
         answer = self._request({"cmd": "step", "op": op.to_json()}, self._pending)
         return Observation.from_json(answer["obs"])
+
+
+class Pair(Runner):
+    """Two workers over the same library, one per core: each batch is split between
+    them. Single scripts and steps go to the first."""
+
+    def __init__(self, first: Worker, second: Worker) -> None:
+        self.name = first.name
+        self.first, self.second = first, second
+        self._variants: dict[tuple[tuple[str, str], ...], Pair] = {}
+        self._split = 0
+
+    @classmethod
+    def of(cls, worker: Worker) -> Pair:
+        return cls(worker, Worker(worker.name, worker.launch))
+
+    def hello(self) -> dict[str, Any]:
+        return self.first.hello()
+
+    def missing(self, features: Sequence[str]) -> dict[str, list[str] | None]:
+        return self.first.missing(features)
+
+    def run(self, script: Script) -> Trace:
+        return self.first.run(script)
+
+    def submit(self, scripts: Sequence[Script]) -> None:
+        # The first worker also runs the single scripts: it takes the smaller half.
+        self._split = len(scripts) // 2
+        self.first.submit(scripts[: self._split])
+        self.second.submit(scripts[self._split :])
+
+    def collect(self) -> list[Outcome]:
+        try:
+            head = self.first.collect()
+        except BaseException:
+            self.second.collect()  # read its answer too, or its next one would be this
+            raise
+        return head + self.second.collect()
+
+    def set_break(self, rule_id: str | None) -> None:
+        self.first.set_break(rule_id)
+        self.second.set_break(rule_id)
+
+    def reset(self) -> None:
+        self.first.reset()
+
+    def step(self, op: Op) -> Observation:
+        return self.first.step(op)
+
+    def variant(self, options: dict[str, str]) -> Runner:
+        one, two = self.first.variant(options), self.second.variant(options)
+        if one is self.first:
+            return self
+        assert isinstance(one, Worker) and isinstance(two, Worker)
+        key = tuple(sorted(options.items()))
+        if key not in self._variants:
+            self._variants[key] = Pair(one, two)
+        return self._variants[key]
+
+    def close(self) -> None:
+        self.first.close()
+        self.second.close()
 
 
 def _exception_answer(exc: BaseException) -> dict[str, str]:
@@ -374,7 +557,17 @@ def _check_mapped(lib_dir: str | None) -> None:
         )
 
 
-def _serve(library: Library, lib_dir: str | None) -> int:
+def _run_one(interpreter: Interpreter, script: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"trace": trace_to_json(interpreter.run(Script.from_json(script)))}
+    except (ScriptError, NotImplementedError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # the adapter raised: this script's outcome; the batch goes on
+        return {"exception": _exception_answer(exc)}
+
+
+def _serve(base: Library, lib_dir: str | None) -> int:
+    library = base
     interpreter = Interpreter(library)
     out = sys.stdout
     for line in sys.stdin:
@@ -394,6 +587,15 @@ def _serve(library: Library, lib_dir: str | None) -> int:
             elif cmd == "run":
                 trace = interpreter.run(Script.from_json(message["script"]))
                 answer = {"trace": trace_to_json(trace)}
+            elif cmd == "batch":
+                answer = {"outcomes": [_run_one(interpreter, s) for s in message["scripts"]]}
+            elif cmd == "break":
+                from conformance.breaks import BreakingLibrary
+
+                rule_id = message["rule"]
+                library = base if rule_id is None else BreakingLibrary(base, rule_id)
+                interpreter = Interpreter(library)
+                answer = {}
             elif cmd == "reset":
                 interpreter.reset()
                 answer = {}

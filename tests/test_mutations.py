@@ -72,3 +72,22 @@ def _score() -> Iterator[None]:
         f"collateral: {len(collateral)} mutant(s) also fail other rules"
         + "".join(f"\n  {k}: {', '.join(v)}" for k, v in sorted(collateral.items()))
     )
+
+
+SEEDS = (1, 2, 3)
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in TESTABLE])
+def test_each_mutant_fails_under_the_default_profile_on_every_seed(rule_id: str) -> None:
+    """Coverage by construction: whatever the seed, the default profile catches each
+    mutant. Each seed's run stops at its first deviation (as a break run does): whether
+    it fails is what counts here, the shrinking is tested above."""
+    rule = next(r for r in TESTABLE if r.id == rule_id)
+    statuses = {}
+    for run_seed in SEEDS:
+        engine = Engine(
+            InProcess("mutant", ModelLibrary(broken=rule_id)), "default", run_seed, breaking=True
+        )
+        result = engine._run(rule)
+        statuses[run_seed] = (result.status, result.detail if result.status != "fail" else "")
+    assert statuses == {s: ("fail", "") for s in SEEDS}

@@ -56,7 +56,7 @@ def test_report_bad_results_file_is_one_line(
     assert main(["report", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (
-        f"sslconform: {bad}: rules[3].status: expected one of pass, fail, absent, "
+        f"sslconform: {bad}: rules[3].status: expected one of pass, fail, flaky, absent, "
         "not-applicable, crash, timeout, error, got 'passed'"
     )
 

@@ -79,7 +79,7 @@ def test_an_error_reads_as_one_line_naming_the_place_and_the_expectation(
         d["rules"][3]["status"] = "passed"
 
     assert _bad(tmp_path, status) == (
-        "rules[3].status: expected one of pass, fail, absent, not-applicable, crash, "
+        "rules[3].status: expected one of pass, fail, flaky, absent, not-applicable, crash, "
         "timeout, error, got 'passed'"
     )
     assert _bad(tmp_path, lambda d: d.pop("library")) == "library: required, missing"

@@ -5,6 +5,7 @@ system's OpenSSL and a native library with a racy reference count."""
 from __future__ import annotations
 
 import ctypes.util
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -139,8 +140,15 @@ def test_openssl_threads_keep_the_count(worker_for: Any) -> None:
     assert trace[3].freed == [trace[1].object]
 
 
+DEVIATING_ON_3 = ("ret.dup.alloc-failure", "dup.initial.independent-settings")
+
+
 @pytest.mark.skipif(not HAS_OPENSSL, reason="no system libssl")
-@pytest.mark.parametrize("rule_id", [r for r in NEW_RULES if r != "ret.dup.alloc-failure"])
+@pytest.mark.parametrize(
+    "rule_id",
+    # Both deviate on OpenSSL 3.0: see the tests of each below.
+    [r for r in NEW_RULES if r not in DEVIATING_ON_3],
+)
 def test_the_system_openssl_passes(rule_id: str) -> None:
     worker = Worker("openssl", Launch(OPENSSL))
     try:
@@ -170,7 +178,12 @@ def test_a_racy_native_reference_count_is_caught(tmp_path: Path) -> None:
     finally:
         worker.close()
     assert single.status == "pass", single.detail
-    assert threaded.status == "fail", threaded.detail
+    # A race shows on some runs of a script only: when the deviating script held on its
+    # second run, the verdict is flaky (issue 10), with both observations.
+    assert threaded.status in ("fail", "flaky"), threaded.detail
+    assert re.search(r"the (threads|count) lost", threaded.detail or ""), threaded.detail
+    if threaded.status == "flaky":
+        assert threaded.trace and threaded.rerun_trace
 
 
 def test_openssl_111_returns_null_without_an_error_when_a_dup_allocation_fails() -> None:
@@ -264,3 +277,37 @@ def _client_sigalgs_sweep(worker: Worker) -> None:
     silent = [o.value["allocations"] for o in trace[3:] if o.null and not o.errors]
     assert silent, "every failed SSL_dup queued an error"
     assert all(o.value["leaked"] == 0 for o in trace[3:])
+
+
+@pytest.mark.skipif(not HAS_OPENSSL, reason="no system libssl")
+def test_openssl_3_dup_with_a_session_shares_the_security_level(worker_for: Any) -> None:
+    """Found by dup.initial.independent-settings' fixed cases on OpenSSL 3.0.19: with a
+    session set on s, SSL_dup shares s's certificate structure (SSL_copy_session_id), which
+    holds the security level, so setting it on s changes the duplicate's too."""
+    from conformance import fixtures
+    from conformance.properties import PROPERTIES
+    from conformance.properties.common import Capabilities, Deviation, ScriptProperty
+
+    env = {fixtures.ENV: str(fixtures.ensure())}
+    worker = Worker("openssl", Launch(OPENSSL, env=env))
+    script = Script(
+        (
+            Op("ctx_new", method="tls"),
+            Op("ssl_new", ctx=0),
+            Op("ssl_set", ssl=0, setting="session", value="session-a"),
+            Op("ssl_dup", ssl=0),
+            Op("ssl_get", ssl=1, setting="security-level"),
+            Op("ssl_set", ssl=0, setting="security-level", value=0),
+            Op("ssl_get", ssl=1, setting="security-level"),
+        )
+    )
+    try:
+        trace = worker.run(script)
+    finally:
+        worker.close()
+    checked = rule("dup.initial.independent-settings")
+    prop = PROPERTIES[checked.id]
+    assert isinstance(prop, ScriptProperty)
+    with pytest.raises(Deviation) as found:
+        prop.check(checked, script, trace, Capabilities())
+    assert found.value.observed == 0 and found.value.expected != 0

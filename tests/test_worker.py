@@ -122,3 +122,48 @@ def test_an_adapter_saying_it_does_not_observe_yet_is_one_line(worker_for: Any) 
         "worker: NotImplementedError: ssl_dup is not observed by this adapter yet"
     )
     assert worker.restarts == 1
+
+
+SHORT = Script(SCRIPT.ops[:2])
+
+
+def test_a_batch_gives_each_script_the_outcome_it_gets_alone(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER)
+    batch = [SCRIPT, SHORT, Script((Op("ssl_free", ssl=3),)), SCRIPT]
+    outcomes = worker.run_batch(batch)
+    assert outcomes[0] == worker.run(SCRIPT) and outcomes[1] == worker.run(SHORT)
+    assert isinstance(outcomes[2], Exception)  # a script that cannot run: its own outcome
+    assert outcomes[3] == outcomes[0]
+    assert worker.restarts == 1
+
+
+def test_a_crash_inside_a_batch_is_reported_with_the_script_that_crashed(
+    worker_for: Any,
+) -> None:
+    worker = worker_for(ADAPTER, crash="ssl_dup")
+    with pytest.raises(WorkerCrashed) as caught:
+        worker.run_batch([SHORT, SHORT, SCRIPT, SHORT])
+    assert "SIGSEGV" in caught.value.detail
+    assert caught.value.ops == list(SCRIPT.ops)
+
+
+def test_two_workers_share_a_batch_in_order(worker_for: Any) -> None:
+    from conformance.worker import Pair
+
+    first = worker_for(ADAPTER)
+    pair = Pair(first, worker_for(ADAPTER))
+    batch = [SHORT, SCRIPT] * 5
+    assert pair.run_batch(batch) == [first.run(s) for s in batch]
+    assert pair.first.restarts == pair.second.restarts == 1
+
+
+def test_a_break_is_switched_in_the_running_worker(worker_for: Any) -> None:
+    worker = worker_for("conformance.model")
+    checked = rule("dup.initial.new-object")
+    worker.set_break(checked.id)
+    broken = worker.run(SCRIPT)
+    worker.set_break(None)
+    kept = worker.run(SCRIPT)
+    assert worker.restarts == 1  # one process all along
+    assert broken[2].object == broken[1].object  # the break: SSL_dup returned s itself
+    assert kept[2].object != kept[1].object

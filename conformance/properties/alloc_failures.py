@@ -8,8 +8,7 @@ allowed, as long as it returns a usable object and leaks nothing.
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -27,19 +26,17 @@ from conformance.strategies import sets
 # on OpenSSL 3.0, SSL_dup 9 to a few dozen with CA lists set; a deviation may sit at one
 # point only), then a few random points beyond, up to where the call makes no more.
 SWEEP = 64
-BEYOND = st.lists(st.integers(SWEEP + 1, 400), max_size=2)
 
 
-@st.composite
-def _scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
-    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
-    tries = list(range(1, SWEEP + 1)) + draw(BEYOND)
+def _scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=d.method(METHODS))]
+    ops += sets(d, "ctx_set", 0, caps.settable_ctx)
+    tries = list(range(1, SWEEP + 1)) + [d.integer(SWEEP + 1, 400) for _ in range(d.integer(0, 2))]
     if rule.id == "ret.new.alloc-failure":
         ops += [Op("ssl_new_failing", ctx=0, value=n) for n in tries]
     else:
         ops.append(Op("ssl_new", ctx=0))
-        ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+        ops += sets(d, "ssl_set", 0, caps.settable_ssl)
         ops += [Op("ssl_dup_failing", ssl=0, value=n) for n in tries]
         ops.append(Op("ssl_free", ssl=0))
     return Script(tuple(ops))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hypothesis import reject
-from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine
 
 from conformance.library import Json
@@ -16,6 +14,9 @@ from conformance.rules import Rule
 from conformance.script import Observation, Op, Script, Trace
 from conformance.settings import Fields, Setting
 from conformance.worker import Runner
+
+if TYPE_CHECKING:
+    from conformance.explore import Draw
 
 
 class Deviation(Exception):
@@ -32,6 +33,11 @@ class Deviation(Exception):
         # whose scripts hypothesis cannot shrink, such as a fixed sweep); the engine runs
         # it and reports it instead when the property's check fails on it too.
         self.shorter: Script | None = None
+
+
+class SetAside(Exception):
+    """This example shows nothing the rule judges (a value the library could not show, a
+    NULL another rule judges): it is not counted. Under hypothesis it is a reject()."""
 
 
 class Stop(BaseException):
@@ -56,9 +62,14 @@ class Capabilities:
     unobservable: list[str] = field(default_factory=list)  # details of rejected examples
 
 
+Generate = Callable[["Draw", Rule, Capabilities], Script]
+
+
 @dataclass
 class ScriptProperty:
-    scripts: Callable[[Rule, Capabilities], st.SearchStrategy[Script]]
+    # The script generator, written once against Draw: the explorer, the fixed cases
+    # and hypothesis (to shrink) each make its choices (conformance.explore).
+    scripts: Generate
     check: Callable[[Rule, Script, Trace, Capabilities], None]
     # The calls ("ssl_new", "ssl_dup") whose NULL this rule judges. A NULL from any other
     # sets the example aside: another rule (ret.*.pointer) says whether that is allowed.
@@ -92,7 +103,7 @@ def screen(
             raise Stop("absent", "the library lacks " + ", ".join(obs.absent), script, trace)
         if obs.unobservable:
             caps.unobservable.append(obs.unobservable)
-            reject()
+            raise SetAside(obs.unobservable)
     if len(trace) != len(script.ops):
         raise Stop("error", "the backend stopped before the end of the script", script, trace)
     for op, obs in zip(script.ops, trace, strict=True):
@@ -104,7 +115,7 @@ def screen(
 
 def unusable(caps: Capabilities, why: str) -> None:
     caps.unobservable.append(why)
-    reject()
+    raise SetAside(why)
 
 
 def ops_setting(script: Script, op: str, index: int, name: str) -> list[Json]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
+    Generate,
     Property,
     ScriptProperty,
     ops_setting,
@@ -20,43 +20,40 @@ from conformance.properties.common import (
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import Setting, setting
-from conformance.strategies import methods_for, sets, setting_value_with
+from conformance.strategies import methods_for, sets
 
 ROLE_STATE = {"server": "accept", "client": "connect"}
 
 
-def _scripts(
-    entry: Setting, part: str | None
-) -> Callable[[Rule, Capabilities], st.SearchStrategy[Script]]:
+def _scripts(entry: Setting, part: str | None) -> Generate:
     name = entry.name
 
-    @st.composite
-    def scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
+    def scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
         # The context and s both get random settings, the target among them on the
         # context too: deviations live in how a context's value meets the SSL's own.
-        ops = [Op("ctx_new", method=draw(methods_for(entry)))]
-        ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+        ops = [Op("ctx_new", method=d.method(methods_for(entry)))]
+        ops += sets(d, "ctx_set", 0, caps.settable_ctx)
         if not entry.on_ssl:  # only a context has it: s has it from SSL_new
-            value = draw(setting_value_with(entry, part))
+            value = d.value(entry, part)
             ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        elif part is not None and name in caps.settable_ctx and draw(st.booleans()):
+        elif part is not None and name in caps.settable_ctx and d.boolean():
             # A field set on the context, then on s: SSL_dup must copy s's, not keep the
             # context's (X509_VERIFY_PARAM_inherit keeps what is already set).
-            value = draw(setting_value_with(entry, part))
+            value = d.value(entry, part)
             ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         ops.append(Op("ssl_new", ctx=0))
-        if not entry.on_ssl and draw(st.booleans()):
+        if not entry.on_ssl and d.boolean():
             # The context changes after SSL_new: a copy must show s's value, not this one.
-            value = draw(setting_value_with(entry, part))
+            value = d.value(entry, part)
             ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         others = caps.settable_ssl - {name, "accept-connect-state"}
-        ops += draw(sets("ssl_set", 0, others))
+        ops += sets(d, "ssl_set", 0, others)
         if entry.role in ROLE_STATE and name != "accept-connect-state":
             ops.append(
                 Op("ssl_set", ssl=0, setting="accept-connect-state", value=ROLE_STATE[entry.role])
             )
-        for _ in range(draw(st.integers(1, 2)) if entry.on_ssl else 0):
-            value = draw(setting_value_with(entry, part))
+        for _ in range(d.integer(1, 2) if entry.on_ssl else 0):
+            value = d.value(entry, part)
             ops.append(Op("ssl_set", ssl=0, setting=name, value=value))
         ops += [
             Op("ssl_dup", ssl=0),

@@ -3,8 +3,7 @@ the handshake has started, the same handle with one more reference."""
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -19,14 +18,13 @@ from conformance.settings import METHODS
 from conformance.strategies import sets
 
 
-@st.composite
-def _initial_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    contexts = draw(st.integers(1, 2))
-    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS))) for _ in range(contexts)]
-    ctx = draw(st.integers(0, contexts - 1))
-    ops += draw(sets("ctx_set", ctx, caps.settable_ctx))
+def _initial_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    contexts = d.integer(1, 2)
+    ops = [Op("ctx_new", method=d.method(METHODS)) for _ in range(contexts)]
+    ctx = d.integer(0, contexts - 1)
+    ops += sets(d, "ctx_set", ctx, caps.settable_ctx)
     ops.append(Op("ssl_new", ctx=ctx))
-    ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+    ops += sets(d, "ssl_set", 0, caps.settable_ssl)
     ops += [Op("ssl_dup", ssl=0), Op("ssl_get_ctx", ssl=1)]
     return Script(tuple(ops))
 
@@ -52,27 +50,23 @@ def _initial_same_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabiliti
         )
 
 
-@st.composite
-def _started_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    ops = [Op("ctx_new", method=draw(st.sampled_from(("tls", "tls-client"))))]
-    ops += draw(
-        sets(
-            "ctx_set",
-            0,
-            caps.settable_ctx
-            - {"min-proto-version", "max-proto-version", "options", "cipher-list"},
-        )
+def _started_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=d.method(("tls", "tls-client")))]
+    ops += sets(
+        d,
+        "ctx_set",
+        0,
+        caps.settable_ctx - {"min-proto-version", "max-proto-version", "options", "cipher-list"},
     )
     ops += [Op("ssl_new", ctx=0)]
-    ops += draw(
-        sets(
-            "ssl_set",
-            0,
-            caps.settable_ssl
-            - {"min-proto-version", "max-proto-version", "options", "cipher-list", "msg-callback"},
-        )
+    ops += sets(
+        d,
+        "ssl_set",
+        0,
+        caps.settable_ssl
+        - {"min-proto-version", "max-proto-version", "options", "cipher-list", "msg-callback"},
     )
-    dups = draw(st.integers(1, 3))
+    dups = d.integer(1, 3)
     ops.append(Op("handshake", ssl=0))
     ops += [Op("ssl_dup", ssl=0) for _ in range(dups)]
     if rule.id == "dup.started.increments":

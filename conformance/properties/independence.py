@@ -3,8 +3,7 @@ never show on the other, and freeing one never frees the other."""
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -16,7 +15,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import BY_NAME, METHODS, SETTINGS
-from conformance.strategies import sets, setting_value
+from conformance.strategies import sets
 
 # Getters that change the object they read: they run a handshake on it, which makes it
 # a client and leaves the initial state. Such settings are set here, never read.
@@ -25,12 +24,12 @@ DESTRUCTIVE_GETTERS = frozenset(
 )
 
 
-def _prefix(draw: st.DrawFn, caps: Capabilities) -> list[Op]:
+def _prefix(d: Draw, caps: Capabilities) -> list[Op]:
     """A context and s in any configuration the settings reach, then SSL_dup(s)."""
-    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
-    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+    ops = [Op("ctx_new", method=d.method(METHODS))]
+    ops += sets(d, "ctx_set", 0, caps.settable_ctx)
     ops.append(Op("ssl_new", ctx=0))
-    ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+    ops += sets(d, "ssl_set", 0, caps.settable_ssl)
     ops.append(Op("ssl_dup", ssl=0))
     return ops
 
@@ -46,23 +45,22 @@ def _separate(script: Script, trace: Trace, caps: Capabilities) -> tuple[int, in
     return new.object, dup.object
 
 
-@st.composite
-def _settings_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
+def _settings_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
-    ops = _prefix(draw, caps)
+    ops = _prefix(d, caps)
     if not names:
         return Script(tuple(ops))
-    changed = draw(st.integers(0, 1))  # 1: change the duplicate, read s; 0: the reverse
+    changed = d.integer(0, 1)  # 1: change the duplicate, read s; 0: the reverse
     other = 1 - changed
-    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
+    chosen = d.names(names, 4, 1)
     ops += [Op("ssl_get", ssl=other, setting=n) for n in chosen]
     # Settings only a handshake shows change too, though only the others are compared.
-    ops += draw(sets("ssl_set", changed, caps.settable_ssl & DESTRUCTIVE_GETTERS, max_count=2))
+    ops += sets(d, "ssl_set", changed, caps.settable_ssl & DESTRUCTIVE_GETTERS, max_count=2)
     for name in chosen:
-        for _ in range(draw(st.integers(1, 2))):
-            value = draw(setting_value(BY_NAME[name]))
+        for _ in range(d.integer(1, 2)):
+            value = d.value(BY_NAME[name])
             ops.append(Op("ssl_set", ssl=changed, setting=name, value=value))
-    if draw(st.booleans()):
+    if d.boolean():
         ops.append(Op("handshake", ssl=changed))  # one of them leaves the initial state
     ops += [Op("ssl_get", ssl=other, setting=n) for n in chosen]
     return Script(tuple(ops))
@@ -92,19 +90,18 @@ def _settings_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities
             )
 
 
-@st.composite
-def _lifetime_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    ops = _prefix(draw, caps)
-    first = draw(st.integers(0, 1))  # which of s (0) and the duplicate (1) goes first
+def _lifetime_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    ops = _prefix(d, caps)
+    first = d.integer(0, 1)  # which of s (0) and the duplicate (1) goes first
     second = 1 - first
-    if draw(st.booleans()):
+    if d.boolean():
         ops.append(Op("handshake", ssl=first))  # a started object holds more to free
     # The survivor shows the same value right before and right after the other is freed
     # (nothing else happens between the two reads), and is still set after it.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
-    read = [Op("ssl_get", ssl=second, setting=draw(st.sampled_from(names)))] if names else []
+    read = [Op("ssl_get", ssl=second, setting=d.choice(names))] if names else []
     ops += [*read, Op("ssl_free", ssl=first), *read]
-    ops += draw(sets("ssl_set", second, names, max_count=2))
+    ops += sets(d, "ssl_set", second, names, max_count=2)
     ops.append(Op("ssl_free", ssl=second))
     return Script(tuple(ops))
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -18,14 +17,13 @@ from conformance.properties.common import (
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import METHODS, setting
-from conformance.strategies import sets, setting_value_with
+from conformance.strategies import sets
 
 
-@st.composite
-def _creates_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    count = draw(st.integers(2, 4))
-    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
-    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+def _creates_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    count = d.integer(2, 4)
+    ops = [Op("ctx_new", method=d.method(METHODS))]
+    ops += sets(d, "ctx_set", 0, caps.settable_ctx)
     ops += [Op("ssl_new", ctx=0) for _ in range(count)]
     return Script(tuple(ops))
 
@@ -42,13 +40,12 @@ def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
     entry = setting(name)
     what = f"{name} {part}" if part else name
 
-    @st.composite
-    def scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-        ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
-        ops += draw(sets("ctx_set", 0, caps.settable_ctx - {name}))
+    def scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+        ops = [Op("ctx_new", method=d.method(METHODS))]
+        ops += sets(d, "ctx_set", 0, caps.settable_ctx - {name})
         if entry.domain is not None:
-            for _ in range(draw(st.integers(1, 2))):
-                value = draw(setting_value_with(entry, part))
+            for _ in range(d.integer(1, 2)):
+                value = d.value(entry, part)
                 ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
         ops += [
             Op("ssl_new", ctx=0),

@@ -3,8 +3,7 @@ SSL_up_ref's 1."""
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -18,8 +17,8 @@ from conformance.settings import METHODS
 from conformance.strategies import sets
 
 
-def _null_ctx_scripts(rule: Rule, caps: Capabilities) -> st.SearchStrategy[Script]:
-    return st.just(Script((Op("ssl_new"),)))
+def _null_ctx_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    return Script((Op("ssl_new"),))
 
 
 def _null_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
@@ -32,18 +31,17 @@ def _null_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> N
         )
 
 
-@st.composite
-def _new_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
-    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+def _new_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=d.method(METHODS))]
+    ops += sets(d, "ctx_set", 0, caps.settable_ctx)
     ops += [Op("ssl_new", ctx=0)]
     if rule.id == "ret.new.pointer":
         ops.append(Op("ssl_free", ssl=0))
     elif rule.id == "ret.dup.pointer":
-        ops += draw(sets("ssl_set", 0, caps.settable_ssl))
+        ops += sets(d, "ssl_set", 0, caps.settable_ssl)
         ops.append(Op("ssl_dup", ssl=0))
     else:  # ret.up-ref.one
-        ops += [Op("ssl_up_ref", ssl=0) for _ in range(draw(st.integers(1, 3)))]
+        ops += [Op("ssl_up_ref", ssl=0) for _ in range(d.integer(1, 3))]
     return Script(tuple(ops))
 
 

@@ -4,8 +4,7 @@ the GIL around each foreign call), all on one object the script made."""
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
+from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -20,15 +19,14 @@ from conformance.settings import METHODS
 from conformance.strategies import sets
 
 
-@st.composite
-def _scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
-    ops = [Op("ctx_new", method=draw(st.sampled_from(METHODS)))]
-    ops += draw(sets("ctx_set", 0, caps.settable_ctx))
+def _scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
+    ops = [Op("ctx_new", method=d.method(METHODS))]
+    ops += sets(d, "ctx_set", 0, caps.settable_ctx)
     ops.append(Op("ssl_new", ctx=0))
-    held = draw(st.integers(0, 2))  # references the script itself adds before the threads
+    held = d.integer(0, 2)  # references the script itself adds before the threads
     ops += [Op("ssl_up_ref", ssl=0) for _ in range(held)]
-    for _ in range(draw(st.integers(1, 2))):
-        value = {"threads": draw(st.integers(2, 8)), "per_thread": draw(st.integers(1, 2000))}
+    for _ in range(d.integer(1, 2)):
+        value = {"threads": d.integer(2, 8), "per_thread": d.integer(1, 2000)}
         ops.append(Op("ssl_threads", ssl=0, value=value))
     ops += [Op("ssl_free", ssl=0) for _ in range(held + 1)]
     return Script(tuple(ops))

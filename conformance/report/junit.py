@@ -1,7 +1,7 @@
 """JUnit XML, one file per backend, for CI systems that show test results.
 
 Each rule is a test case named by its id, classed by its group. A deviation is a
-failure; a crash, timeout or harness error is an error; an absent function, a rule
+failure; a flaky verdict, a crash, timeout or harness error is an error; an absent function, a rule
 that does not apply and a rule not run are skipped, with the reason. No timestamps:
 the same results give the same bytes.
 """
@@ -61,7 +61,7 @@ def render(matrix: Matrix, column: Column) -> str:
                 counts["failures"] += 1
                 el = ET.SubElement(case, "failure", message=detail, type="deviation")
                 el.text = body
-            elif result.status in ("crash", "timeout", "error"):
+            elif result.status in ("flaky", "crash", "timeout", "error"):
                 counts["errors"] += 1
                 el = ET.SubElement(case, "error", message=detail, type=result.status)
                 el.text = body

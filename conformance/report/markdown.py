@@ -18,7 +18,7 @@ from conformance.report.templating import markdown_environment
 
 __all__ = ["md", "render"]
 
-DEVIATIONS = ("fail", "crash", "timeout", "error")
+DEVIATIONS = ("fail", "flaky", "crash", "timeout", "error")
 MAX_ROWS = 200  # a pull request comment has a size limit
 
 
