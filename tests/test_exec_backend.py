@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from backends.reference.model import load as load_model
 from conformance.engine import Engine
+from conformance.model import load as load_model
 from conformance.rules import RULES
 from conformance.script import Op, Script
 from conformance.worker import EXEC, PROTOCOL, InProcess, Launch, Worker, WorkerCrashed

@@ -15,8 +15,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from backends.reference.model import load
+from conformance.breaks import BreakingLibrary
 from conformance.interpreter import Interpreter
+from conformance.library import Library
+from conformance.model import load
 from conformance.script import Op, Script, trace_to_json
 
 
@@ -25,14 +27,15 @@ def main() -> int:
     parser.add_argument("--lib")
     parser.add_argument("--option", action="append", default=[])  # the model needs none
     args = parser.parse_args()
-    library = load(args.lib, {})
+    base = load(args.lib, {})
+    library: Library = base
     interpreter = Interpreter(library)
     for line in sys.stdin:
         request = json.loads(line)
         cmd = request.get("cmd")
         if cmd == "hello":
             answer: dict[str, object] = {
-                "protocol": 1,
+                "protocol": 2,
                 "version": library.version(),
                 "mapped": [],
                 "pid": os.getpid(),
@@ -42,6 +45,18 @@ def main() -> int:
         elif cmd == "run":
             trace = interpreter.run(Script.from_json(request["script"]))
             answer = {"trace": trace_to_json(trace)}
+        elif cmd == "batch":
+            answer = {
+                "outcomes": [
+                    {"trace": trace_to_json(interpreter.run(Script.from_json(script)))}
+                    for script in request["scripts"]
+                ]
+            }
+        elif cmd == "break":  # the rule's promise broken at the library's boundary
+            rule_id = request["rule"]
+            library = base if rule_id is None else BreakingLibrary(base, rule_id)
+            interpreter = Interpreter(library)
+            answer = {}
         elif cmd == "reset":
             interpreter.reset()
             answer = {}
