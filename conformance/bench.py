@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance import binding
 from conformance.interpreter import Interpreter
 from conformance.registry import backend, load_adapter
 from conformance.rules import Rule, rule
@@ -62,7 +63,7 @@ int main(int argc, char **argv) {
         SSL_CTX *ctx = SSL_CTX_new(TLS_method());
         SSL *s = SSL_new(ctx);
         SSL_set_verify_depth(s, 5);
-        SSL_set_options(s, SSL_OP_NO_TICKET);
+        SSL_set_options(s, @NO_TICKET@);
         SSL *d = SSL_dup(s);
         if (SSL_get_verify_depth(d) != 5) return 1;
         SSL_free(d);
@@ -73,7 +74,7 @@ int main(int argc, char **argv) {
     printf("%f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
     return 0;
 }
-"""
+""".replace("@NO_TICKET@", binding.FLAGS["options"].c_names()["no-ticket"])
 
 
 def _rate(run_once: Callable[[], object], seconds: float) -> float:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backends.native import bits_to_names
+from conformance import binding
 from conformance.fixtures import ENV as FIXTURES_ENV
 from conformance.fixtures import common_name
 from conformance.library import Absent, AllocReport, Json, Kind, Unavailable, Unobservable
@@ -49,39 +50,18 @@ def _constants(table: dict[str, str]) -> dict[str, int | None]:
     return out
 
 
-# Script names -> (pyOpenSSL constant, OpenSSL's name of it).
-OPTION_CONSTANTS = {
-    "allow-no-dhe-kex": ("OP_ALLOW_NO_DHE_KEX", "SSL_OP_ALLOW_NO_DHE_KEX"),
-    "no-query-mtu": ("OP_NO_QUERY_MTU", "SSL_OP_NO_QUERY_MTU"),
-    "no-ticket": ("OP_NO_TICKET", "SSL_OP_NO_TICKET"),
-    "no-compression": ("OP_NO_COMPRESSION", "SSL_OP_NO_COMPRESSION"),
-    "enable-middlebox-compat": ("OP_ENABLE_MIDDLEBOX_COMPAT", "SSL_OP_ENABLE_MIDDLEBOX_COMPAT"),
-    "prioritize-chacha": ("OP_PRIORITIZE_CHACHA", "SSL_OP_PRIORITIZE_CHACHA"),
-    "cipher-server-preference": ("OP_CIPHER_SERVER_PREFERENCE", "SSL_OP_CIPHER_SERVER_PREFERENCE"),
-    "no-anti-replay": ("OP_NO_ANTI_REPLAY", "SSL_OP_NO_ANTI_REPLAY"),
-    "no-tlsv1": ("OP_NO_TLSv1", "SSL_OP_NO_TLSv1"),
-    "no-tlsv1.2": ("OP_NO_TLSv1_2", "SSL_OP_NO_TLSv1_2"),
-    "no-tlsv1.1": ("OP_NO_TLSv1_1", "SSL_OP_NO_TLSv1_1"),
-    "no-tlsv1.3": ("OP_NO_TLSv1_3", "SSL_OP_NO_TLSv1_3"),
-    "no-renegotiation": ("OP_NO_RENEGOTIATION", "SSL_OP_NO_RENEGOTIATION"),
-}
-MODE_CONSTANTS = {
-    "enable-partial-write": ("MODE_ENABLE_PARTIAL_WRITE", "SSL_MODE_ENABLE_PARTIAL_WRITE"),
-    "accept-moving-write-buffer": (
-        "MODE_ACCEPT_MOVING_WRITE_BUFFER",
-        "SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER",
-    ),
-    "auto-retry": ("MODE_AUTO_RETRY", "SSL_MODE_AUTO_RETRY"),
-    "no-auto-chain": ("MODE_NO_AUTO_CHAIN", "SSL_MODE_NO_AUTO_CHAIN"),
-    "release-buffers": ("MODE_RELEASE_BUFFERS", "SSL_MODE_RELEASE_BUFFERS"),
-    "send-fallback-scsv": ("MODE_SEND_FALLBACK_SCSV", "SSL_MODE_SEND_FALLBACK_SCSV"),
-}
-VERIFY_CONSTANTS = {
-    "peer": ("VERIFY_PEER", "SSL_VERIFY_PEER"),
-    "fail-if-no-peer-cert": ("VERIFY_FAIL_IF_NO_PEER_CERT", "SSL_VERIFY_FAIL_IF_NO_PEER_CERT"),
-    "client-once": ("VERIFY_CLIENT_ONCE", "SSL_VERIFY_CLIENT_ONCE"),
-    "post-handshake": ("VERIFY_POST_HANDSHAKE", "SSL_VERIFY_POST_HANDSHAKE"),
-}
+def _pyopenssl_names(table: str) -> dict[str, tuple[str, str]]:
+    """Script names -> (pyOpenSSL's constant, OpenSSL's C name), from the binding table:
+    pyOpenSSL names each of OpenSSL's SSL_* flags without the prefix (OP_NO_TICKET)."""
+    return {
+        name: (c_name.removeprefix("SSL_"), c_name)
+        for name, c_name in binding.FLAGS[table].c_names().items()
+    }
+
+
+OPTION_CONSTANTS = _pyopenssl_names("options")
+MODE_CONSTANTS = _pyopenssl_names("modes")
+VERIFY_CONSTANTS = _pyopenssl_names("verify-modes")
 PROTO_CONSTANTS = {
     "tls1": "TLS1_VERSION",
     "tls1.1": "TLS1_1_VERSION",
