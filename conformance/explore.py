@@ -141,10 +141,40 @@ class RandomDraw:
 
 class CaseDraw(RandomDraw):
     """The decisive cases: a fixed seed per rule and case, every value an edge of its
-    domain, so each run tries the same cases first whatever the run's seed."""
+    domain, so each run tries the same cases first whatever the run's seed.
+
+    The shape of a script is enumerated, not drawn: a generator's first DECISIONS yes/no
+    and small-count decisions (set the target on the context too, on s, or both; change
+    the context after SSL_new; set it once or twice) are the digits of the case's index,
+    in the order the generator asks them. So the first 2**DECISIONS cases (128) meet every
+    combination of a rule's first decisions, on every run; only what comes after, and
+    the values (each an edge of its domain), are seeded.
+    """
+
+    DECISIONS = 7
+    SMALL = 4  # integer ranges up to this many values are enumerated too
 
     def __init__(self, rule_id: str, index: int) -> None:
         super().__init__(random.Random(f"case:{rule_id}:{index}"), edge_rate=1.0)
+        self.digits = index
+        self.decided = 0
+
+    def _digit(self, radix: int) -> int | None:
+        if self.decided >= self.DECISIONS:
+            return None  # past the enumerated decisions: the seeded explorer's
+        self.decided += 1
+        digit, self.digits = self.digits % radix, self.digits // radix
+        return digit
+
+    def boolean(self) -> bool:
+        digit = self._digit(2)
+        return super().boolean() if digit is None else bool(digit)
+
+    def integer(self, lo: int, hi: int) -> int:
+        if hi - lo + 1 > self.SMALL:
+            return super().integer(lo, hi)
+        digit = self._digit(hi - lo + 1)
+        return super().integer(lo, hi) if digit is None else lo + digit
 
 
 @dataclass

@@ -161,3 +161,18 @@ def test_the_gate_and_the_report_take_a_flaky_cell(
     assert main(["report", str(results), "--out", str(tmp_path / "report")]) == 0
     assert "flaky" in (tmp_path / "report" / "index.html").read_text()
     assert "Traceback" not in "".join(capsys.readouterr())
+
+
+def test_fixed_cases_enumerate_every_combination_of_a_generators_first_decisions() -> None:
+    """Coverage by construction: on, say, three yes/no decisions (the target on the
+    context too? changed after SSL_new? set twice?) the first eight cases meet all eight
+    combinations, and a small count (1 or 2 sets) both of its values, on every run."""
+    from conformance.explore import CaseDraw
+
+    def shape(i: int) -> tuple[bool, bool, bool, int]:
+        d = CaseDraw("dup.copies.verify-depth", i)
+        return d.boolean(), d.boolean(), d.boolean(), d.integer(1, 2)
+
+    seen = {shape(i) for i in range(16)}
+    assert len(seen) == 16
+    assert [shape(i) for i in range(16)] == [shape(i) for i in range(16)]  # no run seed
