@@ -10,6 +10,7 @@ import shlex
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -139,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = Results(
         backend=entry.name,
         library=None,
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
         command=command,
         seed=args.seed,
         profile=args.profile,

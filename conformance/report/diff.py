@@ -2,7 +2,9 @@
 
 Two single results files are compared with each other whatever their backends (OpenSSL
 3.0 against 3.5); sets of files are paired by backend name (last week's against
-today's), and a backend on one side only is said so.
+today's), and a backend on one side only is said so. `sslconform diff` prints this
+comparison; `sslconform report --previous` shows the same pairs in the matrix (each
+changed cell marked) and lists what is new and what is fixed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from conformance.report.load import Loaded
 from conformance.report.model import NOT_RUN
 
 
+# Statuses that are a deviation or a failure to observe: what a change can make new or fix.
+DEVIATIONS = ("fail", "crash", "timeout", "error")
+NEW, FIXED, CHANGED = "new", "fixed", "changed"
+
+
 @dataclass(frozen=True)
 class Change:
     rule: str
@@ -22,6 +29,15 @@ class Change:
     new: str
     old_detail: str | None
     new_detail: str | None
+
+    @property
+    def kind(self) -> str:
+        """new: a deviation that was not one; fixed: a deviation that passes now; changed."""
+        if self.new in DEVIATIONS and self.old not in DEVIATIONS:
+            return NEW
+        if self.old in DEVIATIONS and self.new == "pass":
+            return FIXED
+        return CHANGED
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@
   }
   form.addEventListener("change", apply);
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape" && location.hash.indexOf("#d") === 0) { location.hash = "#matrix"; }
+    var open = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (ev.key === "Escape" && open && open.classList.contains("drill")) { location.hash = "#matrix"; }
   });
   apply();
 })();
