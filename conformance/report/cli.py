@@ -38,8 +38,12 @@ def write_report(
     is shown as the gate judges it (known, with its reason; new; changed; fixed).
     """
     matrix = model.build(outcome.loaded, rules, baseline)
-    entries = known.read(expected, matrix) if expected else None  # ExpectedError: bad input
-    judged = known.judge(matrix, entries, [str(p) for p in expected]) if entries is not None else None
+    judged = None
+    if expected:
+        entries, left_out = known.read(expected, matrix)  # ExpectedError: a file is bad
+        outcome.errors.extend(left_out)  # the report still renders; `report` exits 1
+        _say(left_out)
+        judged = known.judge(matrix, entries, [str(p) for p in expected])
     pairs = None
     if baseline is not None:
         current = [load.Loaded(Path(col.source), col.results) for col in matrix.columns]
@@ -92,7 +96,7 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     print(
         f"{out_dir / 'index.html'}: {len(matrix.rules)} rules x {len(matrix.columns)} backends"
-        f" ({len(outcome.errors)} files skipped)"
+        f" ({len(outcome.errors)} inputs not used)"
     )
     return 1 if outcome.errors else 0
 

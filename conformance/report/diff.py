@@ -14,11 +14,9 @@ from dataclasses import asdict, dataclass
 
 from conformance.report.common import md, one_line
 from conformance.report.load import Loaded
-from conformance.report.model import NOT_RUN
+from conformance.report.model import BREAKS, NOT_RUN
 
 
-# Statuses that are a deviation or a failure to observe: what a change can make new or fix.
-DEVIATIONS = ("fail", "crash", "timeout", "error")
 NEW, FIXED, CHANGED = "new", "fixed", "changed"
 
 
@@ -32,10 +30,11 @@ class Change:
 
     @property
     def kind(self) -> str:
-        """new: a deviation that was not one; fixed: a deviation that passes now; changed."""
-        if self.new in DEVIATIONS and self.old not in DEVIATIONS:
+        """new: the cell breaks the page's promise now (fails, crashes, hangs) and did not;
+        fixed: it broke it and passes now; changed: any other change (an error, absent)."""
+        if self.new in BREAKS and self.old not in BREAKS:
             return NEW
-        if self.old in DEVIATIONS and self.new == "pass":
+        if self.old in BREAKS and self.new == "pass":
             return FIXED
         return CHANGED
 
@@ -112,7 +111,7 @@ def render_text(pairs: list[Pair]) -> str:
         out.append(one_line(_title(pair)))
         for c in pair.changes:
             why = f"  ({c.new_detail})" if c.new_detail else ""
-            out.append(f"  {c.rule}: {c.old} -> {c.new}{why}")
+            out.append(f"  {c.rule}: {c.old} -> {c.new} [{c.kind}]{why}")
         out.append(f"  {len(pair.changes)} rules changed, {pair.unchanged} unchanged")
     return "\n".join(out) + "\n"
 
@@ -124,13 +123,20 @@ def render_markdown(pairs: list[Pair]) -> str:
         if not pair.changes:
             out += [f"No rule changed status ({pair.unchanged} compared).", ""]
             continue
-        out += ["| rule | before | after | detail now |", "|---|---|---|---|"]
+        out += ["| rule | before | after | what | detail now |", "|---|---|---|---|---|"]
         out += [
-            f"| `{c.rule}` | {c.old} | {c.new} | {md(c.new_detail or '')} |" for c in pair.changes
+            f"| `{c.rule}` | {c.old} | {c.new} | {c.kind} | {md(c.new_detail or '')} |"
+            for c in pair.changes
         ]
         out += ["", f"{len(pair.changes)} rules changed, {pair.unchanged} unchanged.", ""]
     return "\n".join(out)
 
 
 def render_json(pairs: list[Pair]) -> str:
-    return json.dumps([asdict(p) for p in pairs], indent=1, sort_keys=True) + "\n"
+    data = []
+    for pair in pairs:
+        item = asdict(pair)
+        for change, shown in zip(pair.changes, item["changes"], strict=True):
+            shown["kind"] = change.kind
+        data.append(item)
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"

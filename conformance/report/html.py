@@ -217,13 +217,30 @@ def changed_cells(matrix: Matrix, pairs: list[Pair] | None) -> dict[tuple[str, s
     keys = {c.key for c in matrix.columns}
     out = {}
     for pair in pairs:
-        if pair.new_backend is None or pair.new_backend not in keys:
+        # A column new since then is said as a whole (columns_since), not cell by cell.
+        if pair.old_backend is None or pair.new_backend is None or pair.new_backend not in keys:
             continue
         for change in pair.changes:
             out[(change.rule, pair.new_backend)] = Changed(
                 change, pair.new_backend, cell_id(change.rule, pair.new_backend)
             )
     return out
+
+
+def columns_since(pairs: list[Pair] | None) -> list[tuple[str, list[str]]]:
+    """The backends only one side of the comparison has."""
+    if pairs is None:
+        return []
+    return [
+        (
+            "New backends since the previous run",
+            [p.new_backend for p in pairs if p.new_backend and p.old_backend is None],
+        ),
+        (
+            "Backends the previous run had and this one has not",
+            [p.old_backend for p in pairs if p.old_backend and p.new_backend is None],
+        ),
+    ]
 
 
 def render(
@@ -238,8 +255,14 @@ def render(
         (col.key, o.id, o.summary) for col in matrix.columns for o in col.results.observations
     )
     changed = changed_cells(matrix, changes)
-    order = {(r.id, c.key): (ri, ci) for ri, r in enumerate(matrix.rules) for ci, c in enumerate(matrix.columns)}
-    changed_list = sorted(changed.values(), key=lambda c: order.get((c.change.rule, c.column), (0, 0)))
+    order = {
+        (r.id, c.key): (ri, ci)
+        for ri, r in enumerate(matrix.rules)
+        for ci, c in enumerate(matrix.columns)
+    }
+    changed_list = sorted(
+        changed.values(), key=lambda c: order.get((c.change.rule, c.column), (0, 0))
+    )
     return template.render(
         matrix=matrix,
         title=title,
@@ -271,5 +294,6 @@ def render(
         compared=changes is not None,
         changed=changed,
         changed_list=changed_list,
+        columns_since=columns_since(changes),
         histories=matrix.version_histories(),
     )

@@ -7,8 +7,12 @@ new; a result entries speak of with another status is changed; a pass that entri
 still expect to deviate is stale (fixed). The files are read with conformance.expected's
 own reader; what the gate decides is not re-implemented here.
 
-Entries are checked against the rules the report shows, not against the columns this
-checkout declares: that would import the backends, and the report imports none.
+Entries are checked against the rules the report shows (a testable rule, or one the
+results measured): an entry that names none is left out with one line, and the report
+still renders (it exits 1, as for a results file it cannot use). They are not checked
+against the columns this checkout declares: that would import the backends, and the
+report imports none. An entry of a column the report does not show is not checked, as
+the gate leaves it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.expected import ExpectedError, Located, files_in, read_file, run_version
+from conformance.expected import Located, files_in, read_file, run_version
 from conformance.gate import Finding, check
 from conformance.report.model import Matrix
 
@@ -43,7 +47,7 @@ class Reason:
 class Judged:
     kind: str
     reasons: tuple[Reason, ...]  # the entries that speak of the cell
-    finding: str | None  # the gate's line, for anything but a known deviation
+    finding: str | None  # what the gate says, for anything but a known deviation
 
 
 @dataclass
@@ -62,18 +66,24 @@ class Known:
         return [(key, j) for key, j in self.cells.items() if j.kind == kind]
 
 
-def read(paths: Sequence[str | Path], matrix: Matrix) -> list[Located]:
-    """Every entry of the files and folders given; ExpectedError (one line) if one is bad
-    or names a rule the report does not show."""
+def read(paths: Sequence[str | Path], matrix: Matrix) -> tuple[list[Located], list[str]]:
+    """Every entry of the files and folders given (ExpectedError, one line, if a file is
+    not usable), and one line per entry left out because it names no rule the report's
+    results were held to (results of another catalogue: the page still renders)."""
     entries = [e for raw in paths for path in files_in(raw) for e in read_file(path)]
-    ids = [r.id for r in matrix.rules if r.testable]
+    measured = {rule_id for rule_id, _ in matrix.cells}
+    ids = [r.id for r in matrix.rules if r.testable or r.id in measured]
+    usable: list[Located] = []
+    left_out: list[str] = []
     for item in entries:
-        if not any(item.entry.matches(i) for i in ids):
-            raise ExpectedError(
+        if any(item.entry.matches(i) for i in ids):
+            usable.append(item)
+        else:
+            left_out.append(
                 f"{item.path}: entry {item.index}: rule: unknown rule {item.entry.rule!r} "
-                "(no testable rule of the report matches it)"
+                "(it matches no rule the report's results were held to): left out"
             )
-    return entries
+    return usable, left_out
 
 
 def judge(matrix: Matrix, entries: Sequence[Located], files: Sequence[str] = ()) -> Known:
@@ -93,7 +103,7 @@ def judge(matrix: Matrix, entries: Sequence[Located], files: Sequence[str] = ())
             finding = by_rule.get(result.id)
             if finding is not None:
                 kind = {"NEW": NEW, "CHANGED": CHANGED, "STALE": STALE}[finding.kind]
-                known.cells[(result.id, col.key)] = Judged(kind, reasons, finding.line)
+                known.cells[(result.id, col.key)] = Judged(kind, reasons, finding.text)
             elif result.status != "pass":
                 known.cells[(result.id, col.key)] = Judged(KNOWN, reasons, None)
     return known

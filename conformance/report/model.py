@@ -301,7 +301,11 @@ def _newest_first(runs: list[Loaded]) -> list[Loaded]:
     is older than one with)."""
     return sorted(
         runs,
-        key=lambda item: (item.results.started is not None, item.results.started or "", str(item.path)),
+        key=lambda item: (
+            item.results.started is not None,
+            item.results.started or "",
+            str(item.path),
+        ),
         reverse=True,
     )
 
