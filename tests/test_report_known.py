@@ -62,7 +62,16 @@ def _report(tmp_path: Path, text: str = EXPECTED) -> tuple[int, Path]:
     (tmp_path / "expected.toml").write_text(text)
     inputs = write_samples(tmp_path / "in")
     out = tmp_path / "out"
-    code = main(["report", *map(str, inputs), "--out", str(out), "--expected", str(tmp_path / "expected.toml")])
+    code = main(
+        [
+            "report",
+            *map(str, inputs),
+            "--out",
+            str(out),
+            "--expected",
+            str(tmp_path / "expected.toml"),
+        ]
+    )
     return code, out
 
 
@@ -77,7 +86,9 @@ def test_cells_are_judged_as_the_gate_judges_them(tmp_path: Path) -> None:
     assert kinds[("dup.copies.verify-depth", "openssl30")] == "new"  # no entry
     assert kinds[("ret.new.null-ctx", "openssl111")] == "changed"  # crash, not fail
     assert kinds[("dup.copies.verify-depth", "openssl111")] == "stale"  # passes now
-    assert kinds[("dup.copies.verify-param", "openssl111")] == "new"  # the glob's range excludes 1.1.1w
+    assert (
+        kinds[("dup.copies.verify-param", "openssl111")] == "new"
+    )  # the glob's range excludes 1.1.1w
     assert kinds[("dup.copies.verify-mode", "boringssl")] == "known"
     assert kinds[("ref.up-ref.increments", "boringssl")] == "new"
     assert ("new.inherits.options", "openssl30") not in kinds  # a pass no entry speaks of
@@ -109,7 +120,10 @@ def test_the_page_shows_known_with_reason_and_new_apart(tmp_path: Path) -> None:
     known_list = re.search(r'<table class="known-list">.*?</table>', page, re.S)
     assert known_list is not None
     assert "X509_VERIFY_PARAM_inherit keeps the duplicate&#x27;s auth level" in known_list.group()
-    assert '<a href="https://github.com/openssl/openssl/issues/1" rel="noreferrer">' in known_list.group()
+    assert (
+        '<a href="https://github.com/openssl/openssl/issues/1" rel="noreferrer">'
+        in known_list.group()
+    )
     drill = re.search(r'id="dup.copies.verify-param@openssl30".*?</section>', page, re.S)
     assert drill is not None and "known deviation" in drill.group()
 

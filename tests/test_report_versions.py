@@ -44,7 +44,13 @@ def test_columns_grouped_by_family_and_ordered_by_version(tmp_path: Path) -> Non
         ("rustls", 1),
         ("reference model", 1),
     ]
-    assert [c.version_label for c in m.columns[:5]] == ["1.1.1w", "3.0.19", "3.5.9", "3.6.5", "4.0.3"]
+    assert [c.version_label for c in m.columns[:5]] == [
+        "1.1.1w",
+        "3.0.19",
+        "3.5.9",
+        "3.6.5",
+        "4.0.3",
+    ]
 
 
 def test_ten_after_nine_and_a_column_without_a_number_after_the_numbered(tmp_path: Path) -> None:
@@ -94,6 +100,8 @@ def test_the_page_shows_families_and_versions(tmp_path: Path) -> None:
     assert versions is not None
     assert "fails since 1.1.1w; fixed in 3.5.9; crashes again since 4.0.3" in versions.group()
     # The cell's drill-down says it too, for its own family.
-    drill = re.search(r'<section class="drill" id="ret.new.null-ctx@openssl35".*?</section>', page, re.S)
+    drill = re.search(
+        r'<section class="drill" id="ret.new.null-ctx@openssl35".*?</section>', page, re.S
+    )
     assert drill is not None
     assert "<dt>OpenSSL versions</dt><dd>fails since 1.1.1w; fixed in 3.5.9;" in drill.group()
