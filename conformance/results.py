@@ -153,7 +153,8 @@ class Results:
     profile: str = Field(default="default", description="quick, default or thorough")
     # Orders several runs of one column (a report shows their statuses as the cell's history).
     started: str | None = Field(
-        default=None, description='when the run started, ISO 8601 in UTC: "2026-12-01T09:30:00+00:00"'
+        default=None,
+        description='when the run started, ISO 8601 in UTC: "2026-12-01T09:30:00+00:00"',
     )
     rules: list[RuleResult] = Field(default_factory=list, description="one entry per rule run")
     observations: list[Observed] = Field(

@@ -39,7 +39,7 @@ def test_every_cell_link_has_its_drill_down_and_ids_are_unique(tmp_path: Path) -
 
 
 def test_rows_are_one_line_and_the_quotes_are_in_the_drill_downs(tmp_path: Path) -> None:
-    m, page = _page(tmp_path)
+    _, page = _page(tmp_path)
     row = re.search(r'<tr class="rule"[^>]*data-rule="new.inherits.options">.*?</tr>', page, re.S)
     assert row is not None
     assert "<blockquote>" not in row.group() and 'class="quote"' not in row.group()

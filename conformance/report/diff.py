@@ -16,7 +16,6 @@ from conformance.report.common import md, one_line
 from conformance.report.load import Loaded
 from conformance.report.model import BREAKS, NOT_RUN
 
-
 NEW, FIXED, CHANGED = "new", "fixed", "changed"
 
 
