@@ -112,6 +112,7 @@ def test_report_in_chromium(browser: WebDriver, tmp_path: Path) -> None:
     # Filter: by backend (its column goes) and by status (only failing rows stay).
     find(By.CSS_SELECTOR, 'input[name="backend"][value="boringssl"]').click()
     assert not find(By.CSS_SELECTOR, 'table.matrix th[data-col="boringssl"]').is_displayed()
+    assert not find(By.CSS_SELECTOR, 'th.family[data-family="BoringSSL"]').is_displayed()
     for status in (
         "pass",
         "absent",

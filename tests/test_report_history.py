@@ -175,3 +175,22 @@ def test_the_samples_compare_with_themselves_without_change(tmp_path: Path) -> N
     )
     page = (out / "index.html").read_text()
     assert "No cell changed status." in page and ' changed" data-col=' not in page
+
+
+def test_same_inputs_same_bytes_with_previous_results_and_expected_files(tmp_path: Path) -> None:
+    before = sample_results()
+    _write(tmp_path / "old", before)
+    now = _write(tmp_path / "new", _today(before))
+    (tmp_path / "e.toml").write_text(
+        'format = 1\n[[expected]]\nrule = "dup.copies.verify-param"\ncolumn = "openssl30"\n'
+        'status = "fail"\nreason = "known"\nlink = "https://example.org/1"\n'
+    )
+    built = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        args = [*map(str, now), "--out", str(out), "--previous", str(tmp_path / "old")]
+        assert main(["report", *args, "--expected", str(tmp_path / "e.toml")]) == 0
+        built.append(
+            {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        )
+    assert built[0] == built[1] and "index.html" in built[0]

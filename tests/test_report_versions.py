@@ -87,7 +87,7 @@ def test_since_when_and_fixed_in(tmp_path: Path) -> None:
 
 def test_the_page_shows_families_and_versions(tmp_path: Path) -> None:
     page = html.render(_matrix(tmp_path))
-    families = re.findall(r'<th class="family" colspan="(\d+)">([^<]+)</th>', page)
+    families = re.findall(r'<th class="family" colspan="(\d+)" data-family="[^"]+">([^<]+)</th>', page)
     assert families == [
         ("5", "OpenSSL"),
         ("3", "wolfSSL"),
