@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -142,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = Results(
         backend=entry.name,
         library=None,
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
         command=command,
         seed=args.seed,
         profile=args.profile,

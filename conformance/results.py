@@ -163,6 +163,11 @@ class Results:
     command: str | None = Field(default=None, description="the command that reproduces this run")
     seed: int | None = Field(default=None, description="the run's hypothesis seed")
     profile: str = Field(default="default", description="quick, default or thorough")
+    # Orders several runs of one column (a report shows their statuses as the cell's history).
+    started: str | None = Field(
+        default=None,
+        description='when the run started, ISO 8601 in UTC: "2026-12-01T09:30:00+00:00"',
+    )
     rules: list[RuleResult] = Field(default_factory=list, description="one entry per rule run")
     observations: list[Observed] = Field(
         default_factory=list, description="what was seen that the page does not promise"

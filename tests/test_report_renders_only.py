@@ -76,3 +76,24 @@ def test_baseline_report_is_the_same_without_a_compiler(tmp_path: Path) -> None:
     shutil.copytree(BASELINE, copy)
     built = _same_without_a_compiler([copy], tmp_path)
     assert len([f for f in built if f.startswith("junit/")]) == len(list(copy.glob("*.json")))
+
+
+def test_known_deviations_and_changes_import_no_backend(tmp_path: Path) -> None:
+    inputs = write_samples(tmp_path / "in")
+    expected = tmp_path / "e.toml"
+    expected.write_text(
+        'format = 1\n[[expected]]\nrule = "dup.copies.verify-param"\ncolumn = "openssl30"\n'
+        'status = "fail"\nreason = "known"\n'
+    )
+    extra = ["--expected", str(expected), "--previous", str(tmp_path / "in")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", REPORT, *map(str, inputs), "--out", str(tmp_path / "o"), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"code": 0, "backends": []}

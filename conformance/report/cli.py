@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from conformance.report import diff, html, junit, load, markdown, model, reproducers
+from conformance.expected import ExpectedError
+from conformance.report import diff, html, junit, known, load, markdown, model, reproducers
 from conformance.results import schema_text
 
 
@@ -24,23 +26,38 @@ def write_report(
     out_dir: Path,
     rules: list[model.RuleInfo] | None = None,
     baseline: list[load.Loaded] | None = None,
+    expected: Sequence[str | Path] = (),
 ) -> model.Matrix:
     """Every output of `sslconform report` from loaded results: it only renders.
 
     Nothing is compiled or run and no backend is imported: what the report shows of a
     cell's C reproducer is what the run recorded in the results file. With a baseline
-    (earlier results), the Markdown summary ends with what changed since.
+    (the previous results), the page marks each cell whose status changed, lists what is
+    new and what is fixed, and shows the earlier statuses as each cell's history; the
+    Markdown summary ends with the same changes. With expected-results files, each cell
+    is shown as the gate judges it (known, with its reason; new; changed; fixed).
     """
-    matrix = model.build(outcome.loaded, rules)
+    matrix = model.build(outcome.loaded, rules, baseline)
+    judged = None
+    if expected:
+        entries, left_out = known.read(expected, matrix)  # ExpectedError: a file is bad
+        outcome.errors.extend(left_out)  # the report still renders; `report` exits 1
+        _say(left_out)
+        judged = known.judge(matrix, entries, [str(p) for p in expected])
+    pairs = None
+    if baseline is not None:
+        current = [load.Loaded(Path(col.source), col.results) for col in matrix.columns]
+        pairs = diff.diff(model.newest(baseline), current)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Outputs of an earlier report in the same folder would mix with this one's.
     shutil.rmtree(out_dir / reproducers.FOLDER, ignore_errors=True)
     shutil.rmtree(out_dir / "junit", ignore_errors=True)
     reproducers.write_sources(matrix, out_dir)
-    (out_dir / "index.html").write_text(html.render(matrix), encoding="utf-8")
+    page = html.render(matrix, known=judged, changes=pairs)
+    (out_dir / "index.html").write_text(page, encoding="utf-8")
     summary = markdown.render(matrix)
-    if baseline is not None:
-        changes = diff.render_markdown(diff.diff(baseline, outcome.loaded))
+    if pairs is not None:
+        changes = diff.render_markdown(pairs)
         (out_dir / "diff.md").write_text(changes, encoding="utf-8")
         summary += "\n" + changes.replace("# Conformance changes", "## Changes since the baseline")
     (out_dir / "summary.md").write_text(summary, encoding="utf-8")
@@ -61,22 +78,25 @@ def run_report(args: argparse.Namespace) -> int:
         _say(["no usable results files: nothing to report"])
         return 2
     baseline = None
-    if args.baseline:
-        before = load.load(args.baseline)
+    if args.previous:
+        before = load.load(args.previous)
         _say(before.errors)
         if not before.loaded:
-            _say(["the baseline has no usable results file"])
+            _say(["the previous results have no usable results file"])
             return 2
         baseline = before.loaded
     out_dir = Path(args.out)
     try:
-        matrix = write_report(outcome, out_dir, baseline=baseline)
+        matrix = write_report(outcome, out_dir, baseline=baseline, expected=args.expected)
+    except ExpectedError as exc:
+        _say([str(exc)])
+        return 2
     except OSError as exc:
         _say([f"{out_dir}: cannot write the report: {exc.strerror or exc}"])
         return 2
     print(
         f"{out_dir / 'index.html'}: {len(matrix.rules)} rules x {len(matrix.columns)} backends"
-        f" ({len(outcome.errors)} files skipped)"
+        f" ({len(outcome.errors)} inputs not used)"
     )
     return 1 if outcome.errors else 0
 
@@ -120,12 +140,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rep.add_argument("results", nargs="+", help="results files, or folders of *.json")
     rep.add_argument("--out", required=True, help="folder to write the report into")
     rep.add_argument(
+        "--previous",
         "--baseline",
+        dest="previous",
         action="append",
         default=[],
         metavar="RESULTS",
-        help="earlier results (file or folder): the summary lists the rules whose status "
-        "changed since (also written to diff.md)",
+        help="the previous results (file or folder): the page marks each cell whose status "
+        "changed, lists what is new and what is fixed, and shows each cell's history; the "
+        "summary lists the changes too (also written to diff.md)",
+    )
+    rep.add_argument(
+        "--expected",
+        action="append",
+        default=[],
+        metavar="FILE|DIR",
+        help="expected-results files (or folders of *.toml): known deviations are shown with "
+        "their reason and link, new ones apart",
     )
     rep.set_defaults(func=run_report)
 

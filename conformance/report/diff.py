@@ -2,7 +2,9 @@
 
 Two single results files are compared with each other whatever their backends (OpenSSL
 3.0 against 3.5); sets of files are paired by backend name (last week's against
-today's), and a backend on one side only is said so.
+today's), and a backend on one side only is said so. `sslconform diff` prints this
+comparison; `sslconform report --previous` shows the same pairs in the matrix (each
+changed cell marked) and lists what is new and what is fixed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import asdict, dataclass
 
 from conformance.report.common import md, one_line
 from conformance.report.load import Loaded
-from conformance.report.model import NOT_RUN
+from conformance.report.model import BREAKS, NOT_RUN
+
+NEW, FIXED, CHANGED = "new", "fixed", "changed"
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,16 @@ class Change:
     new: str
     old_detail: str | None
     new_detail: str | None
+
+    @property
+    def kind(self) -> str:
+        """new: the cell breaks the page's promise now (fails, crashes, hangs) and did not;
+        fixed: it broke it and passes now; changed: any other change (an error, absent)."""
+        if self.new in BREAKS and self.old not in BREAKS:
+            return NEW
+        if self.old in BREAKS and self.new == "pass":
+            return FIXED
+        return CHANGED
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,7 @@ def render_text(pairs: list[Pair]) -> str:
         out.append(one_line(_title(pair)))
         for c in pair.changes:
             why = f"  ({c.new_detail})" if c.new_detail else ""
-            out.append(f"  {c.rule}: {c.old} -> {c.new}{why}")
+            out.append(f"  {c.rule}: {c.old} -> {c.new} [{c.kind}]{why}")
         out.append(f"  {len(pair.changes)} rules changed, {pair.unchanged} unchanged")
     return "\n".join(out) + "\n"
 
@@ -108,13 +122,20 @@ def render_markdown(pairs: list[Pair]) -> str:
         if not pair.changes:
             out += [f"No rule changed status ({pair.unchanged} compared).", ""]
             continue
-        out += ["| rule | before | after | detail now |", "|---|---|---|---|"]
+        out += ["| rule | before | after | what | detail now |", "|---|---|---|---|---|"]
         out += [
-            f"| `{c.rule}` | {c.old} | {c.new} | {md(c.new_detail or '')} |" for c in pair.changes
+            f"| `{c.rule}` | {c.old} | {c.new} | {c.kind} | {md(c.new_detail or '')} |"
+            for c in pair.changes
         ]
         out += ["", f"{len(pair.changes)} rules changed, {pair.unchanged} unchanged.", ""]
     return "\n".join(out)
 
 
 def render_json(pairs: list[Pair]) -> str:
-    return json.dumps([asdict(p) for p in pairs], indent=1, sort_keys=True) + "\n"
+    data = []
+    for pair in pairs:
+        item = asdict(pair)
+        for change, shown in zip(pair.changes, item["changes"], strict=True):
+            shown["kind"] = change.kind
+        data.append(item)
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"

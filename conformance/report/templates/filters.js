@@ -14,6 +14,15 @@
     document.querySelectorAll("[data-col]").forEach(function (el) {
       el.hidden = cols.indexOf(el.getAttribute("data-col")) < 0;
     });
+    // A family's heading spans the columns of it still shown.
+    document.querySelectorAll("th[data-family]").forEach(function (th) {
+      var n = 0;
+      document.querySelectorAll("th[data-of]").forEach(function (c) {
+        if (c.getAttribute("data-of") === th.getAttribute("data-family") && !c.hidden) { n += 1; }
+      });
+      th.hidden = n === 0;
+      if (n > 0) { th.colSpan = n; }
+    });
     var shown = 0;
     document.querySelectorAll("tr.rule").forEach(function (tr) {
       var seen = [], any = false;
@@ -34,7 +43,8 @@
   }
   form.addEventListener("change", apply);
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape" && location.hash.indexOf("#d") === 0) { location.hash = "#matrix"; }
+    var open = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (ev.key === "Escape" && open && open.classList.contains("drill")) { location.hash = "#matrix"; }
   });
   apply();
 })();
