@@ -505,7 +505,9 @@ class Bound:
         entry = self.entry(setting)
         chosen = entry.form(form)
         if isinstance(chosen.value, b.Fixture):
-            why = "no handshake machinery" if self.machinery is None else self.machinery.unavailable()
+            why = (
+                "no handshake machinery" if self.machinery is None else self.machinery.unavailable()
+            )
             if why:
                 raise Unobservable(f"{setting} by {form}: {why} to make its value")
         if kind == "ssl" and self.machinery is not None:

@@ -70,6 +70,7 @@ class Form:
     how: str
     combine: Literal["replace", "append"] = "replace"
 
+
 # Names a backend maps to its own constants. Values in SSL_OP_* order of the headers.
 OPTION_NAMES = (
     "allow-no-dhe-kex",

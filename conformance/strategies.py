@@ -67,6 +67,13 @@ def setting_value_with(setting: Setting, part: str | None) -> st.SearchStrategy[
     return st.tuples(setting_value(setting), field_values).map(with_part)
 
 
+def form(setting: Setting) -> st.SearchStrategy[str | None]:
+    """Which setter a set uses: None for the setting's own, or one of its other forms."""
+    if not setting.forms:
+        return st.none()
+    return st.sampled_from((None, *(f.name for f in setting.forms)))
+
+
 def methods_for(setting: Setting) -> st.SearchStrategy[str]:
     """Methods under which an SSL can show the setting (a client to start a handshake)."""
     if setting.role == "client":
@@ -84,8 +91,15 @@ def sets(
     if not names:
         return []
     chosen = draw(st.lists(st.sampled_from(sorted(names)), max_size=max_count, unique=True))
-    key = "ctx" if op == "ctx_set" else "ssl"
+    on_ctx = op == "ctx_set"
     return [
-        Op(op, setting=name, value=draw(setting_value(BY_NAME[name])), **{key: target})  # type: ignore[arg-type]
+        Op(
+            op,  # type: ignore[arg-type]
+            ctx=target if on_ctx else None,
+            ssl=None if on_ctx else target,
+            setting=name,
+            value=draw(setting_value(BY_NAME[name])),
+            via=draw(form(BY_NAME[name])),
+        )
         for name in chosen
     ]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
+from conformance.library import Json
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -17,10 +18,11 @@ from conformance.properties.common import (
     reflects,
     unusable,
 )
+from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import Setting, setting
-from conformance.strategies import methods_for, sets, setting_value_with
+from conformance.strategies import form, methods_for, sets, setting_value_with
 
 ROLE_STATE = {"server": "accept", "client": "connect"}
 
@@ -57,7 +59,17 @@ def _scripts(
             )
         for _ in range(draw(st.integers(1, 2)) if entry.on_ssl else 0):
             value = draw(setting_value_with(entry, part))
-            ops.append(Op("ssl_set", ssl=0, setting=name, value=value))
+            ops.append(Op("ssl_set", ssl=0, setting=name, value=value, via=draw(form(entry))))
+        if entry.on_ssl and name in caps.settable_ctx and draw(st.booleans()):
+            # The context changes after s has its own value: the copy shows s's.
+            value = draw(setting_value_with(entry, part))
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
+        if entry.on_ssl and draw(st.booleans()):
+            # s moves to another context (SSL_set_SSL_CTX) before it is duplicated.
+            ops += [
+                Op("ctx_new", method=draw(methods_for(entry))),
+                Op("ssl_set_ctx", ssl=0, ctx=1),
+            ]
         ops += [
             Op("ssl_dup", ssl=0),
             Op("ssl_get", ssl=0, setting=name),
@@ -75,11 +87,10 @@ def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, C
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
         new, dup = trace[script.ops.index(Op("ssl_new", ctx=0))], trace[-3]
         shown = trace[-2].value
+        require_shown(name, part, shown, script, trace)
+        require_shown(name, part, trace[-1].value, script, trace)
         original, copied = part_of(shown, part), part_of(trace[-1].value, part)
-        wanted = part_sets(
-            ops_setting(script, "ssl_set", 0, name) or ops_setting(script, "ctx_set", 0, name)[:1],
-            part,
-        )
+        wanted = part_sets(_wanted(entry, script), part)
         if dup.object == new.object:
             raise Deviation(
                 "SSL_dup returned s itself in the initial state: nothing was copied",
@@ -94,6 +105,30 @@ def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, C
             )
 
     return check
+
+
+def _wanted(entry: Setting, script: Script) -> list[Json]:
+    """What s's getter should show, as values set in order: s's own, else the context's
+    first. A form that adds names adds them after those present (the context's, which s
+    has from SSL_new, when s has none of its own yet)."""
+    at = script.ops.index(Op("ssl_new", ctx=0))
+    of_ctx = _folded(entry, [o for o in script.ops[:at] if o.op == "ctx_set" and o.ctx == 0])
+    own = _folded(entry, [o for o in script.ops if o.op == "ssl_set" and o.ssl == 0], of_ctx)
+    return own or ops_setting(script, "ctx_set", 0, entry.name)[:1]
+
+
+def _folded(entry: Setting, ops: list[Op], start: list[Json] | None = None) -> list[Json]:
+    shown: list[Json] = []
+    for op in ops:
+        if op.setting != entry.name:
+            continue
+        kind = next((f.combine for f in entry.forms if f.name == op.via), "replace")
+        if kind == "append" and isinstance(op.value, list):
+            before = shown[-1] if shown else (start[-1] if start else [])
+            shown.append([*(before if isinstance(before, list) else []), *op.value])
+        else:
+            shown.append(op.value)
+    return shown
 
 
 def properties() -> dict[str, Property]:

@@ -16,7 +16,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import BY_NAME, METHODS, SETTINGS
-from conformance.strategies import sets, setting_value
+from conformance.strategies import form, sets, setting_value
 
 # Getters that change the object they read: they run a handshake on it, which makes it
 # a client and leaves the initial state. Such settings are set here, never read.
@@ -61,9 +61,13 @@ def _settings_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
     for name in chosen:
         for _ in range(draw(st.integers(1, 2))):
             value = draw(setting_value(BY_NAME[name]))
-            ops.append(Op("ssl_set", ssl=changed, setting=name, value=value))
+            via = draw(form(BY_NAME[name]))
+            ops.append(Op("ssl_set", ssl=changed, setting=name, value=value, via=via))
+    ops += draw(_relations(changed))
     if draw(st.booleans()):
         ops.append(Op("handshake", ssl=changed))  # one of them leaves the initial state
+        if draw(st.booleans()):
+            ops.append(Op("ssl_clear", ssl=changed))  # and is made ready for another
     ops += [Op("ssl_get", ssl=other, setting=n) for n in chosen]
     return Script(tuple(ops))
 
@@ -93,6 +97,21 @@ def _settings_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities
 
 
 @st.composite
+def _relations(draw: st.DrawFn, ssl: int) -> list[Op]:
+    """Calls that change what an object is tied to rather than a setting: another
+    context (SSL_set_SSL_CTX, context 1 made here), SSL_clear, its session cleared."""
+    ops: list[Op] = []
+    if draw(st.booleans()):
+        ops += [
+            Op("ctx_new", method=draw(st.sampled_from(METHODS))),
+            Op("ssl_set_ctx", ssl=ssl, ctx=1),
+        ]
+    if draw(st.booleans()):
+        ops.append(Op("ssl_clear", ssl=ssl))
+    return ops
+
+
+@st.composite
 def _lifetime_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script:
     ops = _prefix(draw, caps)
     first = draw(st.integers(0, 1))  # which of s (0) and the duplicate (1) goes first
@@ -103,6 +122,7 @@ def _lifetime_scripts(draw: st.DrawFn, rule: Rule, caps: Capabilities) -> Script
     # (nothing else happens between the two reads), and is still set after it.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
     read = [Op("ssl_get", ssl=second, setting=draw(st.sampled_from(names)))] if names else []
+    ops += draw(_relations(first))
     ops += [*read, Op("ssl_free", ssl=first), *read]
     ops += draw(sets("ssl_set", second, names, max_count=2))
     ops.append(Op("ssl_free", ssl=second))
