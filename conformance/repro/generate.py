@@ -72,6 +72,7 @@ class _Writer:
     reads: list[Read] = field(default_factory=list)  # getters' values, in order
     freeing: _Handle | None = None  # the handle the last SSL_free released
     free_events: bool = False  # the ex_data free callback is registered
+    set_fields: set[str] = field(default_factory=set)  # fields of Fields values the script sets
 
     def c(self, name: str) -> str:
         try:
@@ -346,8 +347,21 @@ def _op(w: _Writer, op: Op, rule: Rule) -> None:
         handle = w.live(op)
         if handle is not None:
             _handshake(w, handle)
+    elif op.op == "ssl_set_ctx":
+        handle = w.live(op)
+        if handle is not None:
+            w.say(f"{c('SSL_set_SSL_CTX')}({handle.var}, {w.ctx(op)});")
+    elif op.op == "ssl_clear":
+        handle = w.live(op)
+        if handle is not None:
+            w.say(f"{c('SSL_clear')}({handle.var});")
+            w.cannot_run(
+                f"!{c('SSL_in_before')}({handle.var})",
+                "SSL_clear did not bring the object back to its initial state",
+            )
+            handle.obj.started = False
     elif op.op in ("ctx_set", "ssl_set", "ctx_get", "ssl_get"):
-        _setting(w, op)
+        _setting(w, op, rule)
     elif op.op in ("ssl_new_failing", "ssl_dup_failing"):
         _failing(w, op)
     elif op.op == "ssl_threads":
@@ -382,7 +396,7 @@ def _handshake(w: _Writer, handle: _Handle) -> None:
     handle.obj.started = True
 
 
-def _setting(w: _Writer, op: Op) -> None:
+def _setting(w: _Writer, op: Op, rule: Rule) -> None:
     if op.setting is None:
         raise CannotGenerate(f"{op.op} names no setting")
     kind: Kind = "ctx" if op.op.startswith("ctx") else "ssl"
@@ -394,10 +408,15 @@ def _setting(w: _Writer, op: Op) -> None:
             return
         var = handle.var
     try:
-        if op.op.endswith("_set"):
+        if op.op.endswith("_set") and op.via is not None:
+            w.say(*w.spell.assign_via(kind, var, op.setting, op.value, op.via))
+        elif op.op.endswith("_set"):
             w.say(*w.spell.assign(kind, var, op.setting, op.value))
         else:
-            read = w.spell.read(kind, var, op.setting, w.names)
+            # The field the rule compares, else those the program set: an optional
+            # field's getter may be missing from the library compiled against.
+            fields = {rule.field} if rule.field else w.set_fields
+            read = w.spell.read(kind, var, op.setting, w.names, fields)
             w.say(*read.lines)
             w.reads.append(read)
         w.helpers.update(w.spell.helpers())
@@ -601,7 +620,7 @@ def _inherits(w: _Writer, i: int, op: Op, script: Script) -> None:
         _pointer(w, i, op, script)
     if i == len(script.ops) - 1 and len(w.reads) >= 2:
         of_ctx, of_ssl = w.reads[-2], w.reads[-1]
-        _compared(w, of_ssl, of_ctx, "right after SSL_new the SSL shows {}, its context {}")
+        _compared(w, of_ssl, of_ctx, "the SSL shows {}, its context had {} at SSL_new")
 
 
 def _independent_settings(w: _Writer, i: int, op: Op, script: Script) -> None:
@@ -735,6 +754,7 @@ def generate(
     if failing > MAX_FAILING_CALLS:
         raise CannotGenerate(f"{failing} calls with failing allocations: no straight line")
     w = _Writer(family, spell)
+    w.set_fields = {k for o in script.ops if isinstance(o.value, dict) for k in o.value}
     w.include(*family.headers)
     w.say(*family.init)
     if failing:
