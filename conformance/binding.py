@@ -182,17 +182,6 @@ FLAGS: Mapping[str, FlagTable] = MappingProxyType(
             ),
             # Named numbers (an Enum reads them): one value, not a word of bits.
             FlagTable(
-                "purposes",
-                _bits(
-                    ("none", "0", 0),
-                    ("ssl-client", "X509_PURPOSE_SSL_CLIENT", 1),
-                    ("ssl-server", "X509_PURPOSE_SSL_SERVER", 2),
-                    ("smime-sign", "X509_PURPOSE_SMIME_SIGN", 4),
-                    ("crl-sign", "X509_PURPOSE_CRL_SIGN", 6),
-                    ("any", "X509_PURPOSE_ANY", 7),
-                ),
-            ),
-            FlagTable(
                 "proto-versions",
                 _bits(
                     ("any", "0", 0),
@@ -921,7 +910,7 @@ ENTRIES: tuple[Entry, ...] = (
                 ),
                 Field(
                     "purpose",
-                    Enum("purposes"),
+                    Integer(),  # X509_PURPOSE_* (the same numbers 1.1.1 to 4.0)
                     _fn(
                         "X509_VERIFY_PARAM_set_purpose",
                         VALUE,
@@ -947,7 +936,7 @@ ENTRIES: tuple[Entry, ...] = (
             "host": None,
             "email": None,
             "ip": None,
-            "purpose": "none",
+            "purpose": 0,
         },
     ),
     Entry(

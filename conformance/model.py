@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Json] = {
         "host": None,
         "email": None,
         "ip": None,
-        "purpose": "none",
+        "purpose": 0,
     },
     "msg-callback": None,
     "info-callback": None,

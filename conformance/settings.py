@@ -104,7 +104,8 @@ HOST_FLAG_NAMES = ("always-check-subject", "no-wildcards", "no-partial-wildcards
 VERIFY_HOSTS = ("alpha.test", "bravo.test")
 VERIFY_EMAILS = ("admin@alpha.test", "admin@bravo.test")
 VERIFY_IPS = ("192.0.2.1", "198.51.100.7")  # IPv4: get1_ip_asc spells it as it was given
-VERIFY_PURPOSES = ("ssl-client", "ssl-server", "smime-sign", "crl-sign", "any")
+# X509_PURPOSE_SSL_CLIENT, _SSL_SERVER, _SMIME_SIGN, _CRL_SIGN and _ANY (0: none set)
+VERIFY_PURPOSES = (1, 2, 4, 6, 7)
 CIPHER_NAMES = (
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-RSA-AES128-GCM-SHA256",

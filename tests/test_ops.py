@@ -65,7 +65,7 @@ VERIFY_FIELDS: dict[str, Json] = {
     "host": "alpha.test",
     "email": "admin@alpha.test",
     "ip": "192.0.2.1",
-    "purpose": "ssl-server",
+    "purpose": 2,  # X509_PURPOSE_SSL_SERVER
 }
 PARAMS = Script(
     (
