@@ -377,7 +377,10 @@ class Bound:
         if entry.via is not None:
             calls.append(entry.via)
         if isinstance(entry.value, b.Fields):
-            calls.extend(f.set if op == "set" else f.get for f in entry.value.fields)
+            # An optional field the library lacks leaves the setting there (see Field).
+            calls.extend(
+                f.set if op == "set" else f.get for f in entry.value.fields if not f.optional
+            )
         elif isinstance(entry.value, b.Choice) and op == "set":
             calls.extend(c for _, c in entry.value.calls)
         if isinstance(part, b.Either):
@@ -482,8 +485,52 @@ class Bound:
         else:
             raise NotImplementedError(f"{setting}: no setter on a {kind}")
 
+    def form_missing(self, kind: Kind, setting: str, form: str) -> list[str]:
+        """OpenSSL's names of what setting `setting` by its form `form` lacks."""
+        chosen = self.entry(setting).form(form)
+        calls = _calls(chosen.set)
+        if isinstance(chosen.set, b.Either):
+            usable = [c for c in chosen.set.calls if not self._call_lacking(c, kind)]
+            calls = usable[:1] or list(chosen.set.calls[:1])
+        names = [n for call in calls for n in self._call_lacking(call, kind)]
+        needs = b.VALUE_NEEDS.get(f"{type(chosen.value).__name__}:set", ())
+        names.extend(self.symbols.lacking(needs))
+        return list(dict.fromkeys(names))
+
+    def set_via(self, kind: Kind, obj: int, setting: str, value: Json, form: str) -> None:
+        """Set `setting` through its other setter `form` (binding Form)."""
+        missing = self.form_missing(kind, setting, form)
+        if missing:
+            raise Absent(*missing)
+        entry = self.entry(setting)
+        chosen = entry.form(form)
+        if isinstance(chosen.value, b.Fixture):
+            why = (
+                "no handshake machinery" if self.machinery is None else self.machinery.unavailable()
+            )
+            if why:
+                raise Unobservable(f"{setting} by {form}: {why} to make its value")
+        if kind == "ssl" and self.machinery is not None:
+            self.machinery.changed(obj)
+        calls: Sequence[b.Call]
+        if isinstance(chosen.set, b.Either):
+            usable = self._usable(chosen.set, kind)
+            assert usable is not None
+            calls = (usable,)
+        else:
+            calls = _calls(chosen.set)
+        items = value if chosen.each and isinstance(value, list) else [value]
+        for item in items:
+            self._set_with(entry, calls, kind, obj, item, chosen.value)
+
     def _set_with(
-        self, entry: b.Entry, calls: Sequence[b.Call], kind: Kind, obj: int, value: Json
+        self,
+        entry: b.Entry,
+        calls: Sequence[b.Call],
+        kind: Kind,
+        obj: int,
+        value: Json,
+        form: b.Value | None = None,
     ) -> None:
         assert entry.value is not None
         for call in calls:
@@ -495,7 +542,7 @@ class Bound:
                 ),
                 "",
             )
-            converted = self._to_c(entry.value, value, c_type)
+            converted = self._to_c(form or entry.value, value, c_type)
             self._invoke(call, kind, obj, converted, value)
 
     def _params(self, call: b.Call, kind: Kind) -> tuple[str, ...]:
@@ -540,16 +587,22 @@ class Bound:
             raise TypeError(f"expected an object of fields, got {value!r}")
         for f in fields.fields:
             if f.name in value:
+                if f.optional and self._call_lacking(f.set, kind):
+                    raise Unobservable(
+                        f"the library lacks {f.set.spelled(kind)}, which sets the {f.name} field"
+                    )
                 converted = self._to_c(
                     f.value, value[f.name], f.set.params[0] if f.set.params else ""
                 )
                 self._invoke(f.set, kind, target, converted, value[f.name])
 
     def _get_fields(self, fields: b.Fields, kind: Kind, target: int) -> Json:
-        raw = {f.name: self._invoke(f.get, kind, target, None, None) for f in fields.fields}
+        # An optional field whose getter the library lacks is left out: its rules say so.
+        shown = [f for f in fields.fields if not (f.optional and self._call_lacking(f.get, kind))]
+        raw = {f.name: self._invoke(f.get, kind, target, None, None) for f in shown}
         flags_field = next((f for f in fields.fields if isinstance(f.value, b.Flags)), None)
         out: dict[str, Json] = {}
-        for f in fields.fields:
+        for f in shown:
             if f.shown_if is not None and flags_field is not None:
                 assert isinstance(flags_field.value, b.Flags)
                 mask = self.family.flag_value(flags_field.value.table, f.shown_if) or 0
@@ -664,7 +717,29 @@ class Bound:
         if isinstance(kind, b.Fixture):
             assert self.machinery is not None
             return self.machinery.fixture(kind.kind, value, c_type)
+        if isinstance(kind, b.NameCert):
+            return self._name_cert(str(value))
         raise NotImplementedError(f"no C form of a {type(kind).__name__} value")
+
+    def _name_cert(self, cn: str) -> int:
+        """An X509 of subject CN=<cn> (its caller's call frees it: then_free)."""
+        cert = self.symbols.fn("X509_new", c_void_p)()
+        name = self.symbols.fn("X509_NAME_new", c_void_p)()
+        add = self.symbols.fn(
+            "X509_NAME_add_entry_by_txt",
+            c_int,
+            c_void_p,
+            c_char_p,
+            c_int,
+            c_char_p,
+            c_int,
+            c_int,
+            c_int,
+        )
+        add(name, b"CN", self.family.constant("MBSTRING_ASC"), cn.encode(), -1, -1, 0)
+        self.symbols.fn("X509_set_subject_name", c_int, c_void_p, c_void_p)(cert, name)
+        self.symbols.fn("X509_NAME_free", None, c_void_p)(name)  # set_ copies it
+        return int(cert)
 
     def _from_c(self, kind: b.Value, raw: Any) -> Json:
         if isinstance(kind, b.Flags):

@@ -39,7 +39,11 @@ Entry types
             read back as names), `Fixture` (certificates, keys, chains, sessions, DH
             groups and the like made by the harness and named in the script),
             `Choice` (one call per value, read back as a boolean), `Method`,
-            `Fields` (a JSON object, one `Field` per member, on a sub-object).
+            `Fields` (a JSON object, one `Field` per member, on a sub-object; an
+            `optional` field may be lacking without the setting being so),
+            `NameCert` (an unsigned X509 of subject CN=<name>).
+`Form`      another setter of the same setting (the script op's `via`): its own value
+            conversion and calls, made once per list item when `each`.
 `Observe`   a getter that is a handshake: the handshake `mode` to run, the `role`
             the object must have, and which observation of that handshake (`shows`)
             is the value. What a handshake records is named by the handshake
@@ -52,7 +56,7 @@ Entry types
             `ctx_get`; SAME: the same calls with {p} spelled SSL_CTX_), the value a
             load-time round trip sets (`probe`), the library default where it is
             data (`default`), and the sub-object the calls act on (`via`, e.g.
-            {p}get0_param for verify-param).
+            {p}get0_param for verify-param), and its other setters (`forms`).
 `Family`    how one library family differs: `symbols` (OpenSSL name -> exported
             symbol or `Sym` with another prototype; None: the family has no such
             call), `only_listed` (names not in `symbols` are missing: the family
@@ -532,12 +536,22 @@ class Method:
 
 
 @dataclass(frozen=True)
+class NameCert:
+    """An X509 * whose subject is just CN=<name>: unsigned and without a key, for calls
+    that read only a certificate's subject (SSL_add1_to_CA_list, SSL_add_client_CA)."""
+
+
+@dataclass(frozen=True)
 class Field:
     name: str
     value: Value
     set: Call
     get: Call
     shown_if: str | None = None  # a flag of the "flags" field; without it the field is null
+    # Not every library of the API has its calls (a getter added in 3.0): where they are
+    # lacking the setting is still there, the getter leaves the field out, and only the
+    # field's own rules are absent.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -559,6 +573,7 @@ Value = (
     | Choice
     | Method
     | Fields
+    | NameCert
 )
 
 
@@ -604,6 +619,18 @@ Setter = Call | tuple[Call, ...] | Either | NoCall  # a tuple: calls made in ord
 Getter = Call | tuple[Call, ...] | Observe | NoCall  # a tuple: the value's own calls
 
 
+@dataclass(frozen=True)
+class Form:
+    """Another setter of the same setting (conformance.settings.Form, by `name`): its
+    calls, how the value converts for them, and `each`: the calls are made once per item
+    of a list value (in order), with the item as the value."""
+
+    name: str
+    value: Value
+    set: Setter
+    each: bool = False
+
+
 class _Same:
     def __repr__(self) -> str:
         return "SAME"
@@ -627,6 +654,13 @@ class Entry:
     default: Json = None
     needs: tuple[str, ...] = ()  # C functions the value's conversion needs, besides calls
     read: Value | None = None  # how the getter's result converts, when not as `value`
+    forms: tuple[Form, ...] = ()  # the setting's other setters (the op's `via` names one)
+
+    def form(self, name: str) -> Form:
+        for f in self.forms:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.setting} has no setter form {name!r}")
 
     def setter(self, kind: Kind) -> Setter | None:
         if kind == "ctx" and not isinstance(self.ctx_set, _Same):
@@ -689,6 +723,19 @@ _GET_VERIFY_CALLBACK = _fn("{p}get_verify_callback", returns="SSL_verify_cb")
 _CERT_NAMES = ("X509_get_subject_name", "X509_NAME_get_text_by_NID")
 _CTX_BY_HANDSHAKE = NoCall("a context shows this only through a handshake of an SSL", True)
 _NO_SSL_SETTER = NoCall("an SSL object has no setter of its own for this (its context's only)")
+
+_SET_TMP_DH_STRUCT = Call(
+    "{p}set_tmp_dh",
+    (VALUE,),
+    ("DH *",),
+    "long",
+    ctrl="SSL_CTRL_SET_TMP_DH",
+    larg=ZERO,
+    parg=VALUE,
+    fails="zero",
+    what="tmp DH",
+    then_free="DH_free",  # SSL_set_tmp_dh takes a reference of its own
+)
 
 ENTRIES: tuple[Entry, ...] = (
     Entry(
@@ -808,12 +855,89 @@ ENTRIES: tuple[Entry, ...] = (
                     _fn("X509_VERIFY_PARAM_get_time", returns="time_t"),
                     shown_if="use-check-time",
                 ),
+                Field(
+                    "depth",
+                    Integer(),
+                    _fn("X509_VERIFY_PARAM_set_depth", VALUE, params=("int",)),
+                    _fn("X509_VERIFY_PARAM_get_depth", returns="int"),
+                    optional=True,
+                ),
+                Field(
+                    "host",
+                    Text(),
+                    _fn(
+                        "X509_VERIFY_PARAM_set1_host",
+                        VALUE,
+                        ZERO,
+                        params=("const char *", "size_t"),
+                        returns="int",
+                        fails="zero",
+                        what="host name",
+                    ),
+                    _fn("X509_VERIFY_PARAM_get0_host", ZERO, params=("int",), returns="char *"),
+                    optional=True,
+                ),
+                Field(
+                    "email",
+                    Text(),
+                    _fn(
+                        "X509_VERIFY_PARAM_set1_email",
+                        VALUE,
+                        ZERO,
+                        params=("const char *", "size_t"),
+                        returns="int",
+                        fails="zero",
+                        what="email address",
+                    ),
+                    _fn("X509_VERIFY_PARAM_get0_email", returns="char *"),
+                    optional=True,
+                ),
+                Field(
+                    "ip",
+                    Text(),
+                    _fn(
+                        "X509_VERIFY_PARAM_set1_ip_asc",
+                        VALUE,
+                        params=("const char *",),
+                        returns="int",
+                        fails="zero",
+                        what="IP address",
+                    ),
+                    # get1: the caller owns the text; the few bytes each read leaves in the
+                    # worker process are not freed (no SSL_new or SSL_dup call counts them).
+                    _fn("X509_VERIFY_PARAM_get1_ip_asc", returns="char *"),
+                    optional=True,
+                ),
+                Field(
+                    "purpose",
+                    Integer(),  # X509_PURPOSE_* (the same numbers 1.1.1 to 4.0)
+                    _fn(
+                        "X509_VERIFY_PARAM_set_purpose",
+                        VALUE,
+                        params=("int",),
+                        returns="int",
+                        fails="zero",
+                        what="purpose",
+                    ),
+                    _fn("X509_VERIFY_PARAM_get_purpose", returns="int"),
+                    optional=True,
+                ),
             )
         ),
         (),
         (),  # field by field, on the object `via` gives
         via=_fn("{p}get0_param", returns="X509_VERIFY_PARAM *"),
-        default={"flags": [], "hostflags": [], "auth-level": -1, "time": None},
+        default={
+            "flags": [],
+            "hostflags": [],
+            "auth-level": -1,
+            "time": None,
+            "depth": -1,
+            "host": None,
+            "email": None,
+            "ip": None,
+            "purpose": 0,
+        },
     ),
     Entry(
         "msg-callback",
@@ -906,6 +1030,22 @@ ENTRIES: tuple[Entry, ...] = (
         _fn("{p}get0_CA_list", returns="const STACK_OF(X509_NAME) *"),
         probe=["alpha", "bravo"],
         default=[],
+        forms=(
+            Form(
+                "add1",
+                NameCert(),
+                Call(
+                    "{p}add1_to_CA_list",
+                    (VALUE,),
+                    ("const X509 *",),
+                    "int",
+                    fails="zero",
+                    what="CA name",
+                    then_free="X509_free",  # add1: the library keeps a copy of the name
+                ),
+                each=True,
+            ),
+        ),
     ),
     Entry(
         "client-ca-list",
@@ -914,6 +1054,22 @@ ENTRIES: tuple[Entry, ...] = (
         _fn("{p}get_client_CA_list", returns="STACK_OF(X509_NAME) *"),
         probe=["alpha", "bravo"],
         default=[],
+        forms=(
+            Form(
+                "add-client-CA",
+                NameCert(),
+                Call(
+                    "{p}add_client_CA",
+                    (VALUE,),
+                    ("X509 *",),
+                    "int",
+                    fails="zero",
+                    what="client CA name",
+                    then_free="X509_free",  # the library keeps a copy of the subject
+                ),
+                each=True,
+            ),
+        ),
     ),
     Entry(
         "security-level",
@@ -979,22 +1135,12 @@ ENTRIES: tuple[Entry, ...] = (
                     fails="zero",
                     what="tmp DH",
                 ),
-                Call(
-                    "{p}set_tmp_dh",
-                    (VALUE,),
-                    ("DH *",),
-                    "long",
-                    ctrl="SSL_CTRL_SET_TMP_DH",
-                    larg=ZERO,
-                    parg=VALUE,
-                    fails="zero",
-                    what="tmp DH",
-                    then_free="DH_free",  # SSL_set_tmp_dh takes a reference of its own
-                ),
+                _SET_TMP_DH_STRUCT,
             )
         ),
         Observe("dhe", "peer-dh-group", "server"),
         ctx_get=_CTX_BY_HANDSHAKE,
+        forms=(Form("dh-struct", Fixture("dh"), _SET_TMP_DH_STRUCT),),
     ),
     Entry(
         "tmp-dh-callback",
@@ -1287,6 +1433,14 @@ VALUE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "Names:get": ("sk_X509_NAME_num", "sk_X509_NAME_value", "X509_NAME_get_text_by_NID"),
         "Ciphers:get": ("sk_SSL_CIPHER_num", "sk_SSL_CIPHER_value", "SSL_CIPHER_get_name"),
+        "NameCert:set": (
+            "X509_new",
+            "X509_NAME_new",
+            "X509_NAME_add_entry_by_txt",
+            "X509_set_subject_name",
+            "X509_NAME_free",
+            "X509_free",
+        ),
     }
 )
 
@@ -1300,6 +1454,8 @@ OBJECT_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "ssl_up_ref": ("SSL_up_ref",),
         "ssl_free": ("SSL_free",),
         "ssl_get_ctx": ("SSL_get_SSL_CTX",),
+        "ssl_set_ctx": ("SSL_set_SSL_CTX",),
+        "ssl_clear": ("SSL_clear", "SSL_in_before"),
     }
 )
 # The page's methods, by the OpenSSL function that returns each SSL_METHOD.

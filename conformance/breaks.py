@@ -314,6 +314,23 @@ class BreakingLibrary:
             if other not in self.released and obj not in self.released:
                 self.library.set("ssl", other, setting, value)  # the break: one table
 
+    def set_via(self, kind: Kind, obj: int, setting: str, value: Json, form: str) -> None:
+        _optional(self.library, "set_via")(kind, obj, setting, value, form)
+        if self.kind == "dup-shared-settings" and kind == "ssl" and obj in self.twin:
+            other = self.twin[obj]
+            if other not in self.released and obj not in self.released:
+                self.library.set_via("ssl", other, setting, value, form)  # the break
+
+    def ssl_set_ctx(self, ssl: int, ctx: int) -> int | None:
+        result: int | None = _optional(self.library, "ssl_set_ctx")(ssl, ctx)
+        return result
+
+    def ssl_clear(self, ssl: int) -> bool:
+        initial = bool(_optional(self.library, "ssl_clear")(ssl))
+        if initial:
+            self.started.discard(ssl)
+        return initial
+
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         return self.library.get(kind, obj, setting)
 

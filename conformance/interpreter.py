@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.library import Absent, Library, Unobservable
+from conformance.library import Absent, Kind, Library, Unobservable
 from conformance.script import Observation, Op, Script, Trace
+from conformance.settings import setting
 
 
 class ScriptError(Exception):
@@ -104,6 +105,34 @@ class Interpreter:
             self.ssl_ids[handle] = self._new_id()
         obs.object = self.ssl_ids[handle]
 
+    def _require(self, feature: str) -> None:
+        """An op no rule needs, only some scripts use (it changes what a rule compares): a
+        library or adapter without it cannot show that script, which says nothing of the
+        rule. So it is Unobservable (the example is set aside), never Absent."""
+        try:
+            lacking = self.library.missing(feature)
+        except NotImplementedError as exc:
+            raise Unobservable(str(exc)) from None
+        if lacking:
+            raise Unobservable("the library lacks " + ", ".join(lacking))
+        _adapter_method(self.library, feature)
+
+    def _set(self, kind: Kind, obj: int, op: Op) -> None:
+        name = _setting(op)
+        if op.via is None:
+            self.library.set(kind, obj, name, op.value)
+            return
+        if op.via not in {f.name for f in setting(name).forms}:
+            raise ScriptError(f"{op}: {name} has no setter form {op.via!r}")
+        set_via = _adapter_method(self.library, "set_via")
+        try:
+            set_via(kind, obj, name, op.value, op.via)
+        except Absent as exc:
+            # A form is a second way to the same setting, which no rule needs by itself:
+            # a library without it cannot show this script (the setting's own setter may
+            # still be there), so the example is set aside.
+            raise Unobservable(f"the library lacks {', '.join(exc.missing)} ({op.via})") from None
+
     def _clear_errors(self) -> None:
         """Empty the error queue right before a call whose queue a rule reads, so that
         what the observation shows was queued by that call and not by an earlier step."""
@@ -144,7 +173,7 @@ class Interpreter:
             case "ctx_free":
                 lib.ctx_free(self._ctx(op))
             case "ctx_set":
-                lib.set("ctx", self._ctx(op), _setting(op), op.value)
+                self._set("ctx", self._ctx(op), op)
             case "ctx_get":
                 obs.value = lib.get("ctx", self._ctx(op), _setting(op))
             case "ssl_new":
@@ -167,12 +196,21 @@ class Interpreter:
                 if self.unobserved_frees:
                     self.released.add(handle)
             case "ssl_set":
-                lib.set("ssl", self._ssl(op), _setting(op), op.value)
+                self._set("ssl", self._ssl(op), op)
             case "ssl_get":
                 obs.value = lib.get("ssl", self._ssl(op), _setting(op))
             case "ssl_get_ctx":
                 handle = lib.ssl_get_ctx(self._ssl(op))
                 obs.value = self.ctx_ids.get(handle, -1)
+            case "ssl_set_ctx":
+                ssl, ctx = self._ssl(op), self._ctx(op)
+                self._require("ssl_set_ctx")
+                returned = lib.ssl_set_ctx(ssl, ctx)
+                obs.value = None if returned is None else self.ctx_ids.get(returned, -1)
+            case "ssl_clear":
+                ssl = self._ssl(op)
+                self._require("ssl_clear")
+                obs.value = lib.ssl_clear(ssl)
             case "handshake":
                 obs.value = lib.start_handshake(self._ssl(op))
             case "ssl_threads":

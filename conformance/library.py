@@ -50,7 +50,7 @@ class Library(Protocol):
         """Names of what the library lacks for `feature`; empty when it has all.
 
         Features: "ctx_new", "ssl_new", "ssl_dup", "ssl_up_ref", "ssl_free",
-        "ssl_get_ctx", "handshake", "free_events", "errors",
+        "ssl_get_ctx", "ssl_set_ctx", "ssl_clear", "handshake", "free_events", "errors",
         "threads" (threads_up_ref_free), "alloc_failures" (ssl_new_failing, ssl_dup_failing),
         "set:ctx:SETTING", "get:ctx:SETTING", "set:ssl:SETTING", "get:ssl:SETTING".
         """
@@ -81,7 +81,21 @@ class Library(Protocol):
         """
         ...
 
+    def ssl_set_ctx(self, ssl: int, ctx: int) -> int | None:
+        """SSL_set_SSL_CTX(ssl, ctx): the context handle it returns, None for NULL."""
+        ...
+
+    def ssl_clear(self, ssl: int) -> bool:
+        """SSL_clear(ssl); whether the object is in its initial state afterwards."""
+        ...
+
     def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None: ...
+
+    def set_via(self, kind: Kind, obj: int, setting: str, value: Json, form: str) -> None:
+        """Set `setting` through another setter of the API, the settings table's Form
+        `form` (SSL_add1_to_CA_list for a CA list). Optional: an adapter without it cannot
+        run scripts that use forms."""
+        ...
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json: ...
 

@@ -29,7 +29,17 @@ DEFAULTS: dict[str, Json] = {
     "verify-mode": [],
     "verify-callback": None,
     "verify-depth": -1,
-    "verify-param": {"flags": [], "hostflags": [], "auth-level": -1, "time": None},
+    "verify-param": {
+        "flags": [],
+        "hostflags": [],
+        "auth-level": -1,
+        "time": None,
+        "depth": -1,
+        "host": None,
+        "email": None,
+        "ip": None,
+        "purpose": 0,
+    },
     "msg-callback": None,
     "info-callback": None,
     "default-passwd-cb": None,
@@ -63,13 +73,18 @@ class Ctx:
 @dataclass
 class Ssl:
     handle: int
-    ctx: Ctx
+    ctx: Ctx  # SSL_get_SSL_CTX: the context made from, or the one SSL_set_SSL_CTX gave
     settings: dict[str, Json]
     server: bool
     method: str
     refs: int = 1
     started: bool = False
     twin: int | None = None  # only the variant breaking independent-lifetime sets it
+    made_from: Ctx | None = None  # the SSL_CTX "that was used to create s" (None: ctx)
+
+    @property
+    def creator(self) -> Ctx:
+        return self.made_from or self.ctx
 
 
 def combine(setting: Setting, old: Json, new: Json) -> Json:
@@ -179,9 +194,11 @@ class ModelLibrary:
             if not self._breaks("dup.started.increments"):
                 s.refs += 1
             return s.handle
-        ctx = s.ctx
+        # The page: "a new SSL structure from the same SSL_CTX that was used to create s",
+        # whichever context SSL_set_SSL_CTX gave s since.
+        ctx = s.creator
         if self._breaks("dup.initial.same-ctx"):
-            ctx = Ctx(self._handle(), s.ctx.method, dict(s.ctx.settings))
+            ctx = Ctx(self._handle(), ctx.method, dict(ctx.settings))
             self.ctxs[ctx.handle] = ctx
         settings: dict[str, Json] = {}
         for name, value in s.settings.items():
@@ -295,6 +312,21 @@ class ModelLibrary:
     def ssl_get_ctx(self, ssl: int) -> int:
         return self._ssl(ssl).ctx.handle
 
+    def ssl_set_ctx(self, ssl: int, ctx: int) -> int | None:
+        """SSL_set_SSL_CTX: the SSL's context is now ctx; the page says nothing of its
+        settings, so the SSL keeps its own (what SSL_new gave it stays given)."""
+        s = self._ssl(ssl)
+        if s.made_from is None:
+            s.made_from = s.ctx
+        s.ctx = self.ctxs[ctx]
+        return ctx
+
+    def ssl_clear(self, ssl: int) -> bool:
+        """SSL_clear (SSL_clear(3)): the object is ready for a new connection, in its
+        initial state again; its settings stay (the page's advice.ssl-clear)."""
+        self._ssl(ssl).started = False
+        return True
+
     def start_handshake(self, ssl: int) -> bool:
         s = self._ssl(ssl)
         if s.ctx.method == "tls-server":
@@ -311,6 +343,26 @@ class ModelLibrary:
         target = self.ctxs[obj].settings if kind == "ctx" else self._ssl(obj).settings
         old = target.get(setting, copy.deepcopy(DEFAULTS.get(setting)))
         target[setting] = combine(entry, old, value)
+        # One verification depth, reached by SSL_set_verify_depth and by the verification
+        # parameters alike (the page's line names both).
+        if setting == "verify-depth":
+            param = target.get("verify-param", copy.deepcopy(DEFAULTS["verify-param"]))
+            target["verify-param"] = combine(BY_NAME["verify-param"], param, {"depth": value})
+        elif setting == "verify-param" and isinstance(value, dict) and "depth" in value:
+            target["verify-depth"] = value["depth"]
+
+    def set_via(self, kind: Kind, obj: int, setting: str, value: Json, form: str) -> None:
+        entry = BY_NAME[setting]
+        chosen = next((f for f in entry.forms if f.name == form), None)
+        if chosen is None:
+            raise KeyError(f"{setting} has no setter form {form!r}")
+        if chosen.combine == "replace":
+            self.set(kind, obj, setting, value)
+            return
+        target = self.ctxs[obj].settings if kind == "ctx" else self._ssl(obj).settings
+        old = target.get(setting, copy.deepcopy(DEFAULTS.get(setting)))
+        assert isinstance(old, list) and isinstance(value, list)
+        target[setting] = old + value  # "append": one name after another, after those there
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         if setting == "method":

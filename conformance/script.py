@@ -30,6 +30,11 @@ OpName = Literal[
     "ssl_get",  # ssl, setting
     "ssl_get_ctx",  # ssl
     "handshake",  # ssl: SSL_set_connect_state + SSL_do_handshake over a BIO pair
+    # ssl, ctx: SSL_set_SSL_CTX(ssl, ctx); value: the ctx id it returned (None: NULL)
+    "ssl_set_ctx",
+    # ssl: SSL_clear; value: whether the object is in its initial state afterwards
+    # (SSL_in_before), so that what SSL_dup then does is judged by the state shown
+    "ssl_clear",
     # ssl, value {"threads": T, "per_thread": K}: T real threads at once, each calling
     # SSL_up_ref K times then SSL_free K times on the same object; value: how many
     # SSL_up_ref calls returned 1. The object keeps the references it had before.
@@ -53,6 +58,7 @@ class Op:
     method: str | None = None
     setting: str | None = None
     value: Json = None
+    via: str | None = None  # ctx_set, ssl_set: the setter form (settings' Form) to use
 
     def to_json(self) -> dict[str, Json]:
         # vars, not asdict: the fields are JSON already, and asdict's deep copy is what
@@ -63,7 +69,7 @@ class Op:
     def from_json(data: dict[str, Any]) -> Op:
         if not isinstance(data, dict) or data.get("op") not in OP_NAMES:
             raise ValueError(f"not an operation: {data!r}")
-        unknown = set(data) - {"op", "ctx", "ssl", "method", "setting", "value"}
+        unknown = set(data) - {"op", "ctx", "ssl", "method", "setting", "value", "via"}
         if unknown:
             raise ValueError(f"operation {data['op']} has unknown fields {sorted(unknown)}")
         return Op(**data)

@@ -7,6 +7,11 @@ inheritance sentence and the line of SSL_dup's list. The rules catalogue
 the domain. How C code sets and reads it is its entry in the binding table
 (conformance.binding), which every adapter of a library with the OpenSSL C API reads.
 
+A setting reached by more than one call of the API ("or similar functions") lists the
+others as its `forms`; the binding table gives each form's C calls beside the setting's
+own, so a form stays part of its setting's two entries. A call that reaches a value
+of another kind (the DH callback, automatic DH) is a setting of its own.
+
 Adding a setting is one entry here plus one in the binding table; only the adapters of
 libraries without the OpenSSL C API (the reference model, pyOpenSSL, rustls) name it.
 This module is pure data: the worker processes import it without hypothesis.
@@ -52,6 +57,20 @@ class Fields:
 
 Domain = OneOf | SubsetOf | IntRange | Fields
 
+
+@dataclass(frozen=True)
+class Form:
+    """A second way of the API to reach the same setting (a script op names it in `via`).
+
+    `combine` says what the getter shows after it: "replace" (the value given, as the
+    setting's own setter), "append" (a list: the names given added after those present,
+    one call each). The binding table says which C calls a form makes."""
+
+    name: str
+    how: str
+    combine: Literal["replace", "append"] = "replace"
+
+
 # Names a backend maps to its own constants. Values in SSL_OP_* order of the headers.
 OPTION_NAMES = (
     "allow-no-dhe-kex",
@@ -80,6 +99,13 @@ PROTO_VERSIONS = ("any", "tls1", "tls1.1", "tls1.2", "tls1.3")
 VERIFY_MODE_NAMES = ("peer", "fail-if-no-peer-cert", "client-once", "post-handshake")
 VERIFY_FLAG_NAMES = ("crl-check", "crl-check-all", "x509-strict", "partial-chain", "no-check-time")
 HOST_FLAG_NAMES = ("always-check-subject", "no-wildcards", "no-partial-wildcards")
+# X509_VERIFY_PARAM fields a getter reads back. Trust (X509_VERIFY_PARAM_set_trust) has
+# no getter in OpenSSL 1.1.1 to 4.0, so no script can see it: it is not a field here.
+VERIFY_HOSTS = ("alpha.test", "bravo.test")
+VERIFY_EMAILS = ("admin@alpha.test", "admin@bravo.test")
+VERIFY_IPS = ("192.0.2.1", "198.51.100.7")  # IPv4: get1_ip_asc spells it as it was given
+# X509_PURPOSE_SSL_CLIENT, _SSL_SERVER, _SMIME_SIGN, _CRL_SIGN and _ANY (0: none set)
+VERIFY_PURPOSES = (1, 2, 4, 6, 7)
 CIPHER_NAMES = (
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-RSA-AES128-GCM-SHA256",
@@ -113,6 +139,7 @@ class Setting:
     since: str | None = None  # version qualifier the page attaches ("1.1.1h")
     observed_by: Literal["getter", "handshake"] = "getter"
     role: Literal["any", "client", "server"] = "any"  # role an SSL needs to show it
+    forms: tuple[Form, ...] = ()  # other setters of the same setting ("or similar functions")
 
 
 _VERIFY_LINE = (
@@ -212,14 +239,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "verify-param",
-        "SSL_get0_param + X509_VERIFY_PARAM_set_flags/_set_hostflags/_set_auth_level/_set_time "
-        "and their getters",
+        "SSL_get0_param + X509_VERIFY_PARAM_set_flags/_set_hostflags/_set_auth_level/_set_time/"
+        "_set_depth/_set1_host/_set1_email/_set1_ip_asc/_set_purpose and their getters",
         Fields(
             (
                 ("flags", SubsetOf(VERIFY_FLAG_NAMES)),
                 ("hostflags", SubsetOf(HOST_FLAG_NAMES)),
                 ("auth-level", IntRange(0, 5)),
                 ("time", IntRange(1_000_000_000, 2_000_000_000)),
+                ("depth", IntRange(0, 20)),
+                ("host", OneOf(VERIFY_HOSTS)),
+                ("email", OneOf(VERIFY_EMAILS)),
+                ("ip", OneOf(VERIFY_IPS)),
+                ("purpose", OneOf(VERIFY_PURPOSES)),
             )
         ),
         on_ctx=True,
@@ -296,13 +328,16 @@ SETTINGS: tuple[Setting, ...] = (
         SubsetOf(CA_NAMES, min_size=0, ordered=True),
         on_ctx=True,
         dup=_CA_LINE,
+        forms=(Form("add1", "SSL_add1_to_CA_list, once per name given", "append"),),
     ),
     Setting(
         "client-ca-list",
-        "SSL_set0_client_CA_list (SSL_set_client_CA_list) / SSL_get_client_CA_list on a server",
+        "SSL_set_client_CA_list (the page's SSL_set0_client_CA_list is no function of "
+        "OpenSSL's) / SSL_get_client_CA_list on a server",
         SubsetOf(CA_NAMES, min_size=0, ordered=True),
         on_ctx=True,
         dup=_CA_LINE,
+        forms=(Form("add-client-CA", "SSL_add_client_CA, once per name given", "append"),),
         role="server",
     ),
     Setting(
@@ -333,8 +368,9 @@ SETTINGS += (
     ),
     Setting(
         "session",
-        "SSL_set_session with a session from a completed handshake / SSL_get_session",
-        OneOf(("session-a", "session-b")),
+        "SSL_set_session with a session from a completed handshake (None: SSL_set_session "
+        "(s, NULL), which clears it) / SSL_get_session",
+        OneOf(("session-a", "session-b", None)),
         dup=_SESSION_LINE,
         role="client",
     ),
@@ -351,6 +387,7 @@ SETTINGS += (
         "tmp-dh",
         "SSL_set_tmp_dh (3.x: SSL_set0_tmp_dh_pkey); the DHE group a handshake uses",
         OneOf(("ffdhe2048", "ffdhe3072")),
+        forms=(Form("dh-struct", "SSL_set_tmp_dh with a DH * (deprecated, still in 3.x)"),),
         on_ctx=True,
         dup=_DH_LINE,
         observed_by="handshake",

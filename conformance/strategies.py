@@ -72,6 +72,13 @@ def setting_value_with(setting: Setting, part: str | None) -> st.SearchStrategy[
     return st.tuples(setting_value(setting), field_values).map(with_part)
 
 
+def form(d: Draw, setting: Setting) -> str | None:
+    """Which setter a set uses: None for the setting's own, or one of its other forms."""
+    if not setting.forms:
+        return None
+    return d.choice((None, *(f.name for f in setting.forms)))
+
+
 def methods_for(setting: Setting) -> tuple[str, ...]:
     """Methods under which an SSL can show the setting (a client to start a handshake)."""
     if setting.role == "client":
@@ -86,8 +93,15 @@ def sets(d: Draw, op: str, target: int, names: Collection[str], max_count: int =
     few each script: swarm testing)."""
     if not names:
         return []
-    key = "ctx" if op == "ctx_set" else "ssl"
+    on_ctx = op == "ctx_set"
     return [
-        Op(op, setting=name, value=d.value(BY_NAME[name]), **{key: target})  # type: ignore[arg-type]
+        Op(
+            op,  # type: ignore[arg-type]
+            ctx=target if on_ctx else None,
+            ssl=None if on_ctx else target,
+            setting=name,
+            value=d.value(BY_NAME[name]),
+            via=form(d, BY_NAME[name]),
+        )
         for name in d.names(names, max_count)
     ]

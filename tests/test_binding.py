@@ -263,8 +263,18 @@ def test_defaults_are_what_a_fresh_object_of_the_system_openssl_shows(
     given = [e for e in binding.ENTRIES if e.default is not None]
     assert given
     for entry in given:
-        assert lib.get("ctx", ctx, entry.setting) == entry.default, entry.setting
-        assert lib.get("ssl", ssl, entry.setting) == entry.default, entry.setting
+        default = entry.default
+        if isinstance(entry.value, binding.Fields):
+            # An optional field whose getter this libssl lacks is not shown (its rules
+            # are absent here); every field it can read shows the default.
+            lacking = {
+                f.name
+                for f in entry.value.fields
+                if f.optional and not lib.settings.symbols.has(f.get.name)
+            }
+            default = {k: v for k, v in default.items() if k not in lacking}
+        assert lib.get("ctx", ctx, entry.setting) == default, entry.setting
+        assert lib.get("ssl", ssl, entry.setting) == default, entry.setting
     lib.ssl_free(ssl)
     lib.ctx_free(ctx)
 

@@ -394,8 +394,8 @@ class Handshakes:
             return Fixture(self.pkey(str(name)), {})
         if kind == "x509-stack":
             return Fixture(self._chain_stack(int(name)), {})
-        if kind == "ssl-session":
-            return Fixture(self._session(str(name)), {})
+        if kind == "ssl-session":  # None: SSL_set_session(s, NULL) clears the session
+            return Fixture(None if name is None else self._session(str(name)), {})
         if kind == "dh":
             return Fixture(self._dh(str(name), c_type), {})
         if kind == "serverinfo-block":

@@ -284,6 +284,15 @@ class OpenSSL(ObjectCalls):
     def ssl_get_ctx(self, ssl: int) -> int:
         return int(self._fn("SSL_get_SSL_CTX", c_void_p, c_void_p)(ssl) or 0)
 
+    def ssl_set_ctx(self, ssl: int, ctx: int) -> int | None:
+        result = self._fn("SSL_set_SSL_CTX", c_void_p, c_void_p, c_void_p)(ssl, ctx)
+        return int(result) if result else None
+
+    def ssl_clear(self, ssl: int) -> bool:
+        self._fn("SSL_clear", c_int, c_void_p)(ssl)
+        self.errors()  # a refusal queues its reason; the state shown is the observation
+        return int(self._fn("SSL_in_before", c_int, c_void_p)(ssl)) == 1
+
     def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
         up_ref = self._fn("SSL_up_ref", c_int, c_void_p)
         free = self._fn("SSL_free", None, c_void_p)
@@ -397,6 +406,9 @@ class OpenSSL(ObjectCalls):
 
     def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None:
         self.settings.set(kind, obj, setting, value)
+
+    def set_via(self, kind: Kind, obj: int, setting: str, value: Json, form: str) -> None:
+        self.settings.set_via(kind, obj, setting, value, form)
 
     def get(self, kind: Kind, obj: int, setting: str) -> Json:
         return self.settings.get(kind, obj, setting)

@@ -482,6 +482,8 @@ class PyOpenSSL:
         elif setting == "private-key":
             self._call(what, target.use_privatekey, self._key(str(value)))
         elif setting == "session":
+            if value is None:  # SSL_set_session(s, NULL)
+                raise Unobservable("pyOpenSSL's Connection.set_session takes no None")
             self._call(what, target.set_session, self._session(str(value), target.get_context()))
         elif setting == "server-name":
             self._call(what, target.set_tlsext_host_name, str(value).encode())

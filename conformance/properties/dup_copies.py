@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance.explore import Draw
+from conformance.library import Json
 from conformance.properties.common import (
     Capabilities,
     Deviation,
@@ -17,10 +18,11 @@ from conformance.properties.common import (
     reflects,
     unusable,
 )
+from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import Setting, setting
-from conformance.strategies import methods_for, sets
+from conformance.strategies import form, methods_for, sets
 
 ROLE_STATE = {"server": "accept", "client": "connect"}
 
@@ -54,7 +56,17 @@ def _scripts(entry: Setting, part: str | None) -> Generate:
             )
         for _ in range(d.integer(1, 2) if entry.on_ssl else 0):
             value = d.value(entry, part)
-            ops.append(Op("ssl_set", ssl=0, setting=name, value=value))
+            ops.append(Op("ssl_set", ssl=0, setting=name, value=value, via=form(d, entry)))
+        if entry.on_ssl and name in caps.settable_ctx and d.boolean():
+            # The context changes after s has its own value: the copy shows s's.
+            value = d.value(entry, part)
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
+        if entry.on_ssl and d.boolean():
+            # s moves to another context (SSL_set_SSL_CTX) before it is duplicated.
+            ops += [
+                Op("ctx_new", method=d.method(methods_for(entry))),
+                Op("ssl_set_ctx", ssl=0, ctx=1),
+            ]
         ops += [
             Op("ssl_dup", ssl=0),
             Op("ssl_get", ssl=0, setting=name),
@@ -72,11 +84,10 @@ def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, C
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
         new, dup = trace[script.ops.index(Op("ssl_new", ctx=0))], trace[-3]
         shown = trace[-2].value
+        require_shown(name, part, shown, script, trace)
+        require_shown(name, part, trace[-1].value, script, trace)
         original, copied = part_of(shown, part), part_of(trace[-1].value, part)
-        wanted = part_sets(
-            ops_setting(script, "ssl_set", 0, name) or ops_setting(script, "ctx_set", 0, name)[:1],
-            part,
-        )
+        wanted = part_sets(_wanted(entry, script), part)
         if dup.object == new.object:
             raise Deviation(
                 "SSL_dup returned s itself in the initial state: nothing was copied",
@@ -91,6 +102,30 @@ def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, C
             )
 
     return check
+
+
+def _wanted(entry: Setting, script: Script) -> list[Json]:
+    """What s's getter should show, as values set in order: s's own, else the context's
+    first. A form that adds names adds them after those present (the context's, which s
+    has from SSL_new, when s has none of its own yet)."""
+    at = script.ops.index(Op("ssl_new", ctx=0))
+    of_ctx = _folded(entry, [o for o in script.ops[:at] if o.op == "ctx_set" and o.ctx == 0])
+    own = _folded(entry, [o for o in script.ops if o.op == "ssl_set" and o.ssl == 0], of_ctx)
+    return own or ops_setting(script, "ctx_set", 0, entry.name)[:1]
+
+
+def _folded(entry: Setting, ops: list[Op], start: list[Json] | None = None) -> list[Json]:
+    shown: list[Json] = []
+    for op in ops:
+        if op.setting != entry.name:
+            continue
+        kind = next((f.combine for f in entry.forms if f.name == op.via), "replace")
+        if kind == "append" and isinstance(op.value, list):
+            before = shown[-1] if shown else (start[-1] if start else [])
+            shown.append([*(before if isinstance(before, list) else []), *op.value])
+        else:
+            shown.append(op.value)
+    return shown
 
 
 def properties() -> dict[str, Property]:

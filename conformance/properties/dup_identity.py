@@ -25,11 +25,28 @@ def _initial_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     ops += sets(d, "ctx_set", ctx, caps.settable_ctx)
     ops.append(Op("ssl_new", ctx=ctx))
     ops += sets(d, "ssl_set", 0, caps.settable_ssl)
+    if d.boolean():
+        # s moves to another context: SSL_dup still makes its object "from the same
+        # SSL_CTX that was used to create s".
+        if contexts == 1:
+            ops.append(Op("ctx_new", method=d.method(METHODS)))
+        ops.append(Op("ssl_set_ctx", ssl=0, ctx=1 - ctx))
+    if d.boolean():
+        # A started handshake, then SSL_clear: SSL_dup follows the state SSL_clear leaves.
+        ops += [Op("handshake", ssl=0), Op("ssl_clear", ssl=0)]
     ops += [Op("ssl_dup", ssl=0), Op("ssl_get_ctx", ssl=1)]
     return Script(tuple(ops))
 
 
+def _initial(script: Script, trace: Trace, caps: Capabilities) -> None:
+    """Examples whose s is not in its initial state at SSL_dup judge nothing here."""
+    cleared = [obs for op, obs in zip(script.ops, trace, strict=False) if op.op == "ssl_clear"]
+    if cleared and cleared[-1].value is not True:
+        unusable(caps, "SSL_clear did not bring s back to its initial state (SSL_in_before)")
+
+
 def _initial_new_object(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    _initial(script, trace, caps)
     new, dup = find(script, trace, "ssl_new"), find(script, trace, "ssl_dup")
     if dup.null:
         raise Deviation("SSL_dup returned NULL in the initial state", "a new object", "NULL")
@@ -38,6 +55,11 @@ def _initial_new_object(rule: Rule, script: Script, trace: Trace, caps: Capabili
 
 
 def _initial_same_ctx(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
+    _initial(script, trace, caps)
+    new, dup = find(script, trace, "ssl_new"), find(script, trace, "ssl_dup")
+    moved = any(op.op == "ssl_set_ctx" for op in script.ops)
+    if moved and dup.object == new.object:  # s's own context now: not the duplicate's
+        unusable(caps, "SSL_dup returned s itself (see dup.initial.new-object)")
     ctx = next(op.ctx for op in script.ops if op.op == "ssl_new")
     made_from = trace[ctx or 0].object  # ctx_new observations come first, in order
     got = trace[-1].value  # a NULL duplicate set the example aside (screen)
@@ -67,6 +89,11 @@ def _started_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
         - {"min-proto-version", "max-proto-version", "options", "cipher-list", "msg-callback"},
     )
     dups = d.integer(1, 3)
+    if d.boolean():  # s moves to another context before its handshake
+        ops += [
+            Op("ctx_new", method=d.method(("tls", "tls-client"))),
+            Op("ssl_set_ctx", ssl=0, ctx=1),
+        ]
     ops.append(Op("handshake", ssl=0))
     ops += [Op("ssl_dup", ssl=0) for _ in range(dups)]
     if rule.id == "dup.started.increments":

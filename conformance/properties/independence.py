@@ -15,7 +15,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import BY_NAME, METHODS, SETTINGS
-from conformance.strategies import sets
+from conformance.strategies import form, sets
 
 # Getters that change the object they read: they run a handshake on it, which makes it
 # a client and leaves the initial state. Such settings are set here, never read.
@@ -59,9 +59,13 @@ def _settings_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     for name in chosen:
         for _ in range(d.integer(1, 2)):
             value = d.value(BY_NAME[name])
-            ops.append(Op("ssl_set", ssl=changed, setting=name, value=value))
+            via = form(d, BY_NAME[name])
+            ops.append(Op("ssl_set", ssl=changed, setting=name, value=value, via=via))
+    ops += _relations(d, changed)
     if d.boolean():
         ops.append(Op("handshake", ssl=changed))  # one of them leaves the initial state
+        if d.boolean():
+            ops.append(Op("ssl_clear", ssl=changed))  # and is made ready for another
     ops += [Op("ssl_get", ssl=other, setting=n) for n in chosen]
     return Script(tuple(ops))
 
@@ -90,6 +94,20 @@ def _settings_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities
             )
 
 
+def _relations(d: Draw, ssl: int) -> list[Op]:
+    """Calls that change what an object is tied to rather than a setting: another
+    context (SSL_set_SSL_CTX, context 1 made here), SSL_clear, its session cleared."""
+    ops: list[Op] = []
+    if d.boolean():
+        ops += [
+            Op("ctx_new", method=d.method(METHODS)),
+            Op("ssl_set_ctx", ssl=ssl, ctx=1),
+        ]
+    if d.boolean():
+        ops.append(Op("ssl_clear", ssl=ssl))
+    return ops
+
+
 def _lifetime_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     ops = _prefix(d, caps)
     first = d.integer(0, 1)  # which of s (0) and the duplicate (1) goes first
@@ -100,6 +118,7 @@ def _lifetime_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     # (nothing else happens between the two reads), and is still set after it.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
     read = [Op("ssl_get", ssl=second, setting=d.choice(names))] if names else []
+    ops += _relations(d, first)
     ops += [*read, Op("ssl_free", ssl=first), *read]
     ops += sets(d, "ssl_set", second, names, max_count=2)
     ops.append(Op("ssl_free", ssl=second))

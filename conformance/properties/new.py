@@ -14,6 +14,7 @@ from conformance.properties.common import (
     reflects,
     unusable,
 )
+from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import METHODS, setting
@@ -47,24 +48,32 @@ def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
             for _ in range(d.integer(1, 2)):
                 value = d.value(entry, part)
                 ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        ops += [
-            Op("ssl_new", ctx=0),
-            Op("ctx_get", ctx=0, setting=name),
-            Op("ssl_get", ssl=0, setting=name),
-        ]
+        ops += [Op("ssl_new", ctx=0), Op("ctx_get", ctx=0, setting=name)]
+        if entry.domain is not None and name in caps.settable_ctx and d.boolean():
+            # The context changes after SSL_new: SSL_new inherited at creation, so the
+            # SSL still shows what the context had then (read right after SSL_new).
+            value = d.value(entry, part)
+            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
+        ops.append(Op("ssl_get", ssl=0, setting=name))
         return Script(tuple(ops))
 
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
-        ctx_value, ssl_value = part_of(trace[-2].value, part), part_of(trace[-1].value, part)
-        wanted = part_sets(ops_setting(script, "ctx_set", 0, name), part)
+        at = script.ops.index(Op("ctx_get", ctx=0, setting=name))
+        shown = trace[at].value
+        require_shown(name, part, shown, script, trace)
+        require_shown(name, part, trace[-1].value, script, trace)
+        ctx_value, ssl_value = part_of(shown, part), part_of(trace[-1].value, part)
+        wanted = part_sets(ops_setting(Script(script.ops[:at]), "ctx_set", 0, name), part)
         if entry.domain is None:
             wanted = [script.ops[0].method]
-        if not reflects(entry, wanted, trace[-2].value):
+        if not reflects(entry, wanted, shown):
             unusable(caps, f"the context's getter shows {ctx_value!r} after {wanted[-1]!r} was set")
+        changed = at < len(script.ops) - 2
         if ssl_value != ctx_value:
+            later = " (the context was changed after SSL_new)" if changed else ""
             raise Deviation(
-                f"right after SSL_new the SSL shows {what} {ssl_value!r}, its "
-                f"context {ctx_value!r}",
+                f"the SSL shows {what} {ssl_value!r}, its context had {ctx_value!r} at "
+                f"SSL_new{later}",
                 ctx_value,
                 ssl_value,
             )

@@ -73,6 +73,7 @@ class _Writer:
     freeing: _Handle | None = None  # the handle the last SSL_free released
     free_events: bool = False  # the ex_data free callback is registered
     compared_field: str | None = None  # the one field of a Fields setting the rule compares
+    set_fields: set[str] = field(default_factory=set)  # fields of Fields values the script sets
 
     def c(self, name: str) -> str:
         try:
@@ -347,8 +348,21 @@ def _op(w: _Writer, op: Op, rule: Rule) -> None:
         handle = w.live(op)
         if handle is not None:
             _handshake(w, handle)
+    elif op.op == "ssl_set_ctx":
+        handle = w.live(op)
+        if handle is not None:
+            w.say(f"{c('SSL_set_SSL_CTX')}({handle.var}, {w.ctx(op)});")
+    elif op.op == "ssl_clear":
+        handle = w.live(op)
+        if handle is not None:
+            w.say(f"{c('SSL_clear')}({handle.var});")
+            w.cannot_run(
+                f"!{c('SSL_in_before')}({handle.var})",
+                "SSL_clear did not bring the object back to its initial state",
+            )
+            handle.obj.started = False
     elif op.op in ("ctx_set", "ssl_set", "ctx_get", "ssl_get"):
-        _setting(w, op)
+        _setting(w, op, rule)
     elif op.op in ("ssl_new_failing", "ssl_dup_failing"):
         _failing(w, op)
     elif op.op == "ssl_threads":
@@ -383,7 +397,7 @@ def _handshake(w: _Writer, handle: _Handle) -> None:
     handle.obj.started = True
 
 
-def _setting(w: _Writer, op: Op) -> None:
+def _setting(w: _Writer, op: Op, rule: Rule) -> None:
     if op.setting is None:
         raise CannotGenerate(f"{op.op} names no setting")
     kind: Kind = "ctx" if op.op.startswith("ctx") else "ssl"
@@ -395,10 +409,15 @@ def _setting(w: _Writer, op: Op) -> None:
             return
         var = handle.var
     try:
-        if op.op.endswith("_set"):
+        if op.op.endswith("_set") and op.via is not None:
+            w.say(*w.spell.assign_via(kind, var, op.setting, op.value, op.via))
+        elif op.op.endswith("_set"):
             w.say(*w.spell.assign(kind, var, op.setting, op.value))
         else:
-            read = w.spell.read(kind, var, op.setting, w.names)
+            # The field the rule compares, else those the program set: an optional
+            # field's getter may be missing from the library compiled against.
+            fields = {rule.field} if rule.field else w.set_fields
+            read = w.spell.read(kind, var, op.setting, w.names, fields)
             w.say(*read.lines)
             w.reads.append(read)
         w.helpers.update(w.spell.helpers())
@@ -520,7 +539,9 @@ def _creates(w: _Writer, i: int, op: Op, script: Script) -> None:
 
 def _same_ctx(w: _Writer, i: int, op: Op, script: Script) -> None:
     _new_object(w, i, op, script)
-    if op.op == "ssl_get_ctx" and w.ssl(op).obj.refs > 0:
+    # The duplicate's context, read last (as the rule's property reads it); an earlier
+    # read of s's own context after SSL_set_SSL_CTX is no part of the promise.
+    if op.op == "ssl_get_ctx" and i == len(script.ops) - 1 and w.ssl(op).obj.refs > 0:
         made_from = next(o.ctx for o in script.ops if o.op == "ssl_new")
         ctx, var = w.ctxs[made_from or 0], w.ssl(op).var
         w.broken(f"{var}_ctx != {ctx}", f"SSL_get_SSL_CTX({var}) is not the context s came from")
@@ -611,7 +632,7 @@ def _inherits(w: _Writer, i: int, op: Op, script: Script) -> None:
         _pointer(w, i, op, script)
     if i == len(script.ops) - 1 and len(w.reads) >= 2:
         of_ctx, of_ssl = w.reads[-2], w.reads[-1]
-        _compared(w, of_ssl, of_ctx, "right after SSL_new the SSL shows {}, its context {}")
+        _compared(w, of_ssl, of_ctx, "the SSL shows {}, its context had {} at SSL_new")
 
 
 def _independent_settings(w: _Writer, i: int, op: Op, script: Script) -> None:
@@ -745,6 +766,7 @@ def generate(
     if failing > MAX_FAILING_CALLS:
         raise CannotGenerate(f"{failing} calls with failing allocations: no straight line")
     w = _Writer(family, spell, compared_field=rule.field)
+    w.set_fields = {k for o in script.ops if isinstance(o.value, dict) for k in o.value}
     w.include(*family.headers)
     w.say(*family.init)
     if failing:

@@ -11,7 +11,7 @@ from the table's entry and the family's differences; a test may hand a table of 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from conformance import binding
@@ -128,7 +128,39 @@ class Spelling:
             lines += self._call_lines(call, kind, obj, value_type, value)
         return lines
 
-    def read(self, kind: Kind, var: str, setting: str, names: set[str]) -> Read:
+    def assign_via(self, kind: Kind, var: str, setting: str, value: Json, form: str) -> list[str]:
+        """The calls of the setting's other setter `form` (binding Form)."""
+        entry = self._entry(setting)
+        try:
+            chosen = entry.form(form)
+        except KeyError as exc:
+            raise CannotSpellSetting(str(exc)) from None
+        if isinstance(chosen.value, binding.Fixture):
+            raise CannotSpellSetting(_fixtures(setting))
+        setter = chosen.set
+        if isinstance(setter, binding.Either):
+            setter = self._first_spelled(setter.calls, kind)
+        if not isinstance(setter, binding.Call | tuple):
+            raise CannotSpellSetting(f"{setting} by {form}: no calls")
+        calls = setter if isinstance(setter, tuple) else (setter,)
+        items = value if chosen.each and isinstance(value, list) else [value]
+        lines: list[str] = []
+        for item in items:
+            for call in calls:
+                lines += self._call_lines(call, kind, var, chosen.value, item)
+        return lines
+
+    def read(
+        self,
+        kind: Kind,
+        var: str,
+        setting: str,
+        names: set[str],
+        fields: Collection[str] | None = None,
+    ) -> Read:
+        """The lines reading `setting`; of a Fields setting, the fields named in `fields`
+        and those every library has (an optional field's getter may not exist to compile
+        against), all of them when `fields` is None."""
         entry = self._entry(setting)
         value_type = entry.value
         lines: list[str] = []
@@ -144,6 +176,8 @@ class Spelling:
             parts = []
             flags_var = ""
             for f in value_type.fields:
+                if f.optional and fields is not None and f.name not in fields:
+                    continue
                 name = self._fresh(names, f"{_identifier(f.name)}_{var}")
                 c_type = self.family.returns(f.get.spelled(kind), f.get.returns)
                 lines.append(
@@ -370,7 +404,23 @@ class Spelling:
             return f"(const unsigned char *){literal}", len(data)
         if isinstance(value_type, binding.Names):
             return self._names_stack(_names(value)), 0
+        if isinstance(value_type, binding.NameCert):
+            return self._name_cert(str(value)), 0
         raise CannotSpellSetting(f"no C for a {type(value_type).__name__} value")
+
+    def _name_cert(self, cn: str) -> str:
+        new, subject = self._name("X509_new"), self._name("X509_set_subject_name")
+        name_new, add = self._name("X509_NAME_new"), self._name("X509_NAME_add_entry_by_txt")
+        self._helpers["name-cert"] = (
+            "/* An unsigned certificate whose subject is just CN=<cn>. */\n"
+            "static X509 *cn_cert(const char *cn)\n{\n"
+            f"    X509 *cert = {new}();\n"
+            f"    X509_NAME *name = {name_new}();\n"
+            f'    {add}(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);\n'
+            f"    {subject}(cert, name);\n"
+            "    return cert;\n}"
+        )
+        return f"cn_cert({_c_string(cn)})"
 
     def _bytes(self, value_type: binding.Bytes, value: Json) -> bytes:
         if value_type.encoding == "plain":
