@@ -17,7 +17,7 @@ OPENSSL_STATUSES = {
     "new.inherits.options": "pass",
     "dup.copies.options": "pass",
     "dup.copies.mode": "pass",
-    "dup.copies.verify-param": "fail",
+    "dup.copies.verify-param.time": "fail",
     "ret.dup.alloc-failure": "fail",
     "ret.new.null-ctx": "pass",
 }
@@ -25,7 +25,7 @@ BORINGSSL_STATUSES = {
     "new.inherits.options": "pass",
     "dup.copies.options": "absent",
     "dup.copies.mode": "absent",
-    "dup.copies.verify-param": "absent",
+    "dup.copies.verify-param.time": "absent",
     "ret.dup.alloc-failure": "absent",
     "ret.new.null-ctx": "pass",
 }
@@ -87,7 +87,7 @@ def test_baseline_then_check_on_the_same_run_exits_0(
     assert sorted(p.name for p in expected.iterdir()) == ["boringssl.toml", "openssl.toml"]
     text = (expected / "openssl.toml").read_text()
     assert text.count("[[expected]]") == 2  # the two fails, no passes
-    assert 'reason = "dup.copies.verify-param is fail here"' in text  # prefilled from detail
+    assert 'reason = "dup.copies.verify-param.time is fail here"' in text  # prefilled from detail
     assert (expected / "boringssl.toml").read_text().count("[[expected]]") == 4  # absent too
     code, out, _ = gate(capsys, "check", matrix, "--expected", expected)
     assert code == 0
@@ -129,12 +129,12 @@ def test_an_entry_the_library_no_longer_has_exits_1_naming_the_entry(
 ) -> None:
     expected = tmp_path / "expected"
     baseline(capsys, matrix, expected)
-    fixed = {**OPENSSL_STATUSES, "dup.copies.verify-param": "pass"}
+    fixed = {**OPENSSL_STATUSES, "dup.copies.verify-param.time": "pass"}
     write_results(matrix / "openssl.json", "openssl", fixed)
     code, out, _ = gate(capsys, "check", matrix, "--expected", expected)
     assert code == 1
     assert len(out) == 2
-    assert out[0].split()[:3] == ["STALE", "openssl", "dup.copies.verify-param:"]
+    assert out[0].split()[:3] == ["STALE", "openssl", "dup.copies.verify-param.time:"]
     assert f"expected fail by {expected / 'openssl.toml'} entry 1 (" in out[0]
 
 
@@ -165,7 +165,7 @@ def test_a_version_range_narrows_an_entry(
     results = write_results(tmp_path / "openssl.json", "openssl", OPENSSL_STATUSES)
     expected = tmp_path / "openssl.toml"
     entries = [
-        ("dup.copies.verify-param", ">=3.0, <3.5"),
+        ("dup.copies.verify-param.time", ">=3.0, <3.5"),
         ("ret.dup.alloc-failure", ">=3.5"),  # not this library's version: does not apply
     ]
     expected.write_text(
@@ -301,10 +301,10 @@ def test_regenerating_keeps_reasons_narrows_globs_and_drops_what_is_gone(
     )
     (expected / "openssl.toml").write_text(
         "[[expected]]\n"
-        'rule = "dup.copies.verify-param"\ncolumn = "openssl"\nstatus = "fail"\n'
+        'rule = "dup.copies.verify-param.time"\ncolumn = "openssl"\nstatus = "fail"\n'
         'reason = "SSL_dup inherits the verify params"\n'
         "[[expected]]\n"
-        'rule = "dup.copies.verify-param"\ncolumn = "openssl"\nstatus = "fail"\n'
+        'rule = "dup.copies.verify-param.time"\ncolumn = "openssl"\nstatus = "fail"\n'
         'reason = "on 3.5"\nversions = ">=3.5"\n'
         "[[expected]]\n"
         'rule = "ret.dup.alloc-failure"\ncolumn = "openssl"\nstatus = "fail"\n'
@@ -332,7 +332,7 @@ def test_regenerating_keeps_reasons_narrows_globs_and_drops_what_is_gone(
     boringssl = [e.entry for e in read_file(expected / "boringssl.toml")]
     assert {e.rule for e in boringssl} == {
         "dup.copies.options",
-        "dup.copies.verify-param",
+        "dup.copies.verify-param.time",
         "ret.dup.alloc-failure",
     }
     kept = [e for e in boringssl if e.rule != "ret.dup.alloc-failure"]
@@ -340,8 +340,8 @@ def test_regenerating_keeps_reasons_narrows_globs_and_drops_what_is_gone(
     assert all(e.link == "https://example.org/bug/1" for e in kept)
     openssl = [e.entry for e in read_file(expected / "openssl.toml")]
     assert [(e.rule, e.status, e.reason, e.versions) for e in openssl] == [
-        ("dup.copies.verify-param", "fail", "SSL_dup inherits the verify params", None),
-        ("dup.copies.verify-param", "fail", "on 3.5", ">=3.5"),  # another version: kept
+        ("dup.copies.verify-param.time", "fail", "SSL_dup inherits the verify params", None),
+        ("dup.copies.verify-param.time", "fail", "on 3.5", ">=3.5"),  # another version: kept
         ("dup.copies.mode", "crash", "dup.copies.mode is crash here", None),
     ]
     code, out, _ = gate(capsys, "check", matrix, "--expected", expected)
