@@ -57,6 +57,7 @@ def open_runner(entry: Backend, lib_dir: str | None, timeout: float = 10.0) -> R
         launch.lib_dir = str(fetched.lib_dir)
         launch.prefix = list(fetched.loader or [])
         launch.env = dict(getattr(fetched, "env", {}) or {})
+        launch.package = f"{fetched.package} {fetched.version}"
     from conformance import fixtures  # made here: a worker must not import cryptography
 
     launch.env[fixtures.ENV] = str(fixtures.ensure())
@@ -164,6 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if isinstance(runner, Worker) and runner.launch.prefix:
         results.library.loader = list(runner.launch.prefix)  # reproducers need it too
+    if isinstance(runner, Worker):
+        results.library.package = runner.launch.package  # BoringSSL says no number
     results.write(out)
     # Both cores: a second worker over the same library takes half of every batch.
     explored = Pair.of(runner) if isinstance(runner, Worker) and args.workers > 1 else runner

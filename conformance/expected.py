@@ -158,7 +158,15 @@ def version_range(text: str) -> SpecifierSet:
 
 
 def run_version(results: Results) -> Version | None:
-    return library_version(results.library.version) if results.library else None
+    """The library's version number; where its own string has none (BoringSSL), the
+    number of the Debian package it was fetched as."""
+    lib = results.library
+    if lib is None:
+        return None
+    found = library_version(lib.version)
+    if found is None and lib.package:
+        found = library_version(lib.package.split(" ", 1)[-1])
+    return found
 
 
 # --- reading --------------------------------------------------------------------------

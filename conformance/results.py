@@ -135,6 +135,12 @@ class LibraryInfo:
     loader: list[str] | None = Field(
         default=None, description="the loader prefix it ran under (a newer glibc's ld.so)"
     )
+    package: str | None = Field(
+        default=None,
+        description="the Debian package and version it was fetched as "
+        '("android-libboringssl 14.0.0+r11-1.2"), for a library whose own version string '
+        "has no number",
+    )
 
 
 @dataclass(config=_STRICT_FIELDS)

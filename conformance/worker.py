@@ -194,6 +194,7 @@ class Launch:
     prefix: list[str] = field(default_factory=list)  # e.g. a newer glibc's ld.so
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0  # seconds one request may take
+    package: str | None = None  # the Debian package and version it was fetched as
 
 
 class Worker(Runner):

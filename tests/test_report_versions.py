@@ -106,3 +106,23 @@ def test_the_page_shows_families_and_versions(tmp_path: Path) -> None:
     )
     assert drill is not None
     assert "<dt>OpenSSL versions</dt><dd>fails since 1.1.1w; fixed in 3.5.9;" in drill.group()
+
+
+def test_a_library_whose_version_string_has_no_number_goes_by_its_package(
+    tmp_path: Path,
+) -> None:
+    """BoringSSL says only "BoringSSL": the Debian package it was fetched as orders it."""
+    from report_samples import versioned_run
+
+    folder = tmp_path / "in"
+    for backend, package in (
+        ("boringssl", "android-libboringssl 14.0.0+r11-1.2"),
+        ("boringssl10", "android-libboringssl 10.0.0+r36-1"),
+    ):
+        run = versioned_run(backend, "BoringSSL", "BoringSSL", "pass")
+        assert run.library is not None
+        run.library.package = package
+        run.write(folder / f"{backend}.json")
+    m = model.build(load.load([folder]).loaded)
+    assert [c.key for c in m.columns] == ["boringssl10", "boringssl"]
+    assert [c.version_label for c in m.columns] == ["10.0.0", "14.0.0"]

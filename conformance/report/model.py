@@ -23,7 +23,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from conformance.expected import library_version
+from conformance.expected import run_version
 from conformance.report.load import Loaded
 from conformance.results import STATUSES, Results, RuleResult
 
@@ -161,14 +161,15 @@ class Column:
     @property
     def version(self) -> Version | None:
         """The library's version number, as the gate reads it (OpenSSL's letters too)."""
-        lib = self.results.library
-        return library_version(lib.version) if lib else None
+        return run_version(self.results)
 
     @property
     def version_label(self) -> str:
         """The version as the library writes it ("1.1.1w", "3.5.9"); the column without one."""
         lib = self.results.library
         found = _VERSION_TEXT.search(lib.version) if lib else None
+        if found is None and lib is not None and lib.package:
+            found = _VERSION_TEXT.search(lib.package.split(" ", 1)[-1])
         return found.group() if found else self.key
 
     def history(self, rule_id: str, depth: int = HISTORY_DEPTH) -> list[tuple[str, str]]:
