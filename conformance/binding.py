@@ -2271,3 +2271,9 @@ PROGRAM_SYMBOLS: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
         },
     }
 )
+
+# Families whose allocator hooks take no file and line (malloc(size), free(p),
+# realloc(p, size)), installed by this function, which returns 0 once they are in place:
+# a reproducer of an allocation failure installs them where OpenSSL's programs call
+# CRYPTO_set_mem_functions.
+PROGRAM_ALLOCATORS: Mapping[str, str] = MappingProxyType({"wolfSSL": "wolfSSL_SetAllocators"})

@@ -199,11 +199,40 @@ def test_a_null_from_ssl_new_is_set_aside_not_a_false_deviation() -> None:
 
 def test_a_null_from_ssl_dup_is_set_aside_by_the_rules_it_does_not_concern() -> None:
     engine = engine_over(NullDup())
-    for rule_id in ("dup.copies.verify-depth", "dup.initial.same-ctx", "dup.copies.ex-data"):
+    for rule_id in (
+        "dup.copies.verify-depth",
+        "dup.initial.same-ctx",
+        "dup.copies.ex-data",
+        "dup.initial.new-object",
+    ):
         result = engine._run(rule(rule_id))
         assert result.status == "error", (rule_id, result.status, result.detail)
         assert "SSL_dup returned NULL" in (result.detail or ""), rule_id
     pointer = engine._run(rule("ret.dup.pointer"))
+    assert (pointer.status, pointer.detail) == ("fail", "SSL_dup returned NULL")
+
+
+class MovedNullDup(ModelLibrary):
+    """SSL_dup returns NULL, with an error queued, for an s that SSL_set_SSL_CTX moved (as
+    OpenSSL 3.0 does for a DANE s moved to a context without DANE)."""
+
+    def ssl_dup(self, ssl: int) -> int | None:
+        if self._ssl(ssl).made_from is not None:
+            self.error_queue.append("SSL_dup: dane tlsa bad matching type")
+            return None
+        return super().ssl_dup(ssl)
+
+
+def test_new_object_judges_the_handle_a_dup_returns_not_a_failed_creation() -> None:
+    """The page allows NULL when "the creation of a new SSL structure failed": that NULL
+    is ret.dup.pointer's to judge; new-object judges the examples that made an object."""
+    engine = engine_over(MovedNullDup())
+    result = engine._run(rule("dup.initial.new-object"))
+    assert result.status == "pass", result.detail
+    assert result.examples > 0
+    made = engine._run(rule("dup.initial.same-ctx"))
+    assert made.status == "pass", made.detail
+    pointer = engine._run(rule("ret.dup.pointer"))  # its scripts move s too
     assert (pointer.status, pointer.detail) == ("fail", "SSL_dup returned NULL")
 
 

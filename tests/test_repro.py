@@ -474,3 +474,24 @@ def test_a_callback_seen_by_the_first_flight_is_read_by_starting_a_handshake(
     ran = _build_plain(tmp_path, program)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.strip() == "kept: the duplicate shows s's msg-callback"
+
+
+def test_an_allocation_failure_on_wolfssl_installs_its_own_allocator() -> None:
+    """wolfSSL has no CRYPTO_set_mem_functions: its hooks go in through
+    wolfSSL_SetAllocators (no file and line), and no thread_stop means no leak check."""
+    family = family_for("wolfSSL")
+    assert family is not None
+    script: dict[str, Json] = {
+        "ops": [{"op": "ctx_new", "method": "tls"}, {"op": "ssl_new_failing", "ctx": 0, "value": 1}]
+    }
+    program = generate(
+        rule("ret.new.alloc-failure"),
+        _cell("ret.new.alloc-failure", script),
+        family,
+        Spelling(family),
+    )
+    lines = program.source.splitlines()
+    assert "    if (wolfSSL_SetAllocators(plain_malloc, plain_free, plain_realloc) != 0) {" in lines
+    assert "CRYPTO_set_mem_functions" not in program.source
+    assert "leaks are not checked" in program.source
+    assert "    WOLFSSL *got = wolfSSL_new(ctx);" in lines
