@@ -224,16 +224,18 @@ class MovedNullDup(ModelLibrary):
 
 
 def test_new_object_judges_the_handle_a_dup_returns_not_a_failed_creation() -> None:
-    """The page allows NULL when "the creation of a new SSL structure failed": that NULL
-    is ret.dup.pointer's to judge; new-object judges the examples that made an object."""
+    """The page allows NULL when "the creation of a new SSL structure failed. Check the
+    error stack": such a NULL, its reason queued, breaks no promise of new-object (which
+    judges the examples that made an object) nor of same-ctx; ret.dup.pointer judges
+    SSL_dup of an s left where it was made, where nothing should fail."""
     engine = engine_over(MovedNullDup())
     result = engine._run(rule("dup.initial.new-object"))
     assert result.status == "pass", result.detail
     assert result.examples > 0
     made = engine._run(rule("dup.initial.same-ctx"))
     assert made.status == "pass", made.detail
-    pointer = engine._run(rule("ret.dup.pointer"))  # its scripts move s too
-    assert (pointer.status, pointer.detail) == ("fail", "SSL_dup returned NULL")
+    pointer = engine._run(rule("ret.dup.pointer"))
+    assert pointer.status == "pass", pointer.detail
 
 
 def test_ops_on_a_handle_a_skipped_call_would_have_made_are_skipped() -> None:

@@ -39,9 +39,6 @@ def _new_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
         ops.append(Op("ssl_free", ssl=0))
     elif rule.id == "ret.dup.pointer":
         ops += sets(d, "ssl_set", 0, caps.settable_ssl)
-        if d.boolean():
-            # s moved to another context: the NULLs dup.initial.* set aside are judged here.
-            ops += [Op("ctx_new", method=d.method(METHODS)), Op("ssl_set_ctx", ssl=0, ctx=1)]
         ops.append(Op("ssl_dup", ssl=0))
     else:  # ret.up-ref.one
         ops += [Op("ssl_up_ref", ssl=0) for _ in range(d.integer(1, 3))]
