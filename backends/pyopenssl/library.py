@@ -303,9 +303,10 @@ class PyOpenSSL:
             raise Unobservable(f"{what} raised OpenSSL.SSL.Error: {err}") from None
         except ValueError as err:
             if "cannot be mutated" in str(err):
-                # pyOpenSSL 25+ refuses to change a Context once it made a Connection, so
-                # "change the context after SSL_new" cannot be said through it at all.
-                raise Absent(f"{what} on a Context that made a Connection") from None
+                # pyOpenSSL 25+ refuses to change a Context once it made a Connection: a
+                # script that changes the context after SSL_new cannot be said through it,
+                # and is set aside; the setting itself is there for the others.
+                raise Unobservable(f"{what} on a Context that made a Connection") from None
             raise
 
     # --- Library ------------------------------------------------------------------------
