@@ -261,20 +261,12 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser(
+    parser = provision_cache.build_command(
+        sub,
         "build-rustls",
-        help="build the rustls adapter offline from Debian's crate sources (cached)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--cache", help="cache folder (default $SSLCONFORM_CACHE or ~/.cache/sslconform)"
-    )
-    parser.add_argument(
-        "--require",
-        action="store_true",
-        help="exit 1 when the adapter cannot be built (default: report and exit 0, so "
-        "the run records the column as unavailable)",
+        "build the rustls adapter offline from Debian's crate sources (cached)",
+        __doc__,
+        "the adapter",
     )
     parser.set_defaults(func=_command)
 

@@ -212,19 +212,11 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser(
+    parser = provision_cache.build_command(
+        sub,
         "build-awslc",
-        help="build AWS-LC's libssl and libcrypto from Debian's crate source (cached)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--cache", help="cache folder (default $SSLCONFORM_CACHE or ~/.cache/sslconform)"
-    )
-    parser.add_argument(
-        "--require",
-        action="store_true",
-        help="exit 1 when AWS-LC cannot be built (default: report and exit 0, so the "
-        "run records the column as unavailable)",
+        "build AWS-LC's libssl and libcrypto from Debian's crate source (cached)",
+        __doc__,
+        "AWS-LC",
     )
     parser.set_defaults(func=_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -14,3 +15,30 @@ def cache_root() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sslconform"
+
+
+def build_command(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    summary: str,
+    description: str | None,
+    what: str,
+) -> argparse.ArgumentParser:
+    """The `sslconform build-…` command of something built once and cached: --cache, and
+    --require (without it, a failed build is reported and the run says unavailable)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--cache", help="cache folder (default $SSLCONFORM_CACHE or ~/.cache/sslconform)"
+    )
+    parser.add_argument(
+        "--require",
+        action="store_true",
+        help=f"exit 1 when {what} cannot be built (default: report and exit 0, so the "
+        "run records the column as unavailable)",
+    )
+    return parser
