@@ -74,17 +74,30 @@ class Symbols:
     def __init__(self, libs: Sequence[ctypes.CDLL], family: b.Family) -> None:
         self.libs = list(libs)
         self.family = family
+        # What a loaded library exports does not change: each lookup is made once (a
+        # script makes dozens of calls, each of which would otherwise walk the family's
+        # names and dlsym again).
+        self._syms: dict[str, b.Sym | None] = {}
+        self._raws: dict[tuple[str, Any, tuple[Any, ...]], Callable[..., Any]] = {}
+        self._fns: dict[tuple[str, Any, tuple[Any, ...]], Callable[..., Any]] = {}
+        self.resolved: dict[tuple[int, str], tuple[b.Call, Resolved | None]] = {}
 
     def exported(self, symbol: str) -> bool:
         return any(hasattr(lib, symbol) for lib in self.libs)
 
     def sym(self, name: str) -> b.Sym | None:
         """The exported function implementing OpenSSL's `name`, None when there is none."""
+        try:
+            return self._syms[name]
+        except KeyError:
+            pass
         mapped = self.family.symbol(name)
-        if mapped is None:
-            return None
-        found = mapped if isinstance(mapped, b.Sym) else b.Sym(mapped)
-        return found if self.exported(found.symbol) else None
+        found = None
+        if mapped is not None:
+            found = mapped if isinstance(mapped, b.Sym) else b.Sym(mapped)
+            found = found if self.exported(found.symbol) else None
+        self._syms[name] = found
+        return found
 
     def has(self, name: str) -> bool:
         return self.sym(name) is not None
@@ -93,13 +106,18 @@ class Symbols:
         return [n for n in names if not self.has(n)]
 
     def raw(self, symbol: str, restype: Any, argtypes: Sequence[Any]) -> Callable[..., Any]:
+        key = (symbol, restype, tuple(argtypes))
+        cached = self._raws.get(key)
+        if cached is not None:
+            return cached
         for lib in self.libs:
             if hasattr(lib, symbol):
-                # A fresh function object per call site: two OpenSSL names may share one
+                # A function object per prototype: two OpenSSL names may share one
                 # symbol with different prototypes; never let one's argtypes leak.
                 func = lib[symbol]
                 func.restype = restype
-                func.argtypes = tuple(argtypes)
+                func.argtypes = key[2]
+                self._raws[key] = func
                 return func
         raise Absent(symbol)
 
@@ -107,9 +125,18 @@ class Symbols:
         """OpenSSL's function `name` as the family exports it. A `Sym` of the family
         with a prototype of its own wins over the caller's; its extra arguments are
         passed after the caller's."""
+        key = (name, restype, argtypes)
+        cached = self._fns.get(key)
+        if cached is not None:
+            return cached
         found = self.sym(name)
         if found is None:
             raise Absent(name)
+        made = self._fn_of(found, restype, argtypes)
+        self._fns[key] = made
+        return made
+
+    def _fn_of(self, found: b.Sym, restype: Any, argtypes: tuple[Any, ...]) -> Callable[..., Any]:
         if found.returns is not None:
             restype = ctype(found.returns)
         if found.params is not None:
@@ -136,6 +163,18 @@ class Resolved:
 def resolve(symbols: Symbols, call: b.Call, kind: Kind) -> Resolved | None:
     """A function where the library exports one (of the family's prototype), else the
     ctrl function OpenSSL's macro of that name expands to, else None."""
+    # Asked once per call and kind (a table's calls outlive the library that resolves
+    # them; the call itself is kept beside its answer, so a reused id cannot mislead).
+    key = (id(call), kind)
+    cached = symbols.resolved.get(key)
+    if cached is not None and cached[0] is call:
+        return cached[1]
+    found = _resolve(symbols, call, kind)
+    symbols.resolved[key] = (call, found)
+    return found
+
+
+def _resolve(symbols: Symbols, call: b.Call, kind: Kind) -> Resolved | None:
     name = call.spelled(kind)
     found = symbols.sym(name)
     if found is not None:
@@ -318,6 +357,7 @@ class Bound:
         self.data_index_function = data_index_function
         self.entries = tables.entries
         self.settings = tables.settings
+        self._missing: dict[tuple[str, str, str], list[str] | NotImplementedError] = {}
         self.callbacks = Callbacks(callback_types)
         self.callback_types = callback_types
         # Getters that do not show what their setter stored (see round_trip).
@@ -352,6 +392,20 @@ class Bound:
 
         NotImplementedError when the library has them all but the adapter cannot do it
         (no handshake machinery here, or none that works)."""
+        # The answer depends only on what the library exports: asked once (every set and
+        # get asks it first).
+        key = (op, kind, setting)
+        if key not in self._missing:
+            try:
+                self._missing[key] = self._missing_now(op, kind, setting)
+            except NotImplementedError as exc:
+                self._missing[key] = exc
+        answer = self._missing[key]
+        if isinstance(answer, NotImplementedError):
+            raise NotImplementedError(*answer.args)
+        return list(answer)
+
+    def _missing_now(self, op: str, kind: Kind, setting: str) -> list[str]:
         entry = self.entry(setting)
         part: Any = entry.setter(kind) if op == "set" else entry.getter(kind)
         needs_machinery = self._needs_machinery(entry)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -66,6 +66,7 @@ CASES = 200  # fixed cases per rule (fewer if the profile explores fewer scripts
 # (and a rule the cases decide) usually ends within the first few scripts.
 FIRST_BATCH = 4
 BATCH = 64
+IN_FLIGHT = 2  # batches submitted ahead of the one being checked
 # Examples hypothesis may spend meeting a deviation again, narrowed, before shrinking it.
 SHRINK_EXAMPLES = 100
 # A state machine example is a whole sequence of up to STEPS operations, each a round
@@ -374,17 +375,28 @@ class Engine:
         """The first deviating script of the cases and the exploration, or None."""
         batches = self._batches(rule, prop, caps)
         started = time.monotonic()
-        current = next(batches, None)
-        while current is not None:
-            runner.submit(current)
-            upcoming = next(batches, None)  # drawn while the library runs `current`
-            found = self._check_batch(rule, prop, caps, current, runner.collect(), counter)
-            if self.progress is not None:
-                self.progress(rule.id, self.scripts, time.monotonic() - started)
-            if found is not None:
-                return found
-            current = upcoming
-        return None
+        # Two batches in flight: the library runs the next while this one is checked.
+        flying: deque[list[Script]] = deque()
+        try:
+            for _ in range(IN_FLIGHT):
+                if (batch := next(batches, None)) is not None:
+                    runner.submit(batch)
+                    flying.append(batch)
+            while flying:
+                current = flying.popleft()
+                outcomes = runner.collect()
+                if (upcoming := next(batches, None)) is not None:
+                    runner.submit(upcoming)
+                    flying.append(upcoming)
+                found = self._check_batch(rule, prop, caps, current, outcomes, counter)
+                if self.progress is not None:
+                    self.progress(rule.id, self.scripts, time.monotonic() - started)
+                if found is not None:
+                    return found
+            return None
+        finally:
+            if flying:
+                runner.discard()  # scripts past the verdict (or a crash) are not judged
 
     def _check_batch(
         self,

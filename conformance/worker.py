@@ -35,7 +35,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import traceback
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,12 +93,18 @@ class Runner:
         raise NotImplementedError
 
     def submit(self, scripts: Sequence[Script]) -> None:
-        """Start running a batch of scripts; `collect` gives their outcomes."""
+        """Start running a batch of scripts; `collect` gives their outcomes. Batches
+        queue: the library may run one while the harness checks the one before."""
         raise NotImplementedError
 
     def collect(self) -> list[Outcome]:
-        """The outcome of each script of the batch submitted last, in order: its trace,
-        or the exception it raised (a crash or a hang raises, naming its script)."""
+        """The outcome of each script of the oldest batch not yet collected, in order:
+        its trace, or the exception it raised (a crash or a hang raises, naming its
+        script)."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Drop the batches submitted and not collected (the rule has its verdict)."""
         raise NotImplementedError
 
     def run_batch(self, scripts: Sequence[Script]) -> list[Outcome]:
@@ -131,7 +140,7 @@ class InProcess(Runner):
         self.library = library
         self.base = library  # without any break
         self.interpreter = Interpreter(library)
-        self._submitted: list[Script] = []
+        self._submitted: deque[list[Script]] = deque()
 
     def set_break(self, rule_id: str | None) -> None:
         from conformance.breaks import BreakingLibrary
@@ -140,17 +149,19 @@ class InProcess(Runner):
         self.interpreter = Interpreter(self.library)
 
     def submit(self, scripts: Sequence[Script]) -> None:
-        self._submitted = list(scripts)
+        self._submitted.append(list(scripts))
 
     def collect(self) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        for script in self._submitted:
+        for script in self._submitted.popleft() if self._submitted else []:
             try:
                 outcomes.append(self.run(script))
             except Exception as exc:  # each script's own outcome
                 outcomes.append(exc)
-        self._submitted = []
         return outcomes
+
+    def discard(self) -> None:
+        self._submitted.clear()
 
     def hello(self) -> dict[str, Any]:
         return {"version": self.library.version(), "mapped": []}
@@ -209,7 +220,9 @@ class Worker(Runner):
         self._variants: dict[tuple[tuple[str, str], ...], Worker] = {}
         self.brk: str | None = None  # the break wanted
         self._child_brk: str | None = None  # the break the child has in place
-        self._batch: list[Script] | None = None  # submitted, not yet collected
+        self._batches: deque[list[Script]] = deque()  # submitted, not yet collected
+        self._writer: threading.Thread | None = None  # a batch still being sent
+        self._inbox = bytearray()  # what the child wrote that is not yet read as answers
 
     # --- process management ---------------------------------------------------
 
@@ -241,6 +254,8 @@ class Worker(Runner):
         )
         self.restarts += 1
         self._child_brk = None
+        self._inbox = bytearray()
+        self._batches.clear()
         hello = self._request({"cmd": "hello"}, [])
         if "unavailable" in hello:
             self.close()
@@ -278,13 +293,17 @@ class Worker(Runner):
             how = f"exited with status {code}"
         tail = self._stderr_tail()
         self.proc = None
+        self._batches.clear()  # what it was sent died with it
         return WorkerCrashed(f"worker {how}" + (f": {tail}" if tail else ""), ops)
 
     def _request(self, message: dict[str, Any], ops: Sequence[Op]) -> dict[str, Any]:
+        if self._batches:
+            self.discard()  # their answers come first on the pipe
         self._send(message, ops)
         return self._receive(ops, self.launch.timeout)
 
     def _send(self, message: dict[str, Any], ops: Sequence[Op]) -> None:
+        self._wait_writer()
         proc = self.proc
         assert proc is not None and proc.stdin is not None
         try:
@@ -293,16 +312,33 @@ class Worker(Runner):
         except BrokenPipeError:
             raise self._died(ops) from None
 
-    def _receive(self, ops: Sequence[Op], timeout: float) -> dict[str, Any]:
+    def _send_behind(self, message: dict[str, Any]) -> None:
+        """Send a batch while the child may still be answering the one before.
+
+        From another thread: the child writes an answer before it reads the next
+        request, so a request larger than the pipe would block here while the answer
+        blocks there. A child that died is found by the collect that follows."""
+        self._wait_writer()
         proc = self.proc
-        assert proc is not None and proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
-        if not ready:
-            self._kill()
-            raise WorkerTimedOut(f"no answer within {timeout:g} s", ops)
-        line = proc.stdout.readline()
-        if not line:
-            raise self._died(ops)
+        assert proc is not None and proc.stdin is not None
+        data = json.dumps(message).encode() + b"\n"
+        stdin = proc.stdin
+
+        def write() -> None:
+            with contextlib.suppress(OSError, ValueError):
+                stdin.write(data)
+                stdin.flush()
+
+        self._writer = threading.Thread(target=write, daemon=True)
+        self._writer.start()
+
+    def _wait_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+
+    def _receive(self, ops: Sequence[Op], timeout: float) -> dict[str, Any]:
+        line = self._line(ops, timeout)
         answer: dict[str, Any] = json.loads(line)
         if "exception" in answer:
             raise _adapter_fault(answer["exception"], ops)
@@ -310,12 +346,35 @@ class Worker(Runner):
             raise RuntimeError(f"worker: {answer['error']}")
         return answer
 
+    def _line(self, ops: Sequence[Op], timeout: float) -> bytes:
+        """The child's next answer line. Read from the descriptor into a buffer of our
+        own: with batches queued, one read may bring several answers, and a buffered
+        file's readline would hide the later ones from select."""
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while (end := self._inbox.find(b"\n")) < 0:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                self._kill()
+                raise WorkerTimedOut(f"no answer within {timeout:g} s", ops)
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise self._died(ops)
+            self._inbox += chunk
+        line = bytes(self._inbox[:end])
+        del self._inbox[: end + 1]
+        return line
+
     def _kill(self) -> None:
         if self.proc is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
             self.proc = None
+        self._wait_writer()  # its pipe is closed: it ends at once
+        self._batches.clear()
 
     def variant(self, options: dict[str, str]) -> Runner:
         merged = {**self.launch.options, **options}
@@ -344,6 +403,8 @@ class Worker(Runner):
         for variant in self._variants.values():
             variant.close()
         self._variants.clear()
+        if self._writer is not None and self._writer.is_alive():
+            self._kill()  # a batch still being sent: nothing it would answer is wanted
         if self.proc is not None and self.proc.poll() is None and self.proc.stdin is not None:
             try:
                 self.proc.stdin.close()
@@ -372,18 +433,30 @@ class Worker(Runner):
         return trace_from_json(answer["trace"])
 
     def submit(self, scripts: Sequence[Script]) -> None:
-        self._batch = list(scripts)
-        if not self._batch:
+        batch = list(scripts)
+        if not self._batches:
+            self._ensure()  # not with batches on the way: their answers would be lost
+        self._batches.append(batch)
+        if not batch:
             return
-        self._ensure()
         self._pending = []
-        message = {"cmd": "batch", "scripts": [s.to_json() for s in self._batch]}
+        message = {"cmd": "batch", "scripts": [s.to_json() for s in batch]}
         # A child already dead: collect finds it gone and runs the scripts one at a time.
-        with contextlib.suppress(WorkerCrashed):
-            self._send(message, self._batch[0].ops if self._batch else [])
+        if self.proc is not None:
+            self._send_behind(message)
+
+    def discard(self) -> None:
+        batches, self._batches = list(self._batches), deque()
+        try:
+            for batch in batches:
+                if batch and self.proc is not None:
+                    allowance = self.launch.timeout * max(1.0, len(batch) / 20)
+                    self._receive(batch[0].ops, allowance)
+        except Exception:  # a batch no rule will judge: only the pipe must stay in step
+            self._kill()
 
     def collect(self) -> list[Outcome]:
-        batch, self._batch = self._batch or [], None
+        batch = self._batches.popleft() if self._batches else []
         if not batch:
             return []
         # A generous allowance: a batch is many scripts, each given the launch's timeout.
@@ -443,7 +516,6 @@ class Pair(Runner):
         self.name = first.name
         self.first, self.second = first, second
         self._variants: dict[tuple[tuple[str, str], ...], Pair] = {}
-        self._split = 0
 
     @classmethod
     def of(cls, worker: Worker) -> Pair:
@@ -460,17 +532,21 @@ class Pair(Runner):
 
     def submit(self, scripts: Sequence[Script]) -> None:
         # The first worker also runs the single scripts: it takes the smaller half.
-        self._split = len(scripts) // 2
-        self.first.submit(scripts[: self._split])
-        self.second.submit(scripts[self._split :])
+        split = len(scripts) // 2
+        self.first.submit(scripts[:split])
+        self.second.submit(scripts[split:])
 
     def collect(self) -> list[Outcome]:
         try:
             head = self.first.collect()
         except BaseException:
-            self.second.collect()  # read its answer too, or its next one would be this
+            self.discard()  # read their answers too, or the next ones would be these
             raise
         return head + self.second.collect()
+
+    def discard(self) -> None:
+        self.first.discard()
+        self.second.discard()
 
     def set_break(self, rule_id: str | None) -> None:
         self.first.set_break(rule_id)

@@ -167,3 +167,39 @@ def test_a_break_is_switched_in_the_running_worker(worker_for: Any) -> None:
     assert worker.restarts == 1  # one process all along
     assert broken[2].object == broken[1].object  # the break: SSL_dup returned s itself
     assert kept[2].object != kept[1].object
+
+
+def test_batches_queue_and_answers_larger_than_a_pipe_come_back_in_order(
+    worker_for: Any,
+) -> None:
+    # Three batches in flight, each request and answer far beyond a pipe's 64 KiB: the
+    # child answers one while the next is still being written to it.
+    worker = worker_for(ADAPTER)
+    big = [SCRIPT] * 400
+    alone = worker.run(SCRIPT)
+    for _ in range(3):
+        worker.submit(big)
+    for _ in range(3):
+        assert worker.collect() == [alone] * len(big)
+    assert worker.restarts == 1
+
+
+def test_discarded_batches_leave_the_pipe_in_step(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER)
+    worker.submit([SCRIPT] * 50)
+    worker.submit([SHORT] * 50)
+    worker.discard()
+    assert worker.run(SHORT) == worker.run_batch([SHORT])[0]
+    assert worker.restarts == 1
+
+
+def test_a_crash_with_batches_queued_behind_it_is_reported_and_the_worker_recovers(
+    worker_for: Any,
+) -> None:
+    worker = worker_for(ADAPTER, crash="ssl_dup")
+    worker.submit([SHORT, SCRIPT])
+    worker.submit([SHORT] * 20)
+    with pytest.raises(WorkerCrashed):
+        worker.collect()
+    worker.discard()
+    assert worker.run_batch([SHORT]) == [worker.run(SHORT)]
