@@ -434,17 +434,64 @@ class Handshakes:
         """A session from a completed handshake between two objects of the machinery."""
         if name not in self._sessions:
             client = self._own_ssl(self._peer_ctx(True, "plain"))
-            server = self._own_ssl(self._peer_ctx(False, "plain"))
+            server = self._own_ssl(self._peer_ctx(False, "resume"))
             self._fn("SSL_set_connect_state", None, c_void_p)(client)
             self._fn("SSL_set_accept_state", None, c_void_p)(server)
             ok, why = self._drive(client, server)
             session = self._fn("SSL_get1_session", c_void_p, c_void_p)(client) if ok else None
+            if ok and self._has("SSL_shutdown"):
+                self._close(client, server)  # the session stays resumable, in the cache
             self._free_own(client)
             self._free_own(server)
             if not session:
                 raise Unobservable(f"no session could be made for {name}: {why}")
             self._sessions[name] = int(session)
         return self._sessions[name]
+
+    def resume(self, obj: int) -> bool:
+        """obj, as a client, completes a full handshake with the server that issued the
+        session fixtures: whether its session was reused (SSL_session_reused).
+
+        The server resumes the sessions in its cache, which holds those it made (the
+        fixtures among them); a session of a handshake it did not resume is taken out
+        again, so that a long run does not push the fixtures out of a full cache. Both
+        ends then close cleanly (SSL_shutdown). What the handshake leaves on obj (its
+        session, its state: not the initial one) is the script's to read.
+        """
+        if not self.not_started(obj):
+            raise Unobservable("the object has already started a handshake of its own")
+        self.errors()
+        server_ctx = self._peer_ctx(False, "resume")
+        server = self._own_ssl(server_ctx)
+        self._fn("SSL_set_connect_state", None, c_void_p)(obj)
+        self._fn("SSL_set_accept_state", None, c_void_p)(server)
+        reused = False
+        try:
+            ok, why = self._drive(obj, server)
+            if ok:
+                reused = bool(self._fn("SSL_session_reused", c_int, c_void_p)(obj))
+                made = self._fn("SSL_get_session", c_void_p, c_void_p)(server)
+                if made and not reused and self._has("SSL_CTX_remove_session"):
+                    self._fn("SSL_CTX_remove_session", c_int, c_void_p, c_void_p)(server_ctx, made)
+                # Closed cleanly: freeing either side later leaves the session resumable
+                # and in the cache, so that no script spoils a fixture for the next.
+                self._close(obj, server)
+        finally:
+            self._free_own(server)
+            self.errors()
+        self.seen.pop(obj, None)  # an earlier handshake's record no longer describes obj
+        if not ok:
+            raise Unobservable(f"the handshake with the harness's server failed ({why})")
+        return reused
+
+    def _close(self, client: int, server: int) -> None:
+        """SSL_shutdown on both ends of a finished handshake: each sends its close_notify.
+        SSL_free or SSL_clear of a connection not shut down so treats its session as
+        bad: out of the cache, marked not resumable (ssl_clear_bad_session)."""
+        shutdown = self._fn("SSL_shutdown", c_int, c_void_p)
+        shutdown(client)
+        shutdown(server)
+        self.errors()
 
     # --- observations: what a handshake shows ------------------------------------------
 
@@ -593,7 +640,7 @@ class Handshakes:
         if client:
             key = (True, mode if mode in ("dhe", "psk") else "plain")
         else:
-            key = (False, "tlsa-auth" if mode == "tlsa-auth" else "plain")
+            key = (False, mode if mode in ("tlsa-auth", "resume") else "plain")
         mode = key[1]
         if key in self._peer_ctxs:
             return self._peer_ctxs[key]
@@ -632,6 +679,12 @@ class Handshakes:
                     ctx, self.harness("psk-client")
                 )
         else:
+            if mode == "resume":
+                # The server of the session fixtures: it keeps the sessions it makes in its
+                # cache and issues no ticket, so a client resumes by session id and keeps
+                # the very SSL_SESSION it was given (a new ticket would replace it).
+                no_ticket = self.family.flag_value("options", "no-ticket") or 0
+                self._fn("SSL_CTX_set_options", c_uint64, c_void_p, c_uint64)(ctx, no_ticket)
             if self._has("SSL_CTX_set_alpn_select_cb"):
                 self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
                     ctx, self.harness("alpn-select"), None

@@ -94,15 +94,19 @@ def _settings_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities
             )
 
 
-def _relations(d: Draw, ssl: int) -> list[Op]:
+def _relations(d: Draw, ssl: int, started: bool = False) -> list[Op]:
     """Calls that change what an object is tied to rather than a setting: another
-    context (SSL_set_SSL_CTX, context 1 made here), SSL_clear, its session cleared."""
+    context (SSL_set_SSL_CTX, context 1 made here), its session resumed (a completed
+    handshake with the harness's server, unless a handshake of its own already started),
+    SSL_clear, its session cleared."""
     ops: list[Op] = []
     if d.boolean():
         ops += [
             Op("ctx_new", method=d.method(METHODS)),
             Op("ssl_set_ctx", ssl=ssl, ctx=1),
         ]
+    if not started and d.boolean():
+        ops.append(Op("resume", ssl=ssl))
     if d.boolean():
         ops.append(Op("ssl_clear", ssl=ssl))
     return ops
@@ -112,13 +116,14 @@ def _lifetime_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     ops = _prefix(d, caps)
     first = d.integer(0, 1)  # which of s (0) and the duplicate (1) goes first
     second = 1 - first
-    if d.boolean():
+    started = d.boolean()
+    if started:
         ops.append(Op("handshake", ssl=first))  # a started object holds more to free
     # The survivor shows the same value right before and right after the other is freed
     # (nothing else happens between the two reads), and is still set after it.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
     read = [Op("ssl_get", ssl=second, setting=d.choice(names))] if names else []
-    ops += _relations(d, first)
+    ops += _relations(d, first, started)
     ops += [*read, Op("ssl_free", ssl=first), *read]
     ops += sets(d, "ssl_set", second, names, max_count=2)
     ops.append(Op("ssl_free", ssl=second))
