@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 LEAVING_INITIAL: tuple[OpName, ...] = ("handshake", "resume")
 
 
+def leaving_initial(method: str | None) -> tuple[OpName, ...]:
+    """Those of LEAVING_INITIAL an SSL of `method` can run: a server-only method cannot
+    connect, so it completes no handshake as a client."""
+    return ("handshake",) if method == "tls-server" else LEAVING_INITIAL
+
+
 def values(domain: Domain) -> st.SearchStrategy[Json]:
     match domain:
         case OneOf(choices):

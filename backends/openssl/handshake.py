@@ -97,6 +97,7 @@ class Handshakes:
         self._pkeys: dict[str, int] = {}
         self._peer_ctxs: dict[tuple[bool, str], int] = {}
         self._sessions: dict[str, int] = {}
+        self._spent: dict[int, str] = {}  # fixture sessions no longer resumable, by name
         self._dh_for_callback: int | None = None
         self._record: list[tuple[str, str, int]] = []  # (callback type, cb name, ssl)
         self._psk: list[tuple[int, Json]] = []
@@ -427,11 +428,26 @@ class Handshakes:
             for name, session in self._sessions.items():
                 if session == pointer:
                     return name
-            return "other"
+            return self._spent.get(pointer, "other")
         raise NotImplementedError(f"a {kind} fixture cannot be read back")
 
     def _session(self, name: str) -> int:
-        """A session from a completed handshake between two objects of the machinery."""
+        """A session from a completed handshake between two objects of the machinery,
+        resumable by the server that made it.
+
+        A fatal alert of a connection carrying it (a handshake its other settings made
+        fail) takes it out of that server's cache, or marks it not resumable for good.
+        Such a session is not handed out again (`resume` retires what it could not
+        resume; one no longer resumable is retired here): the next script that sets the
+        fixture gets a new one, so what a script sees does not depend on the scripts
+        before it. The old one keeps its name for the objects that still carry it."""
+        known = self._sessions.get(name)
+        if (
+            known is not None
+            and self._has("SSL_SESSION_is_resumable")
+            and not self._fn("SSL_SESSION_is_resumable", c_int, c_void_p)(known)
+        ):
+            self._retire(name)
         if name not in self._sessions:
             client = self._own_ssl(self._peer_ctx(True, "plain"))
             server = self._own_ssl(self._peer_ctx(False, "resume"))
@@ -458,9 +474,19 @@ class Handshakes:
         ends then close cleanly (SSL_shutdown). What the handshake leaves on obj (its
         session, its state: not the initial one) is the script's to read.
         """
+        lacking = self.unavailable()
+        if lacking:
+            raise Unobservable(f"the harness's server cannot be made: {lacking}")
         if not self.not_started(obj):
             raise Unobservable("the object has already started a handshake of its own")
+        server_only = self._fn("TLS_server_method", c_void_p)()
+        if self._has("SSL_get_ssl_method") and (
+            self._fn("SSL_get_ssl_method", c_void_p, c_void_p)(obj) == server_only
+        ):
+            raise Unobservable("a server-only method cannot connect: no handshake as a client")
         self.errors()
+        carried = self._fn("SSL_get_session", c_void_p, c_void_p)(obj)
+        fixture = next((n for n, p in self._sessions.items() if p == carried), None)
         server_ctx = self._peer_ctx(False, "resume")
         server = self._own_ssl(server_ctx)
         self._fn("SSL_set_connect_state", None, c_void_p)(obj)
@@ -479,10 +505,19 @@ class Handshakes:
         finally:
             self._free_own(server)
             self.errors()
+        if fixture is not None and not (ok and reused):
+            # A fatal alert takes the session out of the server's cache (the client's copy
+            # may still say it is resumable): the next script gets a new fixture.
+            self._retire(fixture)
         self.seen.pop(obj, None)  # an earlier handshake's record no longer describes obj
         if not ok:
             raise Unobservable(f"the handshake with the harness's server failed ({why})")
         return reused
+
+    def _retire(self, name: str) -> None:
+        """Hand fixture `name` out no more; the objects that carry it still show its name
+        (the session stays referenced here, so its pointer names nothing else)."""
+        self._spent[self._sessions.pop(name)] = name
 
     def _close(self, client: int, server: int) -> None:
         """SSL_shutdown on both ends of a finished handshake: each sends its close_notify.

@@ -59,10 +59,12 @@ def _scripts(entry: Setting, part: str | None) -> Generate:
         for _ in range(d.integer(1, 2) if entry.on_ssl else 0):
             value = d.value(entry, part)
             ops.append(Op("ssl_set", ssl=0, setting=name, value=value, via=form(d, entry)))
-        if name in RESUMED and d.boolean():
+        carried = ops_setting(Script(tuple(ops)), "ssl_set", 0, name)
+        if name in RESUMED and carried and carried[-1] is not None and d.boolean():
             # s resumes the session it carries (a handshake with the harness's server,
             # closed cleanly), and SSL_clear makes it ready for another connection: the
-            # copy shows the session s keeps.
+            # copy shows the session s keeps. (Without one, the handshake would give s a
+            # session of its own, which no fixture names.)
             ops += [Op("resume", ssl=0), Op("ssl_clear", ssl=0)]
         if entry.on_ssl and name in caps.settable_ctx and d.boolean():
             # The context changes after s has its own value: the copy shows s's.

@@ -15,7 +15,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import METHODS
-from conformance.strategies import LEAVING_INITIAL, sets
+from conformance.strategies import LEAVING_INITIAL, leaving_initial, sets
 
 
 def _initial_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
@@ -34,7 +34,8 @@ def _initial_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     if d.boolean():
         # A handshake started or completed (a session resumed), then SSL_clear: SSL_dup
         # follows the state SSL_clear leaves.
-        ops += [Op(d.choice(LEAVING_INITIAL), ssl=0), Op("ssl_clear", ssl=0)]
+        leaving = d.choice(leaving_initial(ops[ctx].method))
+        ops += [Op(leaving, ssl=0), Op("ssl_clear", ssl=0)]
     ops += [Op("ssl_dup", ssl=0), Op("ssl_get_ctx", ssl=1)]
     return Script(tuple(ops))
 
