@@ -75,6 +75,10 @@ def system_openssl() -> Iterator[OpenSSL]:
             pytest.skip(f"no system libssl.so.3: {err}")
 
 
+def _ours(freed: list[int]) -> list[int]:
+    return [o for o in freed if o != -1]
+
+
 def _run(library: Library, script: Script) -> Trace:
     trace = Interpreter(library).run(script)
     assert [o.to_json() for o in trace if o.absent or o.unobservable] == []
@@ -91,8 +95,10 @@ def test_the_system_openssl_resumes_its_servers_session_and_dup_then_returns_s(
     assert resumed.value is True  # SSL_session_reused: the server resumed it
     assert carried.value == session  # the very SSL_SESSION s was given (no ticket)
     assert dup.object == trace[1].object  # not in its initial state: s itself
-    assert first_free.freed == []  # SSL_dup added a reference
-    assert last_free.freed == [trace[1].object]
+    # The free callback sees every SSL the process frees: -1 is one not of this script
+    # (in-process, the interpreter's ssl module may free its own at any time).
+    assert _ours(first_free.freed) == []  # SSL_dup added a reference
+    assert _ours(last_free.freed) == [trace[1].object]
 
 
 def test_a_session_keeps_resuming_after_scripts_that_freed_or_cleared_its_carriers(

@@ -491,7 +491,7 @@ class Handshakes:
         server = self._own_ssl(server_ctx)
         self._fn("SSL_set_connect_state", None, c_void_p)(obj)
         self._fn("SSL_set_accept_state", None, c_void_p)(server)
-        reused = False
+        ok, why, reused = False, "", False
         try:
             ok, why = self._drive(obj, server)
             if ok:
