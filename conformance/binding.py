@@ -1496,6 +1496,17 @@ HANDSHAKE: tuple[str, ...] = (
     "SSL_set_verify",
     "SSL_get_verify_mode",
 )
+# A resumption (the `resume` op): a full handshake of the harness's, what makes the
+# sessions its server resumes, tickets turned off on that server, what shows reuse, and
+# the clean close that keeps a session resumable (SSL_free of a connection that was not
+# shut down takes its session out of the cache and marks it not resumable).
+RESUME: tuple[str, ...] = (
+    *HANDSHAKE,
+    "SSL_get1_session",
+    "SSL_CTX_set_options",
+    "SSL_session_reused",
+    "SSL_shutdown",
+)
 
 
 # --- library families -------------------------------------------------------------------

@@ -325,6 +325,11 @@ class BreakingLibrary:
         result: int | None = _optional(self.library, "ssl_set_ctx")(ssl, ctx)
         return result
 
+    def resume(self, ssl: int) -> bool:
+        reused = bool(_optional(self.library, "resume")(ssl))
+        self.started.add(ssl)  # a completed handshake: s is past its initial state
+        return reused
+
     def ssl_clear(self, ssl: int) -> bool:
         initial = bool(_optional(self.library, "ssl_clear")(ssl))
         if initial:

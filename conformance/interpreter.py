@@ -213,6 +213,10 @@ class Interpreter:
                 obs.value = lib.ssl_clear(ssl)
             case "handshake":
                 obs.value = lib.start_handshake(self._ssl(op))
+            case "resume":
+                ssl = self._ssl(op)
+                self._require("resume")
+                obs.value = lib.resume(ssl)
             case "ssl_threads":
                 spec = op.value if isinstance(op.value, dict) else {}
                 threads, per_thread = spec.get("threads"), spec.get("per_thread")

@@ -50,7 +50,8 @@ class Library(Protocol):
         """Names of what the library lacks for `feature`; empty when it has all.
 
         Features: "ctx_new", "ssl_new", "ssl_dup", "ssl_up_ref", "ssl_free",
-        "ssl_get_ctx", "ssl_set_ctx", "ssl_clear", "handshake", "free_events", "errors",
+        "ssl_get_ctx", "ssl_set_ctx", "ssl_clear", "handshake", "resume", "free_events",
+        "errors",
         "threads" (threads_up_ref_free), "alloc_failures" (ssl_new_failing, ssl_dup_failing),
         "set:ctx:SETTING", "get:ctx:SETTING", "set:ssl:SETTING", "get:ssl:SETTING".
         """
@@ -87,6 +88,14 @@ class Library(Protocol):
 
     def ssl_clear(self, ssl: int) -> bool:
         """SSL_clear(ssl); whether the object is in its initial state afterwards."""
+        ...
+
+    def resume(self, ssl: int) -> bool:
+        """`ssl`, as a client, completes a full handshake with the adapter's own server,
+        the one that issued the session fixtures (session-a, session-b) and resumes them:
+        whether the session was reused (SSL_session_reused). Unobservable, with the
+        reason, when the handshake cannot complete (other settings on `ssl` forbid it).
+        Optional: an adapter without it cannot run scripts that resume."""
         ...
 
     def set(self, kind: Kind, obj: int, setting: str, value: Json) -> None: ...

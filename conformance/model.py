@@ -14,7 +14,7 @@ import copy
 import threading
 from dataclasses import dataclass, field
 
-from conformance.library import AllocReport, Json, Kind
+from conformance.library import AllocReport, Json, Kind, Unobservable
 from conformance.rules import BY_ID as RULES_BY_ID
 from conformance.settings import BY_NAME, Fields, Setting
 
@@ -322,9 +322,26 @@ class ModelLibrary:
 
     def ssl_clear(self, ssl: int) -> bool:
         """SSL_clear (SSL_clear(3)): the object is ready for a new connection, in its
-        initial state again; its settings stay (the page's advice.ssl-clear)."""
+        initial state again; its settings stay (the page's advice.ssl-clear), its session
+        too: `resume` closes cleanly, and SSL_clear(3) keeps the session "if a session was
+        closed cleanly"."""
         self._ssl(ssl).started = False
         return True
+
+    def resume(self, ssl: int) -> bool:
+        """A full handshake as a client with the harness's own server, which resumes the
+        sessions it issued (session-a, session-b) and no other. The page promises nothing
+        of resumption: the value is what the harness knows of its own server. Afterwards
+        the object is not in its initial state (it closed cleanly: SSL_shutdown) and
+        carries the session it had."""
+        s = self._ssl(ssl)
+        if s.method == "tls-server":
+            raise Unobservable("a server-only method cannot connect: no handshake as a client")
+        if s.started:
+            raise Unobservable("the object has already started a handshake of its own")
+        s.server = False
+        s.started = True
+        return s.settings.get("session") in ("session-a", "session-b")
 
     def start_handshake(self, ssl: int) -> bool:
         s = self._ssl(ssl)

@@ -35,6 +35,11 @@ OpName = Literal[
     # ssl: SSL_clear; value: whether the object is in its initial state afterwards
     # (SSL_in_before), so that what SSL_dup then does is judged by the state shown
     "ssl_clear",
+    # ssl: s, as a client, completes a full handshake with the harness's own server, the
+    # one that issued session-a and session-b and resumes them (TLS 1.2 session ids,
+    # no tickets); value: whether the session was reused (SSL_session_reused). Afterwards
+    # s is not in its initial state and carries the session the handshake left it.
+    "resume",
     # ssl, value {"threads": T, "per_thread": K}: T real threads at once, each calling
     # SSL_up_ref K times then SSL_free K times on the same object; value: how many
     # SSL_up_ref calls returned 1. The object keeps the references it had before.

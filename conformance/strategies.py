@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from hypothesis import strategies as st
 
 from conformance.library import Json
-from conformance.script import Op
+from conformance.script import Op, OpName
 from conformance.settings import (
     BY_NAME,
     METHODS,
@@ -23,6 +23,17 @@ from conformance.settings import (
 
 if TYPE_CHECKING:
     from conformance.explore import Draw
+
+
+# The ops that take an SSL out of its initial state: a handshake started (a ClientHello
+# sent, no server), and one completed with the harness's server that resumes a session.
+LEAVING_INITIAL: tuple[OpName, ...] = ("handshake", "resume")
+
+
+def leaving_initial(method: str | None) -> tuple[OpName, ...]:
+    """Those of LEAVING_INITIAL an SSL of `method` can run: a server-only method cannot
+    connect, so it completes no handshake as a client."""
+    return ("handshake",) if method == "tls-server" else LEAVING_INITIAL
 
 
 def values(domain: Domain) -> st.SearchStrategy[Json]:

@@ -97,6 +97,7 @@ class Handshakes:
         self._pkeys: dict[str, int] = {}
         self._peer_ctxs: dict[tuple[bool, str], int] = {}
         self._sessions: dict[str, int] = {}
+        self._spent: dict[int, str] = {}  # fixture sessions no longer resumable, by name
         self._dh_for_callback: int | None = None
         self._record: list[tuple[str, str, int]] = []  # (callback type, cb name, ssl)
         self._psk: list[tuple[int, Json]] = []
@@ -430,24 +431,105 @@ class Handshakes:
             for name, session in self._sessions.items():
                 if session == pointer:
                     return name
-            return "other"
+            return self._spent.get(pointer, "other")
         raise NotImplementedError(f"a {kind} fixture cannot be read back")
 
     def _session(self, name: str) -> int:
-        """A session from a completed handshake between two objects of the machinery."""
+        """A session from a completed handshake between two objects of the machinery,
+        resumable by the server that made it.
+
+        A fatal alert of a connection carrying it (a handshake its other settings made
+        fail) takes it out of that server's cache, or marks it not resumable for good.
+        Such a session is not handed out again (`resume` retires what it could not
+        resume; one no longer resumable is retired here): the next script that sets the
+        fixture gets a new one, so what a script sees does not depend on the scripts
+        before it. The old one keeps its name for the objects that still carry it."""
+        known = self._sessions.get(name)
+        if (
+            known is not None
+            and self._has("SSL_SESSION_is_resumable")
+            and not self._fn("SSL_SESSION_is_resumable", c_int, c_void_p)(known)
+        ):
+            self._retire(name)
         if name not in self._sessions:
             client = self._own_ssl(self._peer_ctx(True, "plain"))
-            server = self._own_ssl(self._peer_ctx(False, "plain"))
+            server = self._own_ssl(self._peer_ctx(False, "resume"))
             self._fn("SSL_set_connect_state", None, c_void_p)(client)
             self._fn("SSL_set_accept_state", None, c_void_p)(server)
             ok, why = self._drive(client, server)
             session = self._fn("SSL_get1_session", c_void_p, c_void_p)(client) if ok else None
+            if ok and self._has("SSL_shutdown"):
+                self._close(client, server)  # the session stays resumable, in the cache
             self._free_own(client)
             self._free_own(server)
             if not session:
                 raise Unobservable(f"no session could be made for {name}: {why}")
             self._sessions[name] = int(session)
         return self._sessions[name]
+
+    def resume(self, obj: int) -> bool:
+        """obj, as a client, completes a full handshake with the server that issued the
+        session fixtures: whether its session was reused (SSL_session_reused).
+
+        The server resumes the sessions in its cache, which holds those it made (the
+        fixtures among them); a session of a handshake it did not resume is taken out
+        again, so that a long run does not push the fixtures out of a full cache. Both
+        ends then close cleanly (SSL_shutdown). What the handshake leaves on obj (its
+        session, its state: not the initial one) is the script's to read.
+        """
+        lacking = self.unavailable()
+        if lacking:
+            raise Unobservable(f"the harness's server cannot be made: {lacking}")
+        if not self.not_started(obj):
+            raise Unobservable("the object has already started a handshake of its own")
+        server_only = self._fn("TLS_server_method", c_void_p)()
+        if self._has("SSL_get_ssl_method") and (
+            self._fn("SSL_get_ssl_method", c_void_p, c_void_p)(obj) == server_only
+        ):
+            raise Unobservable("a server-only method cannot connect: no handshake as a client")
+        self.errors()
+        carried = self._fn("SSL_get_session", c_void_p, c_void_p)(obj)
+        fixture = next((n for n, p in self._sessions.items() if p == carried), None)
+        server_ctx = self._peer_ctx(False, "resume")
+        server = self._own_ssl(server_ctx)
+        self._fn("SSL_set_connect_state", None, c_void_p)(obj)
+        self._fn("SSL_set_accept_state", None, c_void_p)(server)
+        ok, why, reused = False, "", False
+        try:
+            ok, why = self._drive(obj, server)
+            if ok:
+                reused = bool(self._fn("SSL_session_reused", c_int, c_void_p)(obj))
+                made = self._fn("SSL_get_session", c_void_p, c_void_p)(server)
+                if made and not reused and self._has("SSL_CTX_remove_session"):
+                    self._fn("SSL_CTX_remove_session", c_int, c_void_p, c_void_p)(server_ctx, made)
+                # Closed cleanly: freeing either side later leaves the session resumable
+                # and in the cache, so that no script spoils a fixture for the next.
+                self._close(obj, server)
+        finally:
+            self._free_own(server)
+            self.errors()
+        if fixture is not None and not (ok and reused):
+            # A fatal alert takes the session out of the server's cache (the client's copy
+            # may still say it is resumable): the next script gets a new fixture.
+            self._retire(fixture)
+        self.seen.pop(obj, None)  # an earlier handshake's record no longer describes obj
+        if not ok:
+            raise Unobservable(f"the handshake with the harness's server failed ({why})")
+        return reused
+
+    def _retire(self, name: str) -> None:
+        """Hand fixture `name` out no more; the objects that carry it still show its name
+        (the session stays referenced here, so its pointer names nothing else)."""
+        self._spent[self._sessions.pop(name)] = name
+
+    def _close(self, client: int, server: int) -> None:
+        """SSL_shutdown on both ends of a finished handshake: each sends its close_notify.
+        SSL_free or SSL_clear of a connection not shut down so treats its session as
+        bad: out of the cache, marked not resumable (ssl_clear_bad_session)."""
+        shutdown = self._fn("SSL_shutdown", c_int, c_void_p)
+        shutdown(client)
+        shutdown(server)
+        self.errors()
 
     # --- observations: what a handshake shows ------------------------------------------
 
@@ -596,7 +678,7 @@ class Handshakes:
         if client:
             key = (True, mode if mode in ("dhe", "psk") else "plain")
         else:
-            key = (False, "tlsa-auth" if mode == "tlsa-auth" else "plain")
+            key = (False, mode if mode in ("tlsa-auth", "resume") else "plain")
         mode = key[1]
         if key in self._peer_ctxs:
             return self._peer_ctxs[key]
@@ -635,6 +717,12 @@ class Handshakes:
                     ctx, self.harness("psk-client")
                 )
         else:
+            if mode == "resume":
+                # The server of the session fixtures: it keeps the sessions it makes in its
+                # cache and issues no ticket, so a client resumes by session id and keeps
+                # the very SSL_SESSION it was given (a new ticket would replace it).
+                no_ticket = self.family.flag_value("options", "no-ticket") or 0
+                self._fn("SSL_CTX_set_options", c_uint64, c_void_p, c_uint64)(ctx, no_ticket)
             if self._has("SSL_CTX_set_alpn_select_cb"):
                 self._fn("SSL_CTX_set_alpn_select_cb", None, c_void_p, c_void_p, c_void_p)(
                     ctx, self.harness("alpn-select"), None

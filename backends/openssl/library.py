@@ -232,6 +232,7 @@ class OpenSSL(ObjectCalls):
         "free_events": ("CRYPTO_get_ex_new_index",),
         "errors": ("ERR_get_error", "ERR_error_string_n"),
         "threads": ("SSL_up_ref", "SSL_free"),
+        "resume": binding.RESUME,
     }
 
     def _features(self, feature: str) -> tuple[str, ...]:
@@ -292,6 +293,9 @@ class OpenSSL(ObjectCalls):
         self._fn("SSL_clear", c_int, c_void_p)(ssl)
         self.errors()  # a refusal queues its reason; the state shown is the observation
         return int(self._fn("SSL_in_before", c_int, c_void_p)(ssl)) == 1
+
+    def resume(self, ssl: int) -> bool:
+        return self.handshakes.resume(ssl)
 
     def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
         up_ref = self._fn("SSL_up_ref", c_int, c_void_p)

@@ -346,6 +346,13 @@ class PyOpenSSL:
                 "SSL_CTX_get_privatekey": "SSL_CTX_get0_privatekey",
             }.get(name, name)
             return [name]
+        if feature == "resume":
+            # Every rule whose scripts resume a session compares what SSL_dup returns,
+            # which pyOpenSSL lacks: no such script could be judged here.
+            raise NotImplementedError(
+                "the pyOpenSSL adapter does not resume sessions (every rule that does "
+                "needs SSL_dup)"
+            )
         if feature not in FEATURES_ABSENT:
             raise NotImplementedError(f"unknown feature {feature!r}")
         return list(FEATURES_ABSENT[feature])

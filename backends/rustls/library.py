@@ -25,6 +25,9 @@ from conformance.settings import KEY_TYPES, METHODS, SIGALG_NAMES, VERIFY_MODE_N
 # --- what rustls has no notion of, and why (one line each: the report shows them) ------
 
 NO_DUP = "rustls has no SSL_dup: connections are not copyable (no Clone)"
+NO_RESUME = (
+    "a session set on a connection to resume (rustls resumes from its config's session store)"
+)
 NO_NULL_CTX = (
     "rustls cannot make a connection without a config: ClientConnection::new takes an "
     "Arc<ClientConfig>"
@@ -182,6 +185,8 @@ def missing_reason(feature: str) -> str | None:
         return None
     if feature in ("errors", "alloc_failures"):
         return None
+    if feature == "resume":
+        return NO_RESUME
     parts = feature.split(":")
     if len(parts) != 3 or parts[0] not in ("set", "get") or parts[1] not in ("ctx", "ssl"):
         raise NotImplementedError(f"no rustls mapping for {feature!r}")

@@ -44,6 +44,11 @@ FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Every rule whose scripts resume a session compares SSL_dup's result, which wolfSSL
+# lacks: no script that resumes could be judged here.
+NO_RESUME = "the wolfSSL adapter does not resume sessions (every rule that does needs SSL_dup)"
+
+
 class WolfSSL(ObjectCalls):
     family = "wolfSSL"
 
@@ -160,6 +165,8 @@ class WolfSSL(ObjectCalls):
             return [] if self.hooks else [self.no_hooks]
         if feature in FEATURES:
             return self.symbols.lacking(FEATURES[feature])
+        if feature == "resume":
+            raise NotImplementedError(NO_RESUME)
         raise NotImplementedError(f"unknown feature {feature!r}")
 
     def ssl_new_failing(self, ctx: int, nth: int) -> AllocReport:

@@ -25,6 +25,8 @@ from conformance.settings import Setting, setting
 from conformance.strategies import form, methods_for, sets
 
 ROLE_STATE = {"server": "accept", "client": "connect"}
+# Settings a completed handshake can change: s resumes what it carries before SSL_dup.
+RESUMED = frozenset({"session"})
 
 
 def _scripts(entry: Setting, part: str | None) -> Generate:
@@ -57,6 +59,13 @@ def _scripts(entry: Setting, part: str | None) -> Generate:
         for _ in range(d.integer(1, 2) if entry.on_ssl else 0):
             value = d.value(entry, part)
             ops.append(Op("ssl_set", ssl=0, setting=name, value=value, via=form(d, entry)))
+        carried = ops_setting(Script(tuple(ops)), "ssl_set", 0, name)
+        if name in RESUMED and carried and carried[-1] is not None and d.boolean():
+            # s resumes the session it carries (a handshake with the harness's server,
+            # closed cleanly), and SSL_clear makes it ready for another connection: the
+            # copy shows the session s keeps. (Without one, the handshake would give s a
+            # session of its own, which no fixture names.)
+            ops += [Op("resume", ssl=0), Op("ssl_clear", ssl=0)]
         if entry.on_ssl and name in caps.settable_ctx and d.boolean():
             # The context changes after s has its own value: the copy shows s's.
             value = d.value(entry, part)
@@ -83,6 +92,9 @@ def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, C
 
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
         new, dup = trace[script.ops.index(Op("ssl_new", ctx=0))], trace[-3]
+        cleared = [obs for op, obs in zip(script.ops, trace, strict=True) if op.op == "ssl_clear"]
+        if cleared and cleared[-1].value is not True:
+            unusable(caps, "SSL_clear did not bring s back to its initial state (SSL_in_before)")
         shown = trace[-2].value
         require_shown(name, part, shown, script, trace)
         require_shown(name, part, trace[-1].value, script, trace)

@@ -15,7 +15,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import METHODS
-from conformance.strategies import sets
+from conformance.strategies import LEAVING_INITIAL, leaving_initial, sets
 
 
 def _initial_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
@@ -32,8 +32,10 @@ def _initial_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
             ops.append(Op("ctx_new", method=d.method(METHODS)))
         ops.append(Op("ssl_set_ctx", ssl=0, ctx=1 - ctx))
     if d.boolean():
-        # A started handshake, then SSL_clear: SSL_dup follows the state SSL_clear leaves.
-        ops += [Op("handshake", ssl=0), Op("ssl_clear", ssl=0)]
+        # A handshake started or completed (a session resumed), then SSL_clear: SSL_dup
+        # follows the state SSL_clear leaves.
+        leaving = d.choice(leaving_initial(ops[ctx].method))
+        ops += [Op(leaving, ssl=0), Op("ssl_clear", ssl=0)]
     ops += [Op("ssl_dup", ssl=0), Op("ssl_get_ctx", ssl=1)]
     return Script(tuple(ops))
 
@@ -95,7 +97,9 @@ def _started_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
             Op("ctx_new", method=d.method(("tls", "tls-client"))),
             Op("ssl_set_ctx", ssl=0, ctx=1),
         ]
-    ops.append(Op("handshake", ssl=0))
+    # A handshake started (a ClientHello sent), or completed with the harness's server,
+    # which resumes the session s carries if it issued it.
+    ops.append(Op(d.choice(LEAVING_INITIAL), ssl=0))
     ops += [Op("ssl_dup", ssl=0) for _ in range(dups)]
     if rule.id == "dup.started.increments":
         ops += [Op("ssl_free", ssl=0) for _ in range(dups + 1)]
@@ -103,7 +107,10 @@ def _started_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
 
 
 def _started(script: Script, trace: Trace, caps: Capabilities) -> None:
-    if not find(script, trace, "handshake").value:
+    # A resumption that could not complete was set aside (screen); one that did left the
+    # initial state, whether or not the session was reused (which no rule judges).
+    started = any(op.op == "handshake" for op in script.ops)
+    if started and not find(script, trace, "handshake").value:
         unusable(caps, "the handshake did not leave the initial state (SSL_in_before)")
 
 

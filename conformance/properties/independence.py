@@ -15,7 +15,7 @@ from conformance.properties.common import (
 from conformance.rules import Rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import BY_NAME, METHODS, SETTINGS
-from conformance.strategies import form, sets
+from conformance.strategies import form, leaving_initial, sets
 
 # Getters that change the object they read: they run a handshake on it, which makes it
 # a client and leaves the initial state. Such settings are set here, never read.
@@ -61,7 +61,7 @@ def _settings_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
             value = d.value(BY_NAME[name])
             via = form(d, BY_NAME[name])
             ops.append(Op("ssl_set", ssl=changed, setting=name, value=value, via=via))
-    ops += _relations(d, changed)
+    ops += _relations(d, changed, method=ops[0].method)
     if d.boolean():
         ops.append(Op("handshake", ssl=changed))  # one of them leaves the initial state
         if d.boolean():
@@ -94,15 +94,19 @@ def _settings_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities
             )
 
 
-def _relations(d: Draw, ssl: int) -> list[Op]:
+def _relations(d: Draw, ssl: int, method: str | None, started: bool = False) -> list[Op]:
     """Calls that change what an object is tied to rather than a setting: another
-    context (SSL_set_SSL_CTX, context 1 made here), SSL_clear, its session cleared."""
+    context (SSL_set_SSL_CTX, context 1 made here), its session resumed (a completed
+    handshake with the harness's server, unless a handshake of its own already started
+    or its method cannot connect), SSL_clear, its session cleared."""
     ops: list[Op] = []
     if d.boolean():
         ops += [
             Op("ctx_new", method=d.method(METHODS)),
             Op("ssl_set_ctx", ssl=ssl, ctx=1),
         ]
+    if not started and "resume" in leaving_initial(method) and d.boolean():
+        ops.append(Op("resume", ssl=ssl))
     if d.boolean():
         ops.append(Op("ssl_clear", ssl=ssl))
     return ops
@@ -112,13 +116,14 @@ def _lifetime_scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
     ops = _prefix(d, caps)
     first = d.integer(0, 1)  # which of s (0) and the duplicate (1) goes first
     second = 1 - first
-    if d.boolean():
+    started = d.boolean()
+    if started:
         ops.append(Op("handshake", ssl=first))  # a started object holds more to free
     # The survivor shows the same value right before and right after the other is freed
     # (nothing else happens between the two reads), and is still set after it.
     names = sorted(caps.settable_ssl - DESTRUCTIVE_GETTERS)
     read = [Op("ssl_get", ssl=second, setting=d.choice(names))] if names else []
-    ops += _relations(d, first)
+    ops += _relations(d, first, method=ops[0].method, started=started)
     ops += [*read, Op("ssl_free", ssl=first), *read]
     ops += sets(d, "ssl_set", second, names, max_count=2)
     ops.append(Op("ssl_free", ssl=second))

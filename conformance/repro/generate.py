@@ -368,6 +368,14 @@ def _op(w: _Writer, op: Op, rule: Rule) -> None:
                 "SSL_clear did not bring the object back to its initial state",
             )
             handle.obj.started = False
+    elif op.op == "resume":
+        # A resumption needs a server with a certificate and a session cache, the sessions
+        # it issued, and both ends driven over a BIO pair: the harness's machinery, which
+        # a straight-line program of the script's calls does not have.
+        raise CannotGenerate(
+            "resume is a full handshake with the harness's own server, which resumes the "
+            "sessions it issued; the reproducer has no such server"
+        )
     elif op.op in ("ctx_set", "ssl_set", "ctx_get", "ssl_get"):
         _setting(w, op, rule)
     elif op.op in ("ssl_new_failing", "ssl_dup_failing"):
