@@ -35,7 +35,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections import deque
@@ -221,7 +220,7 @@ class Worker(Runner):
         self.brk: str | None = None  # the break wanted
         self._child_brk: str | None = None  # the break the child has in place
         self._batches: deque[list[Script]] = deque()  # submitted, not yet collected
-        self._writer: threading.Thread | None = None  # a batch still being sent
+        self._outbox = bytearray()  # requests queued, not yet written to the child
         self._inbox = bytearray()  # what the child wrote that is not yet read as answers
 
     # --- process management ---------------------------------------------------
@@ -252,9 +251,12 @@ class Worker(Runner):
             env=env,
             start_new_session=True,
         )
+        assert self.proc.stdin is not None
+        os.set_blocking(self.proc.stdin.fileno(), False)  # see _flush
         self.restarts += 1
         self._child_brk = None
         self._inbox = bytearray()
+        self._outbox = bytearray()
         self._batches.clear()
         hello = self._request({"cmd": "hello"}, [])
         if "unavailable" in hello:
@@ -303,39 +305,48 @@ class Worker(Runner):
         return self._receive(ops, self.launch.timeout)
 
     def _send(self, message: dict[str, Any], ops: Sequence[Op]) -> None:
-        self._wait_writer()
-        proc = self.proc
-        assert proc is not None and proc.stdin is not None
+        """A request whose answer is awaited next: sent whole before returning."""
+        self._outbox += json.dumps(message).encode() + b"\n"
         try:
-            proc.stdin.write(json.dumps(message).encode() + b"\n")
-            proc.stdin.flush()
+            self._flush(block=True)
         except BrokenPipeError:
             raise self._died(ops) from None
 
     def _send_behind(self, message: dict[str, Any]) -> None:
-        """Send a batch while the child may still be answering the one before.
+        """Queue a batch while the child may still be answering the one before.
 
-        From another thread: the child writes an answer before it reads the next
-        request, so a request larger than the pipe would block here while the answer
-        blocks there. A child that died is found by the collect that follows."""
-        self._wait_writer()
+        The child writes an answer before it reads the next request, so a request
+        larger than the pipe cannot be written in one go: what does not fit now goes
+        out from `_line` while it waits for answers. A child that died is found by the
+        collect that follows."""
+        self._outbox += json.dumps(message).encode() + b"\n"
+        with contextlib.suppress(BrokenPipeError):
+            self._flush(block=False)
+
+    def _flush(self, block: bool) -> None:
+        """Write the queued requests (stdin is non-blocking), as much as fits; with
+        `block`, all of it, reading answers meanwhile so that the child never waits on
+        a full pipe of ours."""
         proc = self.proc
-        assert proc is not None and proc.stdin is not None
-        data = json.dumps(message).encode() + b"\n"
-        stdin = proc.stdin
-
-        def write() -> None:
-            with contextlib.suppress(OSError, ValueError):
-                stdin.write(data)
-                stdin.flush()
-
-        self._writer = threading.Thread(target=write, daemon=True)
-        self._writer.start()
-
-    def _wait_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        into, out = proc.stdin.fileno(), proc.stdout.fileno()
+        while self._outbox:
+            try:
+                del self._outbox[: os.write(into, self._outbox[: 1 << 16])]
+                continue
+            except BlockingIOError:
+                if not block:
+                    return
+            except BrokenPipeError:
+                self._outbox.clear()
+                raise
+            readable, _, _ = select.select([out], [into], [])
+            if readable:
+                chunk = os.read(out, 1 << 20)
+                if not chunk:
+                    self._outbox.clear()
+                    raise BrokenPipeError
+                self._inbox += chunk
 
     def _receive(self, ops: Sequence[Op], timeout: float) -> dict[str, Any]:
         line = self._line(ops, timeout)
@@ -355,7 +366,13 @@ class Worker(Runner):
         fd = proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         while (end := self._inbox.find(b"\n")) < 0:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            writing = [proc.stdin.fileno()] if self._outbox and proc.stdin else []
+            left = max(0.0, deadline - time.monotonic())
+            ready, writable, _ = select.select([fd], writing, [], left)
+            if writable:
+                with contextlib.suppress(BrokenPipeError):
+                    self._flush(block=False)
+                continue
             if not ready:
                 self._kill()
                 raise WorkerTimedOut(f"no answer within {timeout:g} s", ops)
@@ -373,7 +390,7 @@ class Worker(Runner):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
             self.proc = None
-        self._wait_writer()  # its pipe is closed: it ends at once
+        self._outbox.clear()
         self._batches.clear()
 
     def variant(self, options: dict[str, str]) -> Runner:
@@ -403,7 +420,7 @@ class Worker(Runner):
         for variant in self._variants.values():
             variant.close()
         self._variants.clear()
-        if self._writer is not None and self._writer.is_alive():
+        if self._outbox:
             self._kill()  # a batch still being sent: nothing it would answer is wanted
         if self.proc is not None and self.proc.poll() is None and self.proc.stdin is not None:
             try:
