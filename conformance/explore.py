@@ -20,10 +20,11 @@ alongside (a different few each script), so interactions are met by design.
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from hypothesis import strategies as st
 
@@ -201,26 +202,31 @@ class Narrowing:
 
 
 class HypothesisDraw:
-    """The same choices through hypothesis (shrinkable), optionally narrowed."""
+    """The same choices through hypothesis (shrinkable), optionally narrowed.
+
+    Strategies are immutable, so each is built once (`_strategy`): building one costs
+    more than drawing from it, and a shrink draws thousands of times."""
 
     def __init__(self, draw: st.DrawFn, narrowing: Narrowing | None = None) -> None:
         self.draw = draw
         self.narrowing = narrowing
 
     def integer(self, lo: int, hi: int) -> int:
-        return self.draw(st.integers(lo, hi))
+        drawn: int = self.draw(_strategy(("integers", lo, hi), lambda: st.integers(lo, hi)))
+        return drawn
 
     def boolean(self) -> bool:
-        return self.draw(st.booleans())
+        drawn: bool = self.draw(_strategy(("booleans",), st.booleans))
+        return drawn
 
     def choice(self, options: Sequence[T]) -> T:
-        return self.draw(st.sampled_from(options))
+        return self.draw(_sampled(options))
 
     def method(self, options: Sequence[str]) -> str:
         if self.narrowing is not None:
             used = [m for m in self.narrowing.methods if m in options]
             if used:
-                return self.draw(st.sampled_from(used))
+                return self.draw(_sampled(used))
         return self.choice(options)
 
     def names(self, pool: Collection[str], max_count: int, min_count: int = 0) -> list[str]:
@@ -229,12 +235,13 @@ class HypothesisDraw:
             ordered = [n for n in ordered if n in self.narrowing.settings] or ordered[:min_count]
         if not ordered:
             return []
+        least = min(min_count, len(ordered))
         return self.draw(
-            st.lists(
-                st.sampled_from(ordered),
-                min_size=min(min_count, len(ordered)),
-                max_size=max_count,
-                unique=True,
+            _strategy(
+                ("names", tuple(ordered), least, max_count),
+                lambda: st.lists(
+                    st.sampled_from(ordered), min_size=least, max_size=max_count, unique=True
+                ),
             )
         )
 
@@ -242,8 +249,40 @@ class HypothesisDraw:
         if self.narrowing is not None:
             used = self.narrowing.values.get(setting.name)
             if used and (part is None or all(isinstance(v, dict) and part in v for v in used)):
-                return self.draw(st.sampled_from(used).flatmap(lambda v: within(v, part)))
-        return self.draw(setting_value_with(setting, part))
+                return self.draw(
+                    _strategy(
+                        ("within", json.dumps(used, sort_keys=True), part),
+                        lambda: st.sampled_from(used).flatmap(lambda v: within(v, part)),
+                    )
+                )
+        return self.draw(
+            _strategy(
+                ("value", id(setting), part),
+                lambda: setting_value_with(setting, part),
+                setting,
+            )
+        )
+
+
+_STRATEGIES: dict[tuple[object, ...], tuple[object, st.SearchStrategy[Any]]] = {}
+
+
+def _strategy(
+    key: tuple[object, ...], make: Callable[[], st.SearchStrategy[Any]], owner: object = None
+) -> st.SearchStrategy[Any]:
+    """The strategy for `key`, built on first use. `owner` is kept beside it when the key
+    holds an object's id, so that a reused id cannot hand back another's strategy."""
+    found = _STRATEGIES.get(key)
+    if found is not None and found[0] is owner:
+        return found[1]
+    made = make()
+    _STRATEGIES[key] = (owner, made)
+    return made
+
+
+def _sampled(options: Sequence[T]) -> st.SearchStrategy[T]:
+    # By repr, not by value: True == 1, and a key must tell (True, False) from (1, 0).
+    return _strategy(("sampled", repr(tuple(options))), lambda: st.sampled_from(options))
 
 
 def within(value: Json, keep: str | None = None) -> st.SearchStrategy[Json]:
