@@ -40,6 +40,9 @@ class Interpreter:
         self.unobserved_frees = False
         self.next_id = 0
         self._queues_errors: bool | None = None  # asked of the library once, when needed
+        # (op, object) -> (N, allocations): the last failing call, run right before, did
+        # not reach its Nth allocation (see ssl_new_failing below).
+        self._past_end: dict[tuple[str, int | None], tuple[int, int]] = {}
 
     def run(self, script: Script) -> Trace:
         self.reset()
@@ -161,6 +164,8 @@ class Interpreter:
 
     def _do(self, op: Op, obs: Observation) -> None:
         lib = self.library
+        if op.op not in ("ssl_new_failing", "ssl_dup_failing"):
+            self._past_end = {}  # any other call may change what the next one allocates
         match op.op:
             case "ctx_new":
                 handle = lib.ctx_new(op.method or "tls")
@@ -228,8 +233,22 @@ class Interpreter:
                 if not isinstance(op.value, int) or op.value < 1:
                     raise ScriptError(f"{op}: value must be the allocation to fail (1 or more)")
                 target = self._ctx(op) if op.op == "ssl_new_failing" else self._ssl(op)
+                key = (op.op, op.ctx if op.op == "ssl_new_failing" else op.ssl)
+                end = self._past_end.get(key)
+                if end is not None and op.value > end[0]:
+                    # The call made fewer allocations than one failing before asked for:
+                    # a later failure point is past the call's end as well (nothing has
+                    # changed the object since). Not run, and nothing is claimed of it.
+                    self._past_end = {key: end}
+                    raise Skipped(
+                        f"past the call's end: it made {end[1]} allocation(s) when "
+                        f"allocation {end[0]} was to fail"
+                    )
                 self._clear_errors()
                 report = _adapter_method(lib, op.op)(target, op.value)
+                self._past_end = {}
+                if not report["injected"]:
+                    self._past_end[key] = (op.value, int(report["allocations"]))
                 # The result was freed inside the op: it binds no SSL variable.
                 obs.null = report["result"] is None
                 obs.errors = list(report["errors"])

@@ -94,3 +94,18 @@ def test_scripts_round_trip_through_json(named: tuple[str, object]) -> None:
 def test_bad_scripts_are_refused_with_a_reason(bad: object, says: str) -> None:
     with pytest.raises(ValueError, match=re.escape(says)):
         Script.from_json(bad)
+
+
+def test_an_allocation_sweep_stops_at_the_end_of_the_call() -> None:
+    # The model's SSL_new makes a fixed number of allocations: the first point past them
+    # runs (and says it was not reached); later points of the same run are not run.
+    sweep = [Op("ssl_new_failing", ctx=0, value=n) for n in range(1, 41)]
+    ops = [Op("ctx_new", method="tls"), *sweep, Op("ssl_new", ctx=0), sweep[-1]]
+    trace = Interpreter(ModelLibrary()).run(Script(tuple(ops)))
+    ran = [o for o in trace[1:41] if not o.skipped]
+    made = ran[-1].value["allocations"]  # type: ignore[index]
+    assert len(ran) == made + 1 and not ran[-1].value["injected"]  # type: ignore[index]
+    assert all(o.value["injected"] for o in ran[:-1])  # type: ignore[index]
+    assert all("past the call's end" in (o.skipped or "") for o in trace[len(ran) + 1 : 41])
+    # another call in between: the next failing call runs again
+    assert trace[-1].skipped is None and trace[-1].value is not None
