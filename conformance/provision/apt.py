@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,9 @@ from conformance.provision import archive
 
 TOOLS = ("apt-get", "apt-cache", "dpkg")
 LOCK = "sslconform.lock"
+ANSWERS = "sslconform.madison"  # apt-cache madison's answers for the current index
+UPDATED = "sslconform.updated"  # the sources of the last verified update, at its time
+FRESH = float(os.environ.get("SSLCONFORM_APT_FRESH", 600))  # seconds an update stands
 
 # What apt says when a Release file is unsigned or its signature does not check out
 # against the keyring, and gpgv's status word for why (NO_PUBKEY KEYID, BADSIG KEYID, ...).
@@ -147,7 +151,25 @@ class PrivateApt:
         return f"Debian's archive at {self.archive} ({self.suite})"
 
     def update(self) -> None:
-        """Fetch and verify the suite's Release file and package index."""
+        """Fetch and verify the suite's Release file and package index, unless this same
+        source (archive, suite, keyring) was fetched and verified less than FRESH seconds
+        ago: the archive changes a few times a day, and `tox -p` fetches for many columns
+        within a minute, one at a time per suite."""
+        marker = self.root / UPDATED
+        sources = (self.root / "sources.list").read_text()
+        if (
+            marker.exists()
+            and marker.read_text() == sources
+            and time.time() - marker.stat().st_mtime < FRESH
+            and any((self.root / "lists").glob("*_Packages*"))
+        ):
+            return
+        marker.unlink(missing_ok=True)
+        shutil.rmtree(self.root / ANSWERS, ignore_errors=True)  # they were of the old index
+        self._update()
+        marker.write_text(sources)
+
+    def _update(self) -> None:
         done = _completed(["apt-get", *self.options(), "update"], None, 300)
         lines = _failure_lines(done)
         if done.returncode != 0:
@@ -168,8 +190,15 @@ class PrivateApt:
             raise ArchiveUnreachable(f"cannot reach {self._where()}: no package index came")
 
     def versions(self, package: str) -> list[str]:
-        """The package's versions in the suite, newest first (`apt-cache madison`)."""
-        out = run(["apt-cache", *self.options(), "madison", package])
+        """The package's versions in the suite, newest first (`apt-cache madison`); kept
+        until the next update, since apt-cache reads the whole index for each answer."""
+        kept = self.root / ANSWERS / package
+        if kept.exists():
+            out = kept.read_text()
+        else:
+            out = run(["apt-cache", *self.options(), "madison", package])
+            kept.parent.mkdir(exist_ok=True)
+            kept.write_text(out)
         found = []
         for line in out.splitlines():
             parts = [p.strip() for p in line.split("|")]
