@@ -495,3 +495,26 @@ def test_an_allocation_failure_on_wolfssl_installs_its_own_allocator() -> None:
     assert "CRYPTO_set_mem_functions" not in program.source
     assert "leaks are not checked" in program.source
     assert "    WOLFSSL *got = wolfSSL_new(ctx);" in lines
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs cc")
+def test_a_program_built_once_is_run_again_without_the_compiler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSLCONFORM_CACHE", str(tmp_path))
+    source = '#include <stdio.h>\nint main(void) { puts("broken: shown"); return 1; }\n'
+    first = build_and_run("x.c", Program(source), Target(), {})
+    assert first.outcome == "reproduces"
+    real_run = subprocess.run
+
+    def no_compiler(args: list[str], **kwargs: object) -> object:
+        assert args[0] != "cc", "the kept binary should have been used"
+        return real_run(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", no_compiler)
+    again = build_and_run("x.c", Program(source), Target(), {})
+    assert again.outcome == "reproduces" and again.detail == first.detail
+    # another source is built anew
+    monkeypatch.setattr(subprocess, "run", real_run)
+    other = build_and_run("x.c", Program(source.replace("shown", "other")), Target(), {})
+    assert other.detail != first.detail

@@ -11,6 +11,8 @@ compiler's own one-line message, never an exception.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import shlex
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.provision.cache import cache_root
 from conformance.repro.family import Family
 from conformance.repro.generate import Program
 from conformance.results import LibraryInfo, Reproducer
@@ -192,6 +195,32 @@ def _verdict(stdout: str, prefix: str) -> str | None:
     return next((ln for ln in stdout.splitlines() if ln.startswith(prefix)), None)
 
 
+def _kept_binary(program: Program, target: Target, filename: str, stem: str) -> Path:
+    """Where the binary of this source, built this way against these files, is kept: the
+    same program is built once, not once per run (a column's reproducers are mostly the
+    same from run to run). A library or header folder unpacked anew changes the key."""
+    key = hashlib.sha256()
+    key.update(program.source.encode())
+    key.update(shlex.join(target.build_args(filename, stem, program.flags)).encode())
+    for folder in (*target.includes, target.lib_dir or ""):
+        with contextlib.suppress(OSError):
+            key.update(str(os.stat(folder).st_mtime_ns).encode() if folder else b"system")
+    if not target.lib_dir:
+        for folder in SYSTEM_LIB_DIRS:  # the system's library, upgraded in place
+            for lib in sorted(Path(folder).glob("libssl.so*")):
+                with contextlib.suppress(OSError):
+                    key.update(f"{lib}:{lib.stat().st_mtime_ns}".encode())
+    return cache_root() / "repro" / key.hexdigest()[:32]
+
+
+def _keep(binary: Path, kept: Path) -> None:
+    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(f".{os.getpid()}")
+        shutil.copy2(binary, partial)
+        partial.replace(kept)
+
+
 def build_and_run(
     filename: str, program: Program, target: Target, env: Mapping[str, str]
 ) -> Reproducer:
@@ -210,20 +239,25 @@ def build_and_run(
         return record("not-built", f"no C compiler: {COMPILER} is not on PATH")
     with tempfile.TemporaryDirectory(prefix="sslconform-repro-") as work:
         (Path(work) / filename).write_text(program.source)
-        try:
-            built = subprocess.run(
-                target.build_args(filename, stem, program.flags),
-                cwd=work,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=COMPILE_SECONDS,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return record("not-built", f"the compiler did not run: {exc}")
-        if built.returncode != 0:
-            return record("not-built", _first_line(built.stderr), built.stderr)
+        kept = _kept_binary(program, target, filename, stem)
+        if kept.exists():
+            shutil.copy2(kept, Path(work) / stem)
+        else:
+            try:
+                built = subprocess.run(
+                    target.build_args(filename, stem, program.flags),
+                    cwd=work,
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=COMPILE_SECONDS,
+                    check=False,
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return record("not-built", f"the compiler did not run: {exc}")
+            if built.returncode != 0:
+                return record("not-built", _first_line(built.stderr), built.stderr)
+            _keep(Path(work) / stem, kept)
         try:
             ran = subprocess.run(
                 [*target.loader, str(Path(work) / stem)],
