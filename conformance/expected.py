@@ -2,9 +2,11 @@
 
 An expected-results file is TOML. Each `[[expected]]` entry names a rule (an id or a
 glob such as `dup.copies.*`), a column (a backend name), the status that rule has there
-(any status but `pass`: `fail`, `flaky`, `crash`, `timeout`, `error`, `absent`, `not-applicable`),
-and a `reason` a person wrote. Optional: `link`, a bug tracker URL, and `versions`, a range
-of the library's version that narrows the entry (see `library_version`).
+(any status but `pass`: `fail`, `flaky`, `crash`, `timeout`, `error`, `absent`, `not-applicable`;
+or a list of them, for a library whose deviation shows as `fail` on one run and `flaky` on
+another), and a `reason` a person wrote. Optional: `link`, a bug tracker URL, and
+`versions`, a range of the library's version that narrows the entry (see
+`library_version`).
 
 Absent and not-applicable results are entries too: a function that appears or disappears,
 or a version qualifier that starts or stops excluding a library, changes what the column
@@ -44,6 +46,7 @@ FORMAT = 1
 
 # Every status but pass: what an entry may expect.
 Deviation = Literal["fail", "flaky", "crash", "timeout", "error", "absent", "not-applicable"]
+_DEVIATIONS: tuple[str, ...] = Deviation.__args__  # type: ignore[attr-defined]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -68,10 +71,33 @@ class Entry(BaseModel):
 
     rule: Text
     column: Text
-    status: Deviation
+    status: Deviation | tuple[Deviation, ...]
     reason: Text
     link: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     versions: Text | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _statuses(cls, value: Any) -> Any:
+        if isinstance(value, list):  # TOML's array: one of these statuses, in any run
+            if not value:
+                raise ValueError("an empty list of statuses")
+            for one in value:
+                if one not in _DEVIATIONS:
+                    raise ValueError(f"not a status an entry can expect: {one!r}")
+            return tuple(value) if len(value) > 1 else value[0]
+        if isinstance(value, str) and value not in _DEVIATIONS:
+            raise ValueError(f"not a status an entry can expect: {value!r}")
+        return value
+
+    def allows(self, status: str) -> bool:
+        """The entry expects this status (one of its statuses)."""
+        return status == self.status if isinstance(self.status, str) else status in self.status
+
+    @property
+    def shown(self) -> str:
+        """The status, or the statuses as "fail or flaky"."""
+        return self.status if isinstance(self.status, str) else " or ".join(self.status)
 
     @field_validator("versions")
     @classmethod
@@ -96,9 +122,7 @@ class Entry(BaseModel):
     def expects(self, column: str, version: Version | None, result: RuleResult) -> bool:
         """This entry accepts this result of this column's run."""
         return (
-            self.status == result.status
-            and self.applies(column, version)
-            and self.matches(result.id)
+            self.allows(result.status) and self.applies(column, version) and self.matches(result.id)
         )
 
 
@@ -302,14 +326,14 @@ def regenerate(runs: Sequence[Results], existing: Sequence[Located]) -> Regenera
             for result in run.rules
             if entry.matches(result.id)
         ]
-        hits = [(run, result) for run, result in cells if result.status == entry.status]
+        hits = [(run, result) for run, result in cells if entry.allows(result.status)]
         if not cells:
             out.append(entry)
             report.kept += 1
         elif not hits:
             report.dropped.append(item)
         elif all(
-            result.status == entry.status
+            entry.allows(result.status)
             or _covered(existing, item, run.backend, versions[id(run)], result)
             for run, result in cells
         ):
@@ -327,9 +351,7 @@ def regenerate(runs: Sequence[Results], existing: Sequence[Located]) -> Regenera
             if result.status == "pass":
                 continue
             if any(
-                e.applies(run.backend, version)
-                and e.matches(result.id)
-                and e.status == result.status
+                e.applies(run.backend, version) and e.matches(result.id) and e.allows(result.status)
                 for e in out
             ):
                 continue

@@ -384,3 +384,41 @@ def test_run_gates_while_running_and_writes_junit(
     code, out, _ = gate(capsys, *argv, "--expected", stale)
     assert code == 1
     assert out[0].split()[:3] == ["STALE", "reference", "dup.copies.mode:"]
+
+
+def test_an_entry_may_expect_one_of_several_statuses(
+    matrix: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A deviation that a rerun sometimes meets again (fail) and sometimes not (flaky).
+    expected = tmp_path / "openssl.toml"
+    expected.write_text(
+        '[[expected]]\nrule = "dup.copies.verify-param.time"\ncolumn = "openssl"\n'
+        'status = ["fail", "flaky"]\nreason = "r"\n'
+        '[[expected]]\nrule = "ret.dup.alloc-failure"\ncolumn = "openssl"\n'
+        'status = "fail"\nreason = "r"\n'
+    )
+    for status in ("fail", "flaky"):
+        statuses = {**OPENSSL_STATUSES, "dup.copies.verify-param.time": status}
+        write_results(matrix / "openssl.json", "openssl", statuses)
+        code, out, _ = gate(capsys, "check", matrix / "openssl.json", "--expected", expected)
+        assert code == 0, out
+    statuses = {**OPENSSL_STATUSES, "dup.copies.verify-param.time": "crash"}
+    write_results(matrix / "openssl.json", "openssl", statuses)
+    code, out, _ = gate(capsys, "check", matrix / "openssl.json", "--expected", expected)
+    assert code == 1
+    assert "crash, expected fail or flaky by" in out[0]
+    # regenerated, the entry keeps its statuses
+    write_results(matrix / "openssl.json", "openssl", OPENSSL_STATUSES)
+    again = tmp_path / "again.toml"
+    again.write_text(expected.read_text())
+    code, _, err = gate(capsys, "baseline", matrix / "openssl.json", "--out", again)
+    assert code == 0, err
+    assert 'status = [\n    "fail",\n    "flaky",\n]' in again.read_text()
+    # an empty list, or a status no entry can expect, is bad input
+    for bad in ("[]", '["fail", "pass"]'):
+        expected.write_text(
+            f'[[expected]]\nrule = "dup.copies.mode"\ncolumn = "openssl"\nstatus = {bad}\n'
+            'reason = "r"\n'
+        )
+        code, _, err = gate(capsys, "check", matrix / "openssl.json", "--expected", expected)
+        assert code == 2 and len(err) == 1 and "status" in err[0]

@@ -98,7 +98,7 @@ def judge(matrix: Matrix, entries: Sequence[Located], files: Sequence[str] = ())
         for result in col.results.rules:
             speaking = [e for e in mine if e.entry.matches(result.id)]
             reasons = tuple(
-                Reason(e.entry.status, e.entry.reason, e.entry.link, e.where) for e in speaking
+                Reason(e.entry.shown, e.entry.reason, e.entry.link, e.where) for e in speaking
             )
             finding = by_rule.get(result.id)
             if finding is not None:
