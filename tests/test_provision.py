@@ -515,3 +515,34 @@ def test_build_awslc_without_cmake_says_so(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr(awslc.shutil, "which", lambda _name: None)
     with pytest.raises(Unavailable, match=r"cmake not found: building AWS-LC needs cmake"):
         awslc.tool("cmake")
+
+
+def test_an_update_stands_for_a_while_and_not_across_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One package-index update per suite serves the fetches of one `tox -p`; another
+    archive, an old update, or no index at all means updating again (and forgetting the
+    answers apt-cache gave for the old index)."""
+    monkeypatch.setattr(archive, "archive_keyring", lambda: Path("/usr/share/keyrings/k.gpg"))
+    monkeypatch.setenv(archive.MIRROR_ENV, "http://one.example/debian")
+    updates: list[str] = []
+
+    def fake_update(self: apt.PrivateApt) -> None:
+        updates.append(self.archive)
+        (self.root / "lists" / "x_Packages").write_text("")
+
+    monkeypatch.setattr(apt.PrivateApt, "_update", fake_update)
+    private = apt.PrivateApt(tmp_path, "trixie")
+    private.update()
+    (tmp_path / apt.ANSWERS).mkdir()
+    (tmp_path / apt.ANSWERS / "libssl3t64").write_text("kept")
+    private.update()
+    assert updates == ["http://one.example/debian"]
+    assert (tmp_path / apt.ANSWERS / "libssl3t64").exists()
+    monkeypatch.setenv(archive.MIRROR_ENV, "http://two.example/debian")
+    apt.PrivateApt(tmp_path, "trixie").update()
+    assert updates[-1] == "http://two.example/debian" and len(updates) == 2
+    assert not (tmp_path / apt.ANSWERS).exists()
+    monkeypatch.setattr(apt, "FRESH", 0.0)
+    apt.PrivateApt(tmp_path, "trixie").update()
+    assert len(updates) == 3
