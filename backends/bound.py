@@ -775,11 +775,8 @@ class Bound:
             return self._name_cert(str(value))
         raise NotImplementedError(f"no C form of a {type(kind).__name__} value")
 
-    def _name_cert(self, cn: str) -> int:
-        """An X509 of subject CN=<cn> (its caller's call frees it: then_free)."""
-        cert = self.symbols.fn("X509_new", c_void_p)()
-        name = self.symbols.fn("X509_NAME_new", c_void_p)()
-        add = self.symbols.fn(
+    def _add_name_entry(self) -> Callable[..., Any]:
+        return self.symbols.fn(
             "X509_NAME_add_entry_by_txt",
             c_int,
             c_void_p,
@@ -790,6 +787,12 @@ class Bound:
             c_int,
             c_int,
         )
+
+    def _name_cert(self, cn: str) -> int:
+        """An X509 of subject CN=<cn> (its caller's call frees it: then_free)."""
+        cert = self.symbols.fn("X509_new", c_void_p)()
+        name = self.symbols.fn("X509_NAME_new", c_void_p)()
+        add = self._add_name_entry()
         add(name, b"CN", self.family.constant("MBSTRING_ASC"), cn.encode(), -1, -1, 0)
         self.symbols.fn("X509_set_subject_name", c_int, c_void_p, c_void_p)(cert, name)
         self.symbols.fn("X509_NAME_free", None, c_void_p)(name)  # set_ copies it
@@ -850,17 +853,7 @@ class Bound:
         stack = self.symbols.fn("sk_X509_NAME_new_null", c_void_p)()
         push = self.symbols.fn("sk_X509_NAME_push", c_int, c_void_p, c_void_p)
         new_name = self.symbols.fn("X509_NAME_new", c_void_p)
-        add = self.symbols.fn(
-            "X509_NAME_add_entry_by_txt",
-            c_int,
-            c_void_p,
-            c_char_p,
-            c_int,
-            c_char_p,
-            c_int,
-            c_int,
-            c_int,
-        )
+        add = self._add_name_entry()
         ordered = list(names or [])
         if self.family.stack_push_prepends:
             # Pushing in reverse gives element i the i-th name, which is what a list means.

@@ -743,8 +743,9 @@ class Handshakes:
         ctrl(ctx, self._ctrl("SSL_CTRL_CHAIN"), 1, stack)
         self._fn("sk_X509_free", None, c_void_p)(stack)
 
-    def _drive(self, a: int, b: int) -> tuple[bool, str]:
-        """Connect a (server or client as it is) and b over a BIO pair, to the end."""
+    def _pair(self, a: int, b: int) -> int:
+        """a and b joined by a BIO pair (each end owned by its SSL): b's end, which holds
+        what a wrote until b reads it."""
         near, far = c_void_p(), c_void_p()
         self._fn("BIO_new_bio_pair", c_int, c_void_p, c_size_t, c_void_p, c_size_t)(
             ctypes.addressof(near), 0, ctypes.addressof(far), 0
@@ -752,6 +753,11 @@ class Handshakes:
         set_bio = self._fn("SSL_set_bio", None, c_void_p, c_void_p, c_void_p)
         set_bio(a, near, near)
         set_bio(b, far, far)
+        return far.value or 0
+
+    def _drive(self, a: int, b: int) -> tuple[bool, str]:
+        """Connect a (server or client as it is) and b over a BIO pair, to the end."""
+        self._pair(a, b)
         step = self._fn("SSL_do_handshake", c_int, c_void_p)
         error = self._fn("SSL_get_error", c_int, c_void_p, c_int)
         done = {a: False, b: False}
@@ -778,13 +784,7 @@ class Handshakes:
         shows what the server sent without the client checking the prime (OpenSSL 3's
         client tests p for primality, 5 ms for 2048 bits and 15 for 3072: most of a DHE
         handshake's cost, and nothing a rule compares)."""
-        near, far = c_void_p(), c_void_p()
-        self._fn("BIO_new_bio_pair", c_int, c_void_p, c_size_t, c_void_p, c_size_t)(
-            ctypes.addressof(near), 0, ctypes.addressof(far), 0
-        )
-        set_bio = self._fn("SSL_set_bio", None, c_void_p, c_void_p, c_void_p)
-        set_bio(server, near, near)
-        set_bio(client, far, far)
+        far = self._pair(server, client)
         step = self._fn("SSL_do_handshake", c_int, c_void_p)
         error = self._fn("SSL_get_error", c_int, c_void_p, c_int)
         for ssl in (client, server):
