@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-import threading
 from collections.abc import Callable
 from ctypes import (
     CFUNCTYPE,
@@ -27,6 +26,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
+from backends import threads as native_threads
 from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
 from backends.openssl.handshake import Handshakes
@@ -300,24 +300,7 @@ class OpenSSL(ObjectCalls):
     def threads_up_ref_free(self, ssl: int, threads: int, per_thread: int) -> int:
         up_ref = self._fn("SSL_up_ref", c_int, c_void_p)
         free = self._fn("SSL_free", None, c_void_p)
-        done = [0] * threads
-        start = threading.Barrier(threads)  # all threads reach their first call together
-
-        def work(index: int) -> None:
-            start.wait()
-            ok = 0
-            for _ in range(per_thread):
-                ok += up_ref(ssl) == 1  # ctypes drops the GIL for the call
-            for _ in range(per_thread):
-                free(ssl)
-            done[index] = ok
-
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        return sum(done)
+        return native_threads.up_ref_free(up_ref, free, ssl, threads, per_thread)
 
     def _failing(self, call: Callable[[], int | None], nth: int, keep: int | None) -> AllocReport:
         """Run `call` with allocation `nth` failing; free what it returns; count leaks.

@@ -1,0 +1,54 @@
+"""SSL_up_ref and SSL_free from several threads: the native threads (threads.c) and the
+Python threads that stand in without a compiler run the same operation, with the same
+value, on the system OpenSSL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from backends import threads
+from backends.openssl.library import OpenSSL, load
+from conformance.library import Unavailable
+
+
+@pytest.fixture(scope="module")
+def system_openssl() -> Iterator[OpenSSL]:
+    try:
+        yield load(None, {})
+    except Unavailable as err:
+        pytest.skip(f"no system libssl.so.3: {err}")
+
+
+@pytest.mark.parametrize("path", ["native", "python"])
+def test_threads_take_and_give_back_every_reference(
+    system_openssl: OpenSSL, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if path == "native":
+        if shutil.which(threads.COMPILER) is None:
+            pytest.skip(f"no C compiler ({threads.COMPILER}) for the native threads")
+        assert threads._native() is not None, "threads.c did not build"
+    else:
+        monkeypatch.setitem(threads._built, "native", None)
+    lib = system_openssl
+    ctx = lib.ctx_new("tls")
+    assert ctx
+    ssl = lib.ssl_new(ctx)
+    assert ssl
+    lib.freed()  # drop earlier events
+    assert lib.threads_up_ref_free(ssl, 4, 300) == 1200
+    assert lib.freed() == []  # every SSL_free was matched by an SSL_up_ref
+    lib.ssl_free(ssl)
+    assert lib.freed() == [ssl]
+    lib.ctx_free(ctx)
+
+
+def test_native_threads_refuse_a_count_they_cannot_make() -> None:
+    if shutil.which(threads.COMPILER) is None:
+        pytest.skip(f"no C compiler ({threads.COMPILER}) for the native threads")
+    native = threads._native()
+    assert native is not None
+    assert native(None, None, None, 0, 1) == -1
+    assert native(None, None, None, 65, 1) == -1
