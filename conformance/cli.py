@@ -22,7 +22,7 @@ from conformance.repro import reproduce
 from conformance.results import CatalogueEntry, LibraryInfo, Results, RuleResult
 from conformance.rules import RULES, Rule, rule
 from conformance.script import Script
-from conformance.worker import InProcess, Launch, Pair, Runner, Worker
+from conformance.worker import InProcess, Launch, Runner, Worker, settle_heap
 
 # Modules that add subcommands of their own, through register(subparsers).
 EXTENSIONS: tuple[str, ...] = (
@@ -130,6 +130,7 @@ def run_catalogue(ids: Sequence[str]) -> list[CatalogueEntry]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Here, not above: the engine and its properties are for running, never for `report`.
+    from conformance import lanes
     from conformance.adapter_fault import AdapterFault
     from conformance.engine import PROFILES, Engine, LibraryVersion
 
@@ -168,43 +169,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(runner, Worker):
         results.library.package = runner.launch.package  # BoringSSL says no number
     results.write(out)
-    # Both cores: a second worker over the same library takes half of every batch.
-    explored = Pair.of(runner) if isinstance(runner, Worker) and args.workers > 1 else runner
-    engine = Engine(
-        explored,
-        args.profile,
-        args.seed,
-        seconds=budget / max(1, len(ids)) if budget else None,
-        progress=_progress_line(budget) if budget and sys.stderr.isatty() else None,
-    )
+    # Both cores: a second worker over the same library, in a lane of its own (lanes.py).
+    runners: list[Runner] = [runner]
+    if isinstance(runner, Worker) and args.workers > 1:
+        runners.append(Worker(runner.name, runner.launch))
+    progress = _progress_line(budget) if budget and sys.stderr.isatty() else None
+    engines = [
+        Engine(
+            each,
+            args.profile,
+            args.seed,
+            # A soak's budget, shared among the rules, of which the lanes run several at once.
+            seconds=budget * len(runners) / max(1, len(ids)) if budget else None,
+            progress=progress,
+        )
+        for each in runners
+    ]
     library_env = runner.launch.env if isinstance(runner, Worker) else {}  # for reproducers
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
+    settle_heap()
+
+    def run_one(engine: Engine, rule_id: str) -> RuleResult:
+        try:
+            result = engine.run(rule(rule_id))
+        except Unavailable as exc:
+            result = RuleResult(rule_id, "error", detail=f"worker unavailable: {exc}")
+        except AdapterFault as fault:  # raised where the engine does not catch it
+            result = RuleResult(
+                rule_id,
+                "error",
+                detail=fault.detail,
+                script=fault.script.to_json() if fault.script else None,
+            )
+        except Exception as exc:  # a harness bug must not lose what was measured
+            result = RuleResult(
+                rule_id,
+                "error",
+                detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc().rstrip()}",
+            )
+        result.reproducer = reproduce(result, results.library, library_env)
+        return result
+
+    ended: dict[int, RuleResult] = {}
     try:
-        for rule_id in ids:
-            try:
-                result = engine.run(rule(rule_id))
-            except Unavailable as exc:
-                result = RuleResult(rule_id, "error", detail=f"worker unavailable: {exc}")
-            except AdapterFault as fault:  # raised where the engine does not catch it
-                result = RuleResult(
-                    rule_id,
-                    "error",
-                    detail=fault.detail,
-                    script=fault.script.to_json() if fault.script else None,
-                )
-            except Exception as exc:  # a harness bug must not lose what was measured
-                result = RuleResult(
-                    rule_id,
-                    "error",
-                    detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc().rstrip()}",
-                )
-            result.reproducer = reproduce(result, results.library, library_env)
-            results.rules.append(result)
+        for index, result in lanes.run(engines, ids, run_one):
+            ended[index] = result
+            results.rules = [ended[i] for i in sorted(ended)]  # the catalogue's order
             results.write(out)
             if not args.quiet:
                 print(
-                    ("\r\033[K" if engine.progress else "")
-                    + f"  {result.status:14} {rule_id}"
+                    ("\r\033[K" if progress else "")
+                    + f"  {result.status:14} {result.id}"
                     + (f"  {result.detail}" if result.detail and result.status != "pass" else ""),
                     file=sys.stderr,
                 )
@@ -221,7 +236,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         results.write(out)
         return 130
     finally:
-        explored.close()
+        for each in runners:
+            each.close()
     results.state = "complete"
     results.write(out)
     failed = [r.id for r in results.rules if r.status == "fail"]

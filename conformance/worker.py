@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import select
@@ -660,7 +661,17 @@ def _run_one(interpreter: Interpreter, script: dict[str, Any]) -> dict[str, Any]
         return {"exception": _exception_answer(exc)}
 
 
+def settle_heap() -> None:
+    """Once loaded: keep the garbage collector off what is loaded (it lives as long as
+    the process), and let it run less often among the many small objects each batch
+    makes and drops. A run made 3,900 collections of every size, a sixth of the harness
+    process's time; with this, some 60."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+
+
 def _serve(base: Library, lib_dir: str | None) -> int:
+    settle_heap()
     library = base
     interpreter = Interpreter(library)
     out = sys.stdout

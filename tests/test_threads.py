@@ -41,7 +41,8 @@ def test_threads_take_and_give_back_every_reference(
     assert lib.threads_up_ref_free(ssl, 4, 300) == 1200
     assert lib.freed() == []  # every SSL_free was matched by an SSL_up_ref
     lib.ssl_free(ssl)
-    assert lib.freed() == [ssl]
+    # (Once per adapter over this libssl: other tests of this process may load one too.)
+    assert set(lib.freed()) == {ssl}
     lib.ctx_free(ctx)
 
 
