@@ -382,7 +382,7 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         type=int,
         choices=(1, 2),
         default=2,
-        help="worker processes per native library (2: both cores share each batch)",
+        help="worker processes per native library (2: two rules at a time, one on each)",
     )
     p.add_argument("--rules", nargs="*", help="rule ids or glob patterns (default: all)")
     p.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any rule failed")

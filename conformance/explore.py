@@ -252,7 +252,7 @@ class HypothesisDraw:
                 return self.draw(
                     _strategy(
                         ("within", json.dumps(used, sort_keys=True), part),
-                        lambda: st.sampled_from(used).flatmap(lambda v: within(v, part)),
+                        lambda: st.sampled_from(used).flatmap(lambda v: _within(v, part)),
                     )
                 )
         return self.draw(
@@ -283,6 +283,13 @@ def _strategy(
 def _sampled(options: Sequence[T]) -> st.SearchStrategy[T]:
     # By repr, not by value: True == 1, and a key must tell (True, False) from (1, 0).
     return _strategy(("sampled", repr(tuple(options))), lambda: st.sampled_from(options))
+
+
+def _within(value: Json, keep: str | None) -> st.SearchStrategy[Json]:
+    # Built once per value: a flatmap's function runs at every draw, and a new strategy
+    # is validated on its first draw (a shrink's most frequent cost, before this).
+    key = ("within-one", json.dumps(value, sort_keys=True), keep)
+    return _strategy(key, lambda: within(value, keep))
 
 
 def within(value: Json, keep: str | None = None) -> st.SearchStrategy[Json]:
