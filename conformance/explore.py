@@ -61,8 +61,22 @@ class Draw(Protocol):
         ...
 
 
+_EDGES: dict[int, tuple[Domain, list[Json]]] = {}
+
+
 def edges(domain: Domain) -> list[Json]:
-    """The values at the edges of a domain: what decides a rule more often than not."""
+    """The values at the edges of a domain: what decides a rule more often than not.
+    Worked out once per domain (the explorer asks at most draws); shared, so not to be
+    changed: `any_value` hands out copies."""
+    known = _EDGES.get(id(domain))
+    if known is not None and known[0] is domain:
+        return known[1]
+    found = _edges(domain)
+    _EDGES[id(domain)] = (domain, found)
+    return found
+
+
+def _edges(domain: Domain) -> list[Json]:
     found: list[Json] = []
     match domain:
         case OneOf(choices):
@@ -89,7 +103,7 @@ def edges(domain: Domain) -> list[Json]:
 
 def any_value(rng: random.Random, domain: Domain, edge_rate: float) -> Json:
     if edge_rate and rng.random() < edge_rate:
-        return rng.choice(edges(domain))
+        return _copy(rng.choice(edges(domain)))
     match domain:
         case OneOf(choices):
             return rng.choice(choices)
@@ -102,6 +116,15 @@ def any_value(rng: random.Random, domain: Domain, edge_rate: float) -> Json:
             present = [(k, d) for k, d in fields if rng.random() < 0.5] or [rng.choice(fields)]
             return {k: any_value(rng, d, edge_rate) for k, d in present}
     raise TypeError(f"unknown domain {domain!r}")
+
+
+def _copy(value: Json) -> Json:
+    """A JSON value no other script shares."""
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
 
 
 class RandomDraw:
