@@ -1,5 +1,5 @@
 """SSL_up_ref and SSL_free from several threads at once: on native threads when a C
-compiler is at hand (threads.c, built once per machine and kept), else on Python threads.
+compiler is at hand (threads.c, see backends.helpers), else on Python threads.
 
 Python threads calling the library through ctypes hand the interpreter lock over at
 every call: they overlap little and spend most of their time waiting for one another.
@@ -14,59 +14,26 @@ the worker maps no libcrypto of its own because of it.
 from __future__ import annotations
 
 import ctypes
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
-import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from conformance.provision.cache import cache_root
+from backends import helpers
 
-SOURCE = Path(__file__).with_name("threads.c")
-COMPILER = "cc"
-BUILD = ["-O2", "-shared", "-fPIC", "-pthread"]
-_built: dict[str, Callable[..., int] | None] = {}
+_prototyped: list[bool] = []
 
 
 def _native() -> Callable[..., int] | None:
-    """sslconform_up_ref_free from the kept build of threads.c, built now if need be;
-    None when there is no compiler or the build fails (the Python threads stand in)."""
-    if "native" in _built:
-        return _built["native"]
-    _built["native"] = None
-    source = SOURCE.read_bytes()
-    key = zlib.crc32(source + " ".join(BUILD).encode())
-    kept = cache_root() / "native" / f"threads-{key:08x}.so"
-    if not kept.exists() and shutil.which(COMPILER):
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        # Built beside the kept name and renamed over it: columns run side by side.
-        with tempfile.TemporaryDirectory(dir=kept.parent) as work:
-            made = Path(work) / kept.name
-            try:
-                built = subprocess.run(
-                    [COMPILER, *BUILD, str(SOURCE), "-o", str(made)],
-                    capture_output=True,
-                    timeout=60,
-                    check=False,
-                )
-            except (OSError, subprocess.TimeoutExpired):
-                return None
-            if built.returncode != 0:
-                return None
-            os.replace(made, kept)
-    if not kept.exists():
+    """sslconform_up_ref_free of threads.c (backends.helpers); None without a compiler
+    (the Python threads stand in)."""
+    lib = helpers.helper("threads")
+    if lib is None:
         return None
-    try:
-        run = ctypes.CDLL(str(kept)).sslconform_up_ref_free
-    except OSError:
-        return None
-    run.restype = ctypes.c_int
-    run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 2
-    _built["native"] = run
+    run: Callable[..., int] = lib.sslconform_up_ref_free
+    if not _prototyped:
+        lib.sslconform_up_ref_free.restype = ctypes.c_int
+        lib.sslconform_up_ref_free.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 2
+        _prototyped.append(True)
     return run
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backends import threads
+from backends import helpers, threads
 from backends.openssl.library import OpenSSL, load
 from conformance.library import Unavailable
 
@@ -27,11 +27,11 @@ def test_threads_take_and_give_back_every_reference(
     system_openssl: OpenSSL, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if path == "native":
-        if shutil.which(threads.COMPILER) is None:
-            pytest.skip(f"no C compiler ({threads.COMPILER}) for the native threads")
+        if shutil.which(helpers.COMPILER) is None:
+            pytest.skip(f"no C compiler ({helpers.COMPILER}) for the native threads")
         assert threads._native() is not None, "threads.c did not build"
     else:
-        monkeypatch.setitem(threads._built, "native", None)
+        monkeypatch.setattr(threads, "_native", lambda: None)
     lib = system_openssl
     ctx = lib.ctx_new("tls")
     assert ctx
@@ -47,8 +47,8 @@ def test_threads_take_and_give_back_every_reference(
 
 
 def test_native_threads_refuse_a_count_they_cannot_make() -> None:
-    if shutil.which(threads.COMPILER) is None:
-        pytest.skip(f"no C compiler ({threads.COMPILER}) for the native threads")
+    if shutil.which(helpers.COMPILER) is None:
+        pytest.skip(f"no C compiler ({helpers.COMPILER}) for the native threads")
     native = threads._native()
     assert native is not None
     assert native(None, None, None, 0, 1) == -1

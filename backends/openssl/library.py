@@ -26,6 +26,7 @@ from ctypes import (
 )
 from typing import Any, ClassVar
 
+from backends import helpers
 from backends import threads as native_threads
 from backends.bound import TABLES, Bound, Symbols, Tables
 from backends.native import HANDSHAKE_FUNCTIONS, OBJECT_FEATURES, ObjectCalls
@@ -443,10 +444,11 @@ def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocH
     Must run before libcrypto allocates anything. Then the library's exit-time cleanup
     is turned off: it would call the hooks (Python code) after the interpreter is gone.
     """
-    if options.get("alloc_hooks", "0") != "1":
-        return None, "allocator hooks are off (load the adapter with option alloc_hooks=1)"
     if not hasattr(crypto, "CRYPTO_set_mem_functions"):
         return None, "the library lacks CRYPTO_set_mem_functions"
+    if options.get("alloc_hooks", "0") != "1":
+        _fill_slack(crypto)
+        return None, "allocator hooks are off (load the adapter with option alloc_hooks=1)"
     hooks = AllocHooks()
     install = crypto.CRYPTO_set_mem_functions
     install.restype, install.argtypes = c_int, [MALLOC_FN, REALLOC_FN, FREE_FN]
@@ -457,6 +459,19 @@ def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocH
         init.restype, init.argtypes = c_int, [c_uint64, c_void_p]
         init(binding.CONSTANTS["OPENSSL_INIT_NO_ATEXIT"], None)
     return hooks, ""
+
+
+def _fill_slack(crypto: ctypes.CDLL) -> bool:
+    """The library's allocator with each allocation's slack filled (slack.c): a string
+    copied without its NUL then reads the same on every run. Without a compiler, or once
+    the library has allocated, the C library's allocator stays."""
+    slack = helpers.helper("slack")
+    if slack is None:
+        return False
+    install = crypto.CRYPTO_set_mem_functions
+    install.restype, install.argtypes = c_int, [c_void_p] * 3
+    functions = (slack.sslconform_malloc, slack.sslconform_realloc, slack.sslconform_free)
+    return bool(install(*(ctypes.cast(f, c_void_p) for f in functions)))
 
 
 def load(lib_dir: str | None, options: dict[str, str], tables: Tables = TABLES) -> OpenSSL:

@@ -812,6 +812,8 @@ def generate(
     for i, op in enumerate(script.ops):
         _op(w, op, rule)
         check(w, i, op, script)
+    if not failing and any(p.borrowed for read in w.reads for p in read.parts):
+        _fill_slack(w)
     w.say(*(line[4:] for line in _printf(f"kept: {c_text(_kept(rule))}\\n", ())), "return 0;")
     build = " ".join(("cc", f"{rule.id}.c", *(f"-l{lib}" for lib in family.libraries), *w.flags))
     forked = result.status in ("crash", "timeout")
@@ -827,6 +829,61 @@ def generate(
     else:
         parts += ["", "int main(void)", "{", *w.lines, "}"]
     return Program("\n".join(parts) + "\n", tuple(w.flags))
+
+
+SLACK_ALLOCATOR = """\
+/* The library's allocator (installed first in main): each allocation's slack, the
+ * bytes malloc gives past the size asked for, is filled with 'X'. A string the library
+ * keeps without its terminating NUL then reads on as X's on every run, not as whatever
+ * the heap held there (in a fresh program, most often a NUL that hides it). */
+static void *fill_slack(void *p, size_t size)
+{
+    if (p != NULL && malloc_usable_size(p) > size)
+        memset((char *)p + size, 'X', malloc_usable_size(p) - size);
+    return p;
+}
+
+static void *slack_malloc(size_t size, const char *file, int line)
+{
+    (void)file, (void)line;
+    return fill_slack(malloc(size), size);
+}
+
+static void *slack_realloc(void *old, size_t size, const char *file, int line)
+{
+    (void)file, (void)line;
+    if (old != NULL && size == 0) {
+        free(old);
+        return NULL;
+    }
+    return fill_slack(realloc(old, size), size);
+}
+
+static void slack_free(void *p, const char *file, int line)
+{
+    (void)file, (void)line;
+    free(p);
+}"""
+
+
+def _fill_slack(w: _Writer) -> None:
+    """The program reads strings the library holds: installed first, so that a string
+    kept without its NUL shows on every run (the worker's allocator does the same)."""
+    try:
+        install = w.family.c("CRYPTO_set_mem_functions")
+    except CannotSpell:
+        return  # a family without it (BoringSSL): the program reads what the heap holds
+    if binding.PROGRAM_ALLOCATORS.get(w.family.name):
+        return  # wolfSSL's allocator hooks take no file and line; its adapter has none
+    w.include("stdlib.h", "string.h", "malloc.h")
+    w.helpers["slack"] = SLACK_ALLOCATOR
+    first = [
+        f"if (!{install}(slack_malloc, slack_realloc, slack_free)) {{",
+        '    printf("cannot run: the library allocated before main\\n");',
+        "    return 2;",
+        "}",
+    ]
+    w.lines[:0] = ["    " + line for line in first]
 
 
 def _forking_main() -> list[str]:

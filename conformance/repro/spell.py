@@ -33,6 +33,7 @@ class Part:
     arg: str  # printf argument
     kind: str = "value"  # value | text (compared with strcmp) | flags
     guard: str = ""  # compared only where this C condition holds
+    borrowed: bool = False  # a string the library holds, read where it lies (char *)
 
 
 @dataclass(frozen=True)
@@ -525,7 +526,7 @@ class Spelling:
         if "char *" in c_type:
             self.include("string.h")
             shown = f'{var} ? {var} : "(null)"'
-            return Part(f'({var} ? {var} : "")', label, '"%s"', shown, "text")
+            return Part(f'({var} ? {var} : "")', label, '"%s"', shown, "text", borrowed=True)
         if isinstance(value_type, binding.Flags | binding.Enum):
             return Part(var, label, "%#lx", f"(unsigned long){var}", "flags")
         if isinstance(value_type, binding.Integer | binding.Choice):
