@@ -20,8 +20,6 @@ from typing import Any
 
 from backends import helpers
 
-_prototyped: list[bool] = []
-
 
 def _native() -> Callable[..., int] | None:
     """sslconform_up_ref_free of threads.c (backends.helpers); None without a compiler
@@ -29,12 +27,11 @@ def _native() -> Callable[..., int] | None:
     lib = helpers.helper("threads")
     if lib is None:
         return None
-    run: Callable[..., int] = lib.sslconform_up_ref_free
-    if not _prototyped:
-        lib.sslconform_up_ref_free.restype = ctypes.c_int
-        lib.sslconform_up_ref_free.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 2
-        _prototyped.append(True)
-    return run
+    run = lib.sslconform_up_ref_free  # the same function object each time: typed once more
+    run.restype = ctypes.c_int
+    run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 2
+    typed: Callable[..., int] = run
+    return typed
 
 
 def up_ref_free(
