@@ -174,17 +174,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(runner, Worker) and args.workers > 1:
         runners.append(Worker(runner.name, runner.launch))
     progress = _progress_line(budget) if budget and sys.stderr.isatty() else None
-    engines = [
-        Engine(
-            each,
-            args.profile,
-            args.seed,
-            # A soak's budget, shared among the rules, of which the lanes run several at once.
-            seconds=budget * len(runners) / max(1, len(ids)) if budget else None,
-            progress=progress,
-        )
-        for each in runners
-    ]
+    engines: list[Engine] = []
+    for each in runners:
+        try:
+            engines.append(Engine(each, args.profile, args.seed, progress=progress))
+        except Unavailable as exc:  # only the second lane's worker can fail here: one lane
+            print(f"{entry.name}: one lane only: {exc}", file=sys.stderr)
+            each.close()
+            runners.remove(each)
+            break
+    for engine in engines:  # a soak's budget, shared among the rules the lanes run at once
+        engine.seconds = budget * len(engines) / max(1, len(ids)) if budget else None
     library_env = runner.launch.env if isinstance(runner, Worker) else {}  # for reproducers
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
     settle_heap()
