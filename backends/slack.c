@@ -19,14 +19,17 @@ static void *fill_slack(void *p, size_t size) {
     return p;
 }
 
+/* As CRYPTO_malloc and CRYPTO_realloc behave with their own allocator: no memory for a
+ * size of 0, and realloc of NULL is malloc. */
 void *sslconform_malloc(size_t size, const char *file, int line) {
     (void)file, (void)line;
-    return fill_slack(malloc(size), size);
+    return size == 0 ? NULL : fill_slack(malloc(size), size);
 }
 
 void *sslconform_realloc(void *old, size_t size, const char *file, int line) {
-    (void)file, (void)line;
-    if (old != NULL && size == 0) {
+    if (old == NULL)
+        return sslconform_malloc(size, file, line);
+    if (size == 0) {
         free(old);
         return NULL;
     }

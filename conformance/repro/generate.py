@@ -843,16 +843,18 @@ static void *fill_slack(void *p, size_t size)
     return p;
 }
 
+/* As the library's own allocator: no memory for a size of 0; realloc of NULL is malloc. */
 static void *slack_malloc(size_t size, const char *file, int line)
 {
     (void)file, (void)line;
-    return fill_slack(malloc(size), size);
+    return size == 0 ? NULL : fill_slack(malloc(size), size);
 }
 
 static void *slack_realloc(void *old, size_t size, const char *file, int line)
 {
-    (void)file, (void)line;
-    if (old != NULL && size == 0) {
+    if (old == NULL)
+        return slack_malloc(size, file, line);
+    if (size == 0) {
         free(old);
         return NULL;
     }
