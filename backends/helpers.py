@@ -40,23 +40,8 @@ def helper(name: str) -> ctypes.CDLL | None:
     text = source(name).read_bytes()
     key = zlib.crc32(text + " ".join(BUILD).encode())
     kept = cache_root() / "native" / f"{name}-{key:08x}.so"
-    if not kept.exists() and shutil.which(COMPILER):
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        # Built beside the kept name and renamed over it: columns run side by side.
-        with tempfile.TemporaryDirectory(dir=kept.parent) as work:
-            made = Path(work) / kept.name
-            try:
-                built = subprocess.run(
-                    [COMPILER, *BUILD, str(source(name)), "-o", str(made)],
-                    capture_output=True,
-                    timeout=60,
-                    check=False,
-                )
-            except (OSError, subprocess.TimeoutExpired):
-                return None
-            if built.returncode != 0:
-                return None
-            os.replace(made, kept)
+    if not kept.exists() and shutil.which(COMPILER) and not _build(name, kept):
+        return None
     if not kept.exists():
         return None
     try:
@@ -64,3 +49,25 @@ def helper(name: str) -> ctypes.CDLL | None:
     except OSError:
         return None
     return _loaded[name]
+
+
+def _build(name: str, kept: Path) -> bool:
+    """Compile backends/<name>.c as `kept`; False if it cannot be (a cache folder that
+    cannot be written, a compiler that fails or hangs)."""
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        # Built beside the kept name and renamed over it: columns run side by side.
+        with tempfile.TemporaryDirectory(dir=kept.parent) as work:
+            made = Path(work) / kept.name
+            built = subprocess.run(
+                [COMPILER, *BUILD, str(source(name)), "-o", str(made)],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            if built.returncode != 0:
+                return False
+            os.replace(made, kept)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return True

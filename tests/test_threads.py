@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,14 @@ def test_native_threads_refuse_a_count_they_cannot_make() -> None:
     assert native is not None
     assert native(None, None, None, 0, 1) == -1
     assert native(None, None, None, 65, 1) == -1
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_python_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("SSLCONFORM_CACHE", str(blocked / "cache"))
+    monkeypatch.setattr(helpers, "_loaded", {})
+    assert helpers.helper("threads") is None
+    assert threads._native() is None
