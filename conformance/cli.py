@@ -8,10 +8,12 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -173,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     runners: list[Runner] = [runner]
     if isinstance(runner, Worker) and args.workers > 1:
         runners.append(Worker(runner.name, runner.launch))
-    progress = _progress_line(budget) if budget and sys.stderr.isatty() else None
+    progress = _ProgressLine(budget) if budget and sys.stderr.isatty() else None
     engines: list[Engine] = []
     for each in runners:
         try:
@@ -214,6 +216,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for index, result in lanes.run(engines, ids, run_one):
             ended[index] = result
+            if progress is not None:
+                progress.ended(result.id)
             results.rules = [ended[i] for i in sorted(ended)]  # the catalogue's order
             results.write(out)
             if not args.quiet:
@@ -260,18 +264,32 @@ def _duration(text: str) -> float:
     return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
 
 
-def _progress_line(budget: float) -> Callable[[str, int, float], None]:
-    """A soak's progress on the terminal, rewritten in place: the rule, its scripts so
-    far and their rate, and the time the whole soak has left."""
-    started = time.monotonic()
+class _ProgressLine:
+    """A soak's progress on the terminal, rewritten in place: each rule under way (one per
+    lane) with its scripts so far and their rate, and the time the whole soak has left."""
 
-    def show(rule_id: str, scripts: int, rule_seconds: float) -> None:
-        left = max(0.0, budget - (time.monotonic() - started))
-        rate = scripts / max(1e-9, rule_seconds)
-        line = f"{rule_id}: {scripts:,} scripts, {rate:,.0f}/s, {left:,.0f} s left"
-        print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.started = time.monotonic()
+        self.running: dict[str, tuple[int, float]] = {}  # rule -> (scripts, seconds)
+        self.lock = threading.Lock()  # the lanes report from their own threads
 
-    return show
+    def __call__(self, rule_id: str, scripts: int, rule_seconds: float) -> None:
+        with self.lock:
+            self.running[rule_id] = (scripts, rule_seconds)
+            left = max(0.0, self.budget - (time.monotonic() - self.started))
+            rules = [
+                f"{rule} {done:,} scripts ({done / max(1e-9, secs):,.0f}/s)"
+                for rule, (done, secs) in self.running.items()
+            ]
+            line = " | ".join([*rules, f"{left:,.0f} s left"])
+            # One terminal line, or \r would not take it back.
+            width = shutil.get_terminal_size().columns - 1
+            print(f"\r\033[K{line[:width]}", end="", file=sys.stderr, flush=True)
+
+    def ended(self, rule_id: str) -> None:
+        with self.lock:
+            self.running.pop(rule_id, None)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

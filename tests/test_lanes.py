@@ -85,3 +85,23 @@ def test_two_lanes_give_the_results_one_lane_gives(tmp_path: Path) -> None:
         for key in ("status", "examples", "scripts", "script", "able_to_fail"):
             assert a[key] == b[key], (a["id"], key)
     assert {r["status"] for r in one["rules"]} >= {"pass", "fail"}
+
+
+def test_a_soaks_progress_line_shows_the_rule_of_each_lane(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance.cli import _ProgressLine
+
+    monkeypatch.setenv("COLUMNS", "200")
+    line = _ProgressLine(600)
+    line("dup.copies.mode", 1000, 0.5)
+    line("new.creates", 300, 0.1)
+    shown = capsys.readouterr().err.split("\r")[-1]
+    assert "dup.copies.mode 1,000 scripts (2,000/s)" in shown
+    assert "new.creates 300 scripts (3,000/s)" in shown and shown.endswith("s left")
+    line.ended("dup.copies.mode")
+    line("new.creates", 600, 0.2)
+    assert "dup.copies.mode" not in capsys.readouterr().err.split("\r")[-1]
+    monkeypatch.setenv("COLUMNS", "40")  # one terminal line, or \r cannot take it back
+    line("new.creates", 900, 0.3)
+    assert len(capsys.readouterr().err.split("\r")[-1].removeprefix("\033[K")) == 39
