@@ -66,8 +66,8 @@ _EDGES: dict[int, tuple[Domain, list[Json]]] = {}
 
 def edges(domain: Domain) -> list[Json]:
     """The values at the edges of a domain: what decides a rule more often than not.
-    Worked out once per domain (the explorer asks at most draws); shared, so not to be
-    changed: `any_value` hands out copies."""
+    Worked out once per domain (the explorer asks for them at most of its draws); shared,
+    so never changed: `any_value` hands out copies."""
     known = _EDGES.get(id(domain))
     if known is not None and known[0] is domain:
         return known[1]

@@ -435,7 +435,8 @@ def _find(lib_dir: str, stem: str) -> str:
 
 
 def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocHooks | None, str]:
-    """Route libcrypto's allocator through AllocHooks when option alloc_hooks=1.
+    """Route libcrypto's allocator through AllocHooks when option alloc_hooks=1; without
+    it, through slack.c's (see _fill_slack).
 
     Off by default: a Python call per allocation makes a context cost about 1.5 ms more
     (an SSL_CTX_new makes some 460 allocations), which slows a whole run by half. The
