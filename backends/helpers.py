@@ -1,10 +1,12 @@
-"""Small C helpers of the adapters (backends/<name>.c), built once per machine with the C
-compiler and kept in the cache folder; None where there is no compiler or the build
-fails, and the adapter does without.
+"""Small C helpers of the adapters, built once per machine with the C compiler and kept
+in the cache folder; None where there is no compiler or the build fails, and the adapter
+does without.
 
-- threads.c: SSL_up_ref and SSL_free from native threads (backends.threads);
-- slack.c: an allocator for CRYPTO_set_mem_functions that fills each allocation's slack,
-  so a read past a string's end reads the same bytes on every run.
+- THREADS (backends/threads.c): SSL_up_ref and SSL_free from native threads
+  (backends.threads);
+- SLACK (conformance/repro/slack.c, the reproducers' own): an allocator for
+  CRYPTO_set_mem_functions that fills each allocation's slack, so a read past a string's
+  end reads the same bytes on every run, in the worker as in the C program.
 
 Neither links against a TLS library: the library's functions come in as pointers, or
 the library calls theirs. A plain module, not a backend folder (the registry skips it);
@@ -21,26 +23,27 @@ import tempfile
 import zlib
 from pathlib import Path
 
+import conformance
 from conformance.provision.cache import cache_root
 
+THREADS = Path(__file__).with_name("threads.c")
+# A C file, not a module: the worker imports nothing of conformance.repro for it.
+SLACK = Path(conformance.__file__).parent / "repro" / "slack.c"
 COMPILER = "cc"
 BUILD = ["-O2", "-shared", "-fPIC", "-pthread"]
 _loaded: dict[str, ctypes.CDLL | None] = {}
 
 
-def source(name: str) -> Path:
-    return Path(__file__).with_name(f"{name}.c")
-
-
-def helper(name: str) -> ctypes.CDLL | None:
-    """backends/<name>.c as a loaded shared object, built now if need be."""
+def helper(source: Path) -> ctypes.CDLL | None:
+    """The C file `source` as a loaded shared object, built now if need be."""
+    name = source.stem
     if name in _loaded:
         return _loaded[name]
     _loaded[name] = None
-    text = source(name).read_bytes()
+    text = source.read_bytes()
     key = zlib.crc32(text + " ".join(BUILD).encode())
     kept = cache_root() / "native" / f"{name}-{key:08x}.so"
-    if not kept.exists() and shutil.which(COMPILER) and not _build(name, kept):
+    if not kept.exists() and shutil.which(COMPILER) and not _build(source, kept):
         return None
     if not kept.exists():
         return None
@@ -51,8 +54,8 @@ def helper(name: str) -> ctypes.CDLL | None:
     return _loaded[name]
 
 
-def _build(name: str, kept: Path) -> bool:
-    """Compile backends/<name>.c as `kept`; False if it cannot be (a cache folder that
+def _build(source: Path, kept: Path) -> bool:
+    """Compile `source` as `kept`; False if it cannot be (a cache folder that
     cannot be written, a compiler that fails or hangs)."""
     try:
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,7 @@ def _build(name: str, kept: Path) -> bool:
         with tempfile.TemporaryDirectory(dir=kept.parent) as work:
             made = Path(work) / kept.name
             built = subprocess.run(
-                [COMPILER, *BUILD, str(source(name)), "-o", str(made)],
+                [COMPILER, *BUILD, str(source), "-o", str(made)],
                 capture_output=True,
                 timeout=60,
                 check=False,

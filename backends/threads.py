@@ -24,7 +24,7 @@ from backends import helpers
 def _native() -> Callable[..., int] | None:
     """sslconform_up_ref_free of threads.c (backends.helpers); None without a compiler
     (the Python threads stand in)."""
-    lib = helpers.helper("threads")
+    lib = helpers.helper(helpers.THREADS)
     if lib is None:
         return None
     run = lib.sslconform_up_ref_free  # the same function object each time: typed once more

@@ -61,18 +61,11 @@ class Draw(Protocol):
         ...
 
 
-_EDGES: dict[int, tuple[Domain, list[Json]]] = {}
-
-
 def edges(domain: Domain) -> list[Json]:
     """The values at the edges of a domain: what decides a rule more often than not.
     Worked out once per domain (the explorer asks for them at most of its draws); shared,
     so never changed: `any_value` hands out copies."""
-    known = _EDGES.get(id(domain))
-    if known is not None and known[0] is domain:
-        return known[1]
-    found = _edges(domain)
-    _EDGES[id(domain)] = (domain, found)
+    found: list[Json] = _once(("edges", id(domain)), lambda: _edges(domain), domain)
     return found
 
 
@@ -227,7 +220,7 @@ class Narrowing:
 class HypothesisDraw:
     """The same choices through hypothesis (shrinkable), optionally narrowed.
 
-    Strategies are immutable, so each is built once (`_strategy`): building one costs
+    Strategies are immutable, so each is built once (`_once`): building one costs
     more than drawing from it, and a shrink draws thousands of times."""
 
     def __init__(self, draw: st.DrawFn, narrowing: Narrowing | None = None) -> None:
@@ -235,11 +228,11 @@ class HypothesisDraw:
         self.narrowing = narrowing
 
     def integer(self, lo: int, hi: int) -> int:
-        drawn: int = self.draw(_strategy(("integers", lo, hi), lambda: st.integers(lo, hi)))
+        drawn: int = self.draw(_once(("integers", lo, hi), lambda: st.integers(lo, hi)))
         return drawn
 
     def boolean(self) -> bool:
-        drawn: bool = self.draw(_strategy(("booleans",), st.booleans))
+        drawn: bool = self.draw(_once(("booleans",), st.booleans))
         return drawn
 
     def choice(self, options: Sequence[T]) -> T:
@@ -260,7 +253,7 @@ class HypothesisDraw:
             return []
         least = min(min_count, len(ordered))
         return self.draw(
-            _strategy(
+            _once(
                 ("names", tuple(ordered), least, max_count),
                 lambda: st.lists(
                     st.sampled_from(ordered), min_size=least, max_size=max_count, unique=True
@@ -273,13 +266,13 @@ class HypothesisDraw:
             used = self.narrowing.values.get(setting.name)
             if used and (part is None or all(isinstance(v, dict) and part in v for v in used)):
                 return self.draw(
-                    _strategy(
+                    _once(
                         ("within", json.dumps(used, sort_keys=True), part),
                         lambda: st.sampled_from(used).flatmap(lambda v: _within(v, part)),
                     )
                 )
         return self.draw(
-            _strategy(
+            _once(
                 ("value", id(setting), part),
                 lambda: setting_value_with(setting, part),
                 setting,
@@ -287,32 +280,35 @@ class HypothesisDraw:
         )
 
 
-_STRATEGIES: dict[tuple[object, ...], tuple[object, st.SearchStrategy[Any]]] = {}
+_MADE: dict[tuple[object, ...], tuple[object, Any]] = {}
 
 
-def _strategy(
-    key: tuple[object, ...], make: Callable[[], st.SearchStrategy[Any]], owner: object = None
-) -> st.SearchStrategy[Any]:
-    """The strategy for `key`, built on first use. `owner` is kept beside it when the key
-    holds an object's id, so that a reused id cannot hand back another's strategy."""
-    found = _STRATEGIES.get(key)
+def _once(key: tuple[object, ...], make: Callable[[], Any], owner: object = None) -> Any:
+    """What `make` gives for `key` (a strategy, a domain's edges), made on first use and
+    never changed after. `owner` is kept beside it when the key holds an object's id, so
+    that a reused id cannot hand back another's."""
+    found = _MADE.get(key)
     if found is not None and found[0] is owner:
         return found[1]
     made = make()
-    _STRATEGIES[key] = (owner, made)
+    _MADE[key] = (owner, made)
     return made
 
 
 def _sampled(options: Sequence[T]) -> st.SearchStrategy[T]:
     # By repr, not by value: True == 1, and a key must tell (True, False) from (1, 0).
-    return _strategy(("sampled", repr(tuple(options))), lambda: st.sampled_from(options))
+    made: st.SearchStrategy[T] = _once(
+        ("sampled", repr(tuple(options))), lambda: st.sampled_from(options)
+    )
+    return made
 
 
 def _within(value: Json, keep: str | None) -> st.SearchStrategy[Json]:
     # Built once per value: a flatmap's function runs at every draw, and a new strategy
     # is validated on its first draw (a shrink's most frequent cost, before this).
     key = ("within-one", json.dumps(value, sort_keys=True), keep)
-    return _strategy(key, lambda: within(value, keep))
+    made: st.SearchStrategy[Json] = _once(key, lambda: within(value, keep))
+    return made
 
 
 def within(value: Json, keep: str | None = None) -> st.SearchStrategy[Json]:

@@ -665,7 +665,7 @@ def settle_heap() -> None:
     """Once loaded: keep the garbage collector off what is loaded (it lives as long as
     the process), and let it run less often among the many small objects each batch
     makes and drops. A run made 3,900 collections of every size, a sixth of the harness
-    process's time; with this, some 60."""
+    process's time; with this, some 200."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 50)
 

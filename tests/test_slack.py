@@ -1,5 +1,5 @@
 """Reads past a string's end read the same bytes every run: the worker's allocator
-(backends/slack.c) and the reproducers' fill each allocation's slack with 'X'.
+(conformance/repro/slack.c) and the reproducers' fill each allocation's slack with 'X'.
 
 OpenSSL 4.0.3 keeps the host and email that SSL_new and SSL_dup copy into the SSL
 without their NUL (its context's own copy has one). Read back, the string runs on into

@@ -63,5 +63,5 @@ def test_a_cache_that_cannot_be_written_leaves_the_python_threads(
     blocked.write_text("not a folder")
     monkeypatch.setenv("SSLCONFORM_CACHE", str(blocked / "cache"))
     monkeypatch.setattr(helpers, "_loaded", {})
-    assert helpers.helper("threads") is None
+    assert helpers.helper(helpers.THREADS) is None
     assert threads._native() is None

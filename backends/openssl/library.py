@@ -436,7 +436,7 @@ def _find(lib_dir: str, stem: str) -> str:
 
 def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocHooks | None, str]:
     """Route libcrypto's allocator through AllocHooks when option alloc_hooks=1; without
-    it, through slack.c's (see _fill_slack).
+    it, through the slack-filling one of the reproducers (see _fill_slack).
 
     Off by default: a Python call per allocation makes a context cost about 1.5 ms more
     (an SSL_CTX_new makes some 460 allocations), which slows a whole run by half. The
@@ -463,15 +463,15 @@ def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocH
 
 
 def _fill_slack(crypto: ctypes.CDLL) -> bool:
-    """The library's allocator with each allocation's slack filled (slack.c): a string
+    """The library's allocator with each allocation's slack filled (helpers.SLACK): a string
     copied without its NUL then reads the same on every run. Without a compiler, or once
     the library has allocated, the C library's allocator stays."""
-    slack = helpers.helper("slack")
+    slack = helpers.helper(helpers.SLACK)
     if slack is None:
         return False
     install = crypto.CRYPTO_set_mem_functions
     install.restype, install.argtypes = c_int, [c_void_p] * 3
-    functions = (slack.sslconform_malloc, slack.sslconform_realloc, slack.sslconform_free)
+    functions = (slack.slack_malloc, slack.slack_realloc, slack.slack_free)
     return bool(install(*(ctypes.cast(f, c_void_p) for f in functions)))
 
 

@@ -17,6 +17,7 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from conformance import binding
 from conformance.library import Kind
@@ -831,41 +832,10 @@ def generate(
     return Program("\n".join(parts) + "\n", tuple(w.flags))
 
 
-SLACK_ALLOCATOR = """\
-/* The library's allocator (installed first in main): each allocation's slack, the
- * bytes malloc gives past the size asked for, is filled with 'X'. A string the library
- * keeps without its terminating NUL then reads on as X's on every run, not as whatever
- * the heap held there (in a fresh program, most often a NUL that hides it). */
-static void *fill_slack(void *p, size_t size)
-{
-    if (p != NULL && malloc_usable_size(p) > size)
-        memset((char *)p + size, 'X', malloc_usable_size(p) - size);
-    return p;
-}
-
-/* As the library's own allocator: no memory for a size of 0; realloc of NULL is malloc. */
-static void *slack_malloc(size_t size, const char *file, int line)
-{
-    (void)file, (void)line;
-    return size == 0 ? NULL : fill_slack(malloc(size), size);
-}
-
-static void *slack_realloc(void *old, size_t size, const char *file, int line)
-{
-    if (old == NULL)
-        return slack_malloc(size, file, line);
-    if (size == 0) {
-        free(old);
-        return NULL;
-    }
-    return fill_slack(realloc(old, size), size);
-}
-
-static void slack_free(void *p, const char *file, int line)
-{
-    (void)file, (void)line;
-    free(p);
-}"""
+# The allocator that fills each allocation's slack: the worker's adapter gives the library
+# the same one (backends/helpers.py builds this file), so the program reads what the
+# column read.
+SLACK_SOURCE = Path(__file__).with_name("slack.c")
 
 
 def _fill_slack(w: _Writer) -> None:
@@ -877,8 +847,9 @@ def _fill_slack(w: _Writer) -> None:
         return  # a family without it (BoringSSL): the program reads what the heap holds
     if binding.PROGRAM_ALLOCATORS.get(w.family.name):
         return  # wolfSSL's allocator hooks take no file and line; its adapter has none
-    w.include("stdlib.h", "string.h", "malloc.h")
-    w.helpers["slack"] = SLACK_ALLOCATOR
+    lines = SLACK_SOURCE.read_text().rstrip("\n").splitlines()
+    w.include(*(ln.split("<")[1].rstrip(">") for ln in lines if ln.startswith("#include <")))
+    w.helpers["slack"] = "\n".join(ln for ln in lines if not ln.startswith("#include"))
     first = [
         f"if (!{install}(slack_malloc, slack_realloc, slack_free)) {{",
         '    printf("cannot run: the library allocated before main\\n");',
