@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,20 @@ def worker_for() -> Iterator[object]:
     yield start
     for worker in started:
         worker.close()
+
+
+@pytest.fixture(scope="module")
+def system_openssl() -> Iterator[Any]:
+    """The OpenSSL adapter over the system's libssl.so.3, in this process, with the
+    fixtures made (skipped, with the reason, where there is no such library)."""
+    # Imported here: most tests never load a library into the test process.
+    from backends.openssl.library import load
+    from conformance import fixtures
+    from conformance.library import Unavailable
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(fixtures.ENV, str(fixtures.ensure()))
+        try:
+            yield load(None, {})
+        except Unavailable as err:
+            pytest.skip(f"no system libssl.so.3: {err}")

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from backends.openssl.library import OpenSSL, load
-from conformance import fixtures
+from backends.openssl.library import OpenSSL
 from conformance.interpreter import Interpreter, ScriptError
-from conformance.library import Json, Unavailable
+from conformance.library import Json
 from conformance.model import ModelLibrary
 from conformance.repro.family import family_for
 from conformance.repro.generate import generate
@@ -78,16 +76,6 @@ PARAMS = Script(
         Op("ssl_get", ssl=0, setting="verify-param"),
     )
 )
-
-
-@pytest.fixture(scope="module")
-def system_openssl() -> Iterator[OpenSSL]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(fixtures.ENV, str(fixtures.ensure()))
-        try:
-            yield load(None, {})
-        except Unavailable as err:
-            pytest.skip(f"no system libssl.so.3: {err}")
 
 
 def _values(script: Script, trace: Trace, op: str) -> list[Json]:

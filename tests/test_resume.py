@@ -8,17 +8,15 @@ run; no rule judges whether a session was reused (the page promises nothing of i
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
-from backends.openssl.library import OpenSSL, load
-from conformance import fixtures
+from backends.openssl.library import OpenSSL
 from conformance.breaks import BreakingLibrary
 from conformance.engine import CASES, Engine
 from conformance.explore import CaseDraw
 from conformance.interpreter import Interpreter
-from conformance.library import Library, Unavailable
+from conformance.library import Library
 from conformance.model import ModelLibrary
 from conformance.properties import PROPERTIES
 from conformance.properties.common import (
@@ -63,16 +61,6 @@ def _resumed(session: str | None, method: str = "tls") -> Script:
             Op("ssl_free", ssl=0),
         )
     )
-
-
-@pytest.fixture(scope="module")
-def system_openssl() -> Iterator[OpenSSL]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(fixtures.ENV, str(fixtures.ensure()))
-        try:
-            yield load(None, {})
-        except Unavailable as err:
-            pytest.skip(f"no system libssl.so.3: {err}")
 
 
 def _ours(freed: list[int]) -> list[int]:

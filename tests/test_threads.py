@@ -5,22 +5,12 @@ value, on the system OpenSSL."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from backends import helpers, threads
-from backends.openssl.library import OpenSSL, load
-from conformance.library import Unavailable
-
-
-@pytest.fixture(scope="module")
-def system_openssl() -> Iterator[OpenSSL]:
-    try:
-        yield load(None, {})
-    except Unavailable as err:
-        pytest.skip(f"no system libssl.so.3: {err}")
+from backends.openssl.library import OpenSSL
 
 
 @pytest.mark.parametrize("path", ["native", "python"])
