@@ -177,11 +177,13 @@ def resident_memory(scripts: int) -> dict[str, float]:
 
 
 def _rss(worker: Worker) -> float:
+    from conformance.worker import resident_mib
+
     assert worker.proc is not None
-    for line in Path(f"/proc/{worker.proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc")
+    resident = resident_mib(worker.proc.pid)
+    if resident is None:
+        raise RuntimeError("no VmRSS in /proc")
+    return resident
 
 
 def in_process(seconds: float) -> float:

@@ -17,6 +17,14 @@ run again one at a time, so the crash or hang is reported with the script that c
 A rule's break (conformance.breaks) is switched per request (`set_break`): the same
 child wraps its loaded library in the break, or unwraps it, with no new process.
 
+Scripts do not free what they make (releasing it would go through the very SSL_free
+and reference counts under test, and a crash there would be charged to a script that
+did not cause it), so the child grows, some 35 KiB a context. Once it holds more than
+the launch's `memory_limit_mib`, it is let go between two requests that share nothing
+(never inside a batch on its way or a sequence of steps), and the next request starts
+a fresh one. What a script sees never depends on the scripts before it, so this
+changes no result.
+
 The child side (`python -m conformance.worker`) loads one adapter and nothing else
 that could map a second libcrypto: it imports no hypothesis, hashlib or ssl. A backend
 whose adapter is "exec:PROGRAM" runs PROGRAM as the child instead: the protocol, one JSON
@@ -205,6 +213,7 @@ class Launch:
     prefix: list[str] = field(default_factory=list)  # e.g. a newer glibc's ld.so
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0  # seconds one request may take
+    memory_limit_mib: int = 512  # a child resident past this is replaced (see above)
     package: str | None = None  # the Debian package and version it was fetched as
 
 
@@ -217,6 +226,7 @@ class Worker(Runner):
         self._hello: dict[str, Any] | None = None
         self._pending: list[Op] = []  # ops sent since the last reset (for crash reports)
         self.restarts = 0
+        self.recycled = 0  # children let go for their size (_fresh_if_large)
         self._variants: dict[tuple[tuple[str, str], ...], Worker] = {}
         self.brk: str | None = None  # the break wanted
         self._child_brk: str | None = None  # the break the child has in place
@@ -276,6 +286,17 @@ class Worker(Runner):
             self._request({"cmd": "break", "rule": self.brk}, [])
             self._child_brk = self.brk
         return self.proc
+
+    def _fresh_if_large(self) -> None:
+        """Let the child go if it holds more than the launch allows; called only between
+        requests that share nothing (no batch on its way, no sequence of steps), so the
+        next one starts a fresh child with nothing lost."""
+        if self.proc is None or self._batches or self._outbox:
+            return
+        resident = resident_mib(self.proc.pid)
+        if resident is not None and resident > self.launch.memory_limit_mib:
+            self._end_child()
+            self.recycled += 1
 
     def _stderr_tail(self) -> str:
         if self.stderr is None:
@@ -407,6 +428,7 @@ class Worker(Runner):
                 list(self.launch.prefix),
                 dict(self.launch.env),
                 self.launch.timeout,
+                self.launch.memory_limit_mib,
             )
             self._variants[key] = Worker(self.name, launch)
         self._variants[key].brk = self.brk
@@ -421,6 +443,9 @@ class Worker(Runner):
         for variant in self._variants.values():
             variant.close()
         self._variants.clear()
+        self._end_child()
+
+    def _end_child(self) -> None:
         if self._outbox:
             self._kill()  # a batch still being sent: nothing it would answer is wanted
         if self.proc is not None and self.proc.poll() is None and self.proc.stdin is not None:
@@ -445,6 +470,7 @@ class Worker(Runner):
         return result
 
     def run(self, script: Script) -> Trace:
+        self._fresh_if_large()
         self._ensure()
         self._pending = []
         answer = self._request({"cmd": "run", "script": script.to_json()}, script.ops)
@@ -453,6 +479,7 @@ class Worker(Runner):
     def submit(self, scripts: Sequence[Script]) -> None:
         batch = list(scripts)
         if not self._batches:
+            self._fresh_if_large()
             self._ensure()  # not with batches on the way: their answers would be lost
         self._batches.append(batch)
         if not batch:
@@ -512,6 +539,7 @@ class Worker(Runner):
         )
 
     def reset(self) -> None:
+        self._fresh_if_large()  # a new sequence of steps: nothing of the last is needed
         self._ensure()
         self._pending = []
         self._request({"cmd": "reset"}, [])
@@ -615,6 +643,18 @@ def missing_features(library: Library, features: Sequence[str]) -> dict[str, lis
         except NotImplementedError:
             answer[feature] = None  # the adapter does not observe this (yet)
     return answer
+
+
+def resident_mib(pid: int) -> float | None:
+    """A process's resident memory in MiB (Linux's /proc), None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _project_root() -> str:

@@ -203,3 +203,25 @@ def test_a_crash_with_batches_queued_behind_it_is_reported_and_the_worker_recove
         worker.collect()
     worker.discard()
     assert worker.run_batch([SHORT]) == [worker.run(SHORT)]
+
+
+def test_a_child_grown_past_its_limit_is_replaced_between_requests_only() -> None:
+    # A limit no child stays under: each request that shares nothing with the one before
+    # gets a fresh child, and what the scripts show does not change.
+    worker = Worker(ADAPTER, Launch(ADAPTER, memory_limit_mib=1))
+    try:
+        alone = worker.run(SCRIPT)
+        assert worker.run(SCRIPT) == alone
+        assert (worker.restarts, worker.recycled) == (2, 1)
+        # Batches on their way are never cut short: two in flight, one child.
+        worker.submit([SCRIPT] * 3)
+        worker.submit([SCRIPT] * 3)
+        assert worker.collect() == worker.collect() == [alone] * 3
+        assert (worker.restarts, worker.recycled) == (3, 2)
+        # Nor a sequence of steps: only its reset may start a fresh child.
+        worker.reset()
+        first = [worker.step(op) for op in SCRIPT.ops]
+        assert first == alone
+        assert (worker.restarts, worker.recycled) == (4, 3)
+    finally:
+        worker.close()
