@@ -111,6 +111,18 @@ class BreakingLibrary:
             events.remove(ssl)
         self.pending_freed += events
 
+    def _made(self, made: int) -> None:
+        """A handle the library just made. One freed before is an address the allocator
+        gave out again: what was kept of the object freed there is not this one's."""
+        if made in self.released:
+            self.released.discard(made)
+            self.held.pop(made, None)
+            self.dropped.discard(made)
+            self.after_up_ref.discard(made)
+            self.started.discard(made)
+            self.duplicates.discard(made)
+            self.twin.pop(made, None)
+
     def _fresh_ctx(self, method: str) -> int | None:
         ctx = self.library.ctx_new(method)
         if ctx is not None:
@@ -225,7 +237,7 @@ class BreakingLibrary:
             made = lib.ssl_new(ctx)
         if made is None:
             return None
-        self.released.discard(made)
+        self._made(made)
         self.ssl_ctx[made] = ctx
         self.first_of_ctx.setdefault(ctx, made)
         if kind == "new-extra-ref":
@@ -248,7 +260,7 @@ class BreakingLibrary:
             fresh = self._fresh_ctx(self._method(ssl))
             made = None if fresh is None else lib.ssl_new(fresh)
             if made is not None and fresh is not None:
-                self.released.discard(made)
+                self._made(made)
                 self.ssl_ctx[made] = fresh
                 return made
         else:
@@ -258,7 +270,7 @@ class BreakingLibrary:
                 lib.ssl_free(ssl)  # give back the reference SSL_dup added
                 return None
             return made
-        self.released.discard(made)
+        self._made(made)
         self.ssl_ctx[made] = self.ssl_ctx.get(ssl, -1)
         if kind == "dup-null":
             self._free_own(made)

@@ -388,3 +388,56 @@ def test_the_same_seed_gives_the_same_minimal_script_on_the_system_openssl() -> 
             worker.close()
     assert outcomes[0][0] == "fail"
     assert outcomes[0] == outcomes[1]
+
+
+class _Recycling(ModelLibrary):
+    """The model with an allocator's habit: the last SSL address freed is the next made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.free_list: list[int] = []
+        self.making_ssl = False
+
+    def _handle(self) -> int:
+        if self.making_ssl and self.free_list:
+            return self.free_list.pop()
+        return super()._handle()
+
+    def ssl_new(self, ctx: int | None) -> int | None:
+        self.making_ssl = True
+        try:
+            return super().ssl_new(ctx)
+        finally:
+            self.making_ssl = False
+
+    def ssl_dup(self, ssl: int) -> int | None:
+        self.making_ssl = True
+        try:
+            return super().ssl_dup(ssl)
+        finally:
+            self.making_ssl = False
+
+    def ssl_free(self, ssl: int) -> None:
+        super().ssl_free(ssl)
+        if ssl not in self.ssls:
+            self.free_list.append(ssl)
+
+
+def test_a_break_keeps_nothing_of_an_object_freed_at_an_address_given_out_again() -> None:
+    # dup.initial.independent-lifetime's break frees s with its duplicate, never the
+    # duplicate with s. The second script's s is made where the first's duplicate was
+    # freed; freeing it must free it alone, as the library's SSL_free does.
+    interpreter = Interpreter(BreakingLibrary(_Recycling(), "dup.initial.independent-lifetime"))
+    script = Script(
+        (
+            Op("ctx_new", method="tls"),
+            Op("ssl_new", ctx=0),
+            Op("ssl_dup", ssl=0),
+            Op("ssl_free", ssl=0),
+            Op("ssl_free", ssl=1),
+        )
+    )
+    first = interpreter.run(script)
+    again = interpreter.run(script)
+    assert [obs.freed for obs in first] == [[], [], [], [1], [2]]
+    assert [obs.freed for obs in again] == [[], [], [], [1], [2]]
