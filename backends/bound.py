@@ -160,6 +160,11 @@ class Resolved:
     ctrl: int | None = None  # the command number: called as {p}ctrl(obj, ctrl, larg, parg)
 
 
+# The argument types of a {p}ctrl function: parg is char * when it is bytes.
+_CTRL_POINTER = (c_void_p, c_int, c_long, c_void_p)
+_CTRL_BYTES = (c_void_p, c_int, c_long, c_char_p)
+
+
 def resolve(symbols: Symbols, call: b.Call, kind: Kind) -> Resolved | None:
     """A function where the library exports one (of the family's prototype), else the
     ctrl function OpenSSL's macro of that name expands to, else None."""
@@ -358,6 +363,11 @@ class Bound:
         self.entries = tables.entries
         self.settings = tables.settings
         self._missing: dict[tuple[str, str, str], list[str] | NotImplementedError] = {}
+        self._flag_values: dict[str, dict[str, int | None]] = {}
+        # (id(call), kind) -> the call and its typed function (see _typed)
+        self._typed_calls: dict[
+            tuple[int, str], tuple[b.Call, tuple[Callable[..., Any], tuple[Any, ...]]]
+        ] = {}
         self.callbacks = Callbacks(callback_types)
         self.callback_types = callback_types
         # Getters that do not show what their setter stored (see round_trip).
@@ -704,20 +714,24 @@ class Bound:
             return ctypes.addressof(out)
 
         if found.ctrl is None:
+            typed = self._typed(call, kind, found)
             args = [arg(a) for a in call.args] + [e.value for e in found.extra]
-            types = [ctype(t) for t in found.params] + [c_void_p] * len(found.extra)
-            # bytes go as char * whatever pointer type the C side declares
-            types = [
-                c_char_p if isinstance(v, bytes) else t for v, t in zip(args, types, strict=False)
-            ]
-            func = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *types])
+            if any(isinstance(v, bytes) for v in args):
+                # bytes go as char * whatever pointer type the C side declares
+                types = [
+                    c_char_p if isinstance(v, bytes) else t
+                    for v, t in zip(args, typed[1], strict=False)
+                ]
+                func = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *types])
+            else:
+                func = typed[0]
             result = func(target, *args)
         else:
             larg, parg = arg(call.larg), arg(call.parg)
             func = self.symbols.raw(
                 found.symbol,
                 c_long,
-                [c_void_p, c_int, c_long, c_char_p if isinstance(parg, bytes) else c_void_p],
+                _CTRL_BYTES if isinstance(parg, bytes) else _CTRL_POINTER,
             )
             result = func(target, found.ctrl, larg or 0, parg)
         if call.then_free and converted is not None:
@@ -730,6 +744,22 @@ class Bound:
         if out is not None:
             return out.value
         return result
+
+    def _typed(
+        self, call: b.Call, kind: Kind, found: Resolved
+    ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """The function of a resolved call typed by its parameters, and those types: made
+        once per call and kind (every set and get makes a call or more)."""
+        key = (id(call), kind)
+        cached = self._typed_calls.get(key)
+        if cached is not None and cached[0] is call:
+            return cached[1]
+        types = [ctype(t) for t in found.params] + [c_void_p] * len(found.extra)
+        types = types[: len(call.args) + len(found.extra)]  # as many as there are arguments
+        func = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *types])
+        made = (func, tuple(types))
+        self._typed_calls[key] = (call, made)
+        return made
 
     @staticmethod
     def _refused(call: b.Call, result: Any) -> bool:
@@ -744,7 +774,11 @@ class Bound:
     # --- values -----------------------------------------------------------------------
 
     def _masks(self, table: str) -> dict[str, int | None]:
-        return self.family.flag_values(table)
+        # The family's values do not change: worked out once per table.
+        masks = self._flag_values.get(table)
+        if masks is None:
+            masks = self._flag_values[table] = self.family.flag_values(table)
+        return masks
 
     def _to_c(self, kind: b.Value, value: Json, c_type: str) -> Any:
         if isinstance(kind, b.Flags):
