@@ -132,17 +132,44 @@ class Observation:
     skipped: str | None = None  # not run: it would use an object already freed
 
     def to_json(self) -> dict[str, Json]:
+        # Field by field, in their order: a worker writes some 300,000 a column. JSON
+        # already, so no deep copy (see Op). An unset field is left out (None, False, an
+        # empty list of freed, errors or absent); 0, and an empty list as a value, stay.
         out: dict[str, Json] = {}
-        for key, val in vars(self).items():  # JSON already: no deep copy (see Op)
-            if val is None or val is False or (val == [] and key != "value"):
-                continue  # an unset field; 0 and an empty list are values and stay
-            out[key] = val
+        if self.object is not None:
+            out["object"] = self.object
+        if self.null:
+            out["null"] = True
+        if self.value is not None and self.value is not False:
+            out["value"] = self.value
+        if self.freed:
+            out["freed"] = self.freed
+        if self.errors:
+            out["errors"] = self.errors
+        if self.absent:
+            out["absent"] = self.absent
+        if self.unobservable is not None:
+            out["unobservable"] = self.unobservable
+        if self.skipped is not None:
+            out["skipped"] = self.skipped
         return out
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Observation:
         return Observation(**data)
 
+
+# Observation.to_json names each field: one added must be added there too.
+assert tuple(Observation.__dataclass_fields__) == (
+    "object",
+    "null",
+    "value",
+    "freed",
+    "errors",
+    "absent",
+    "unobservable",
+    "skipped",
+)
 
 Trace = list[Observation]
 
