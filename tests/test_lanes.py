@@ -54,6 +54,21 @@ def test_one_lane_runs_the_rules_in_order_on_this_thread() -> None:
     assert names == [threading.current_thread().name] * 2
 
 
+def test_the_costliest_rules_are_taken_first_the_rest_in_the_catalogues_order() -> None:
+    ids = ["new.creates", "ret.new.alloc-failure", "dup.copies.mode", "ref.free.at-zero"]
+    ids += ["dup.copies.generate-session-id", "not.in.the.catalogue"]
+    # threads and allocation failures, a setting read through a handshake: 3; the
+    # reference-count machines: 2; a plain setter and getter, and what is not known: 1.
+    assert [lanes.cost(r) for r in ids] == [1, 3, 1, 2, 3, 1]
+    assert lanes.order(ids) == [1, 4, 3, 0, 2, 5]
+
+    def run_one(engine: Engine, rule_id: str) -> RuleResult:
+        return RuleResult(rule_id, "pass")
+
+    ended = dict(lanes.run(_engines(2), ids, run_one))
+    assert [ended[i].id for i in sorted(ended)] == ids  # each result under its own rule
+
+
 def test_what_a_lane_raises_reaches_the_caller() -> None:
     def run_one(engine: Engine, rule_id: str) -> RuleResult:
         if rule_id == "b":
