@@ -153,10 +153,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile=args.profile,
         catalogue=run_catalogue(ids),
     )
+    # Both cores: a second worker over the same library, in a lane of its own (lanes.py).
+    # Both children are started before either is waited for: they load side by side.
+    runners: list[Runner] = []
     try:
         runner = open_runner(entry, lib_dir, args.timeout)
+        runners.append(runner)
+        if isinstance(runner, Worker):
+            runner.spawn()
+            if args.workers > 1:
+                spare = Worker(runner.name, runner.launch)
+                spare.spawn()
+                runners.append(spare)
         hello = runner.hello()
     except Unavailable as exc:
+        for each in runners:
+            each.close()
         results.state, results.reason = "unavailable", str(exc)
         results.write(out)
         print(f"{entry.name}: unavailable: {exc}", file=sys.stderr)
@@ -171,10 +183,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(runner, Worker):
         results.library.package = runner.launch.package  # BoringSSL says no number
     results.write(out)
-    # Both cores: a second worker over the same library, in a lane of its own (lanes.py).
-    runners: list[Runner] = [runner]
-    if isinstance(runner, Worker) and args.workers > 1:
-        runners.append(Worker(runner.name, runner.launch))
     progress = _ProgressLine(budget) if budget and sys.stderr.isatty() else None
     engines: list[Engine] = []
     for each in runners:

@@ -236,7 +236,17 @@ class Worker(Runner):
 
     # --- process management ---------------------------------------------------
 
+    def spawn(self) -> None:
+        """Start the child now, without waiting for it: it loads its library while the
+        caller does something else (its hello is read by the first request)."""
+        if self.proc is None:
+            self._spawn()
+
     def _start(self) -> None:
+        self._spawn()
+        self._greet()
+
+    def _spawn(self) -> None:
         # The running interpreter itself (never a pyenv shim), by its own path: resolving
         # the link would leave a virtual environment and its site-packages behind.
         if self.launch.adapter.startswith(EXEC):
@@ -269,6 +279,9 @@ class Worker(Runner):
         self._inbox = bytearray()
         self._outbox = bytearray()
         self._batches.clear()
+        self._hello = None
+
+    def _greet(self) -> None:
         hello = self._request({"cmd": "hello"}, [])
         if "unavailable" in hello:
             self.close()
@@ -281,6 +294,8 @@ class Worker(Runner):
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self.proc is None or self.proc.poll() is not None:
             self._start()
+        elif self._hello is None:
+            self._greet()  # spawned ahead (spawn)
         assert self.proc is not None
         if self._child_brk != self.brk:
             self._request({"cmd": "break", "rule": self.brk}, [])
