@@ -6,9 +6,11 @@ does without.
   (backends.threads);
 - SLACK (conformance/repro/slack.c, the reproducers' own): an allocator for
   CRYPTO_set_mem_functions that fills each allocation's slack, so a read past a string's
-  end reads the same bytes on every run, in the worker as in the C program.
+  end reads the same bytes on every run, in the worker as in the C program;
+- ALLOC (backends/alloc.c): the allocation-failure rules' hooks (counting, failing the
+  Nth, following what is made), without a Python call per allocation.
 
-Neither links against a TLS library: the library's functions come in as pointers, or
+None links against a TLS library: the library's functions come in as pointers, or
 the library calls theirs. A plain module, not a backend folder (the registry skips it);
 it imports no hashlib, so the worker maps no libcrypto of its own because of it.
 """
@@ -27,6 +29,7 @@ import conformance
 from conformance.provision.cache import cache_root
 
 THREADS = Path(__file__).with_name("threads.c")
+ALLOC = Path(__file__).with_name("alloc.c")
 # A C file, not a module: the worker imports nothing of conformance.repro for it.
 SLACK = Path(conformance.__file__).parent / "repro" / "slack.c"
 COMPILER = "cc"

@@ -114,6 +114,56 @@ class AllocHooks:
         self.counting = False
         self.fail_at = 0
 
+    def leaked_at(self) -> list[str]:
+        """Where each allocation made while armed and not freed since was asked for."""
+        return sorted(self.live.values())
+
+    def forget(self) -> None:
+        self.live.clear()
+
+
+class NativeAllocHooks:
+    """AllocHooks in C (backends/alloc.c): the same counting, failing and following,
+    without a Python call for each of the library's allocations and frees."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._lib = lib
+        lib.sslconform_alloc_arm.argtypes = [c_int]
+        lib.sslconform_alloc_state.argtypes = [POINTER(c_int)]
+        lib.sslconform_alloc_live.argtypes = [POINTER(c_void_p), POINTER(c_int), c_int]
+        lib.sslconform_alloc_live.restype = c_int
+        self.functions = tuple(
+            ctypes.cast(f, c_void_p)
+            for f in (
+                lib.sslconform_alloc_malloc,
+                lib.sslconform_alloc_realloc,
+                lib.sslconform_alloc_free,
+            )
+        )
+        self.count = 0
+        self.injected = False
+
+    def arm(self, nth: int) -> None:
+        self.count, self.injected = 0, False
+        self._lib.sslconform_alloc_arm(nth)
+
+    def disarm(self) -> None:
+        self._lib.sslconform_alloc_disarm()
+        state = (c_int * 3)()
+        self._lib.sslconform_alloc_state(state)
+        if state[2]:
+            raise RuntimeError("the call made more allocations than the native hooks follow")
+        self.count, self.injected = state[0], bool(state[1])
+
+    def leaked_at(self) -> list[str]:
+        room = 4096
+        files, lines = (c_void_p * room)(), (c_int * room)()
+        found = self._lib.sslconform_alloc_live(files, lines, room)
+        return sorted(_site(files[i], lines[i]) for i in range(found))
+
+    def forget(self) -> None:
+        self._lib.sslconform_alloc_forget()
+
 
 class OpenSSL(ObjectCalls):
     family = "OpenSSL"
@@ -123,7 +173,7 @@ class OpenSSL(ObjectCalls):
         ssl: ctypes.CDLL,
         crypto: ctypes.CDLL,
         path: str,
-        hooks: AllocHooks | None = None,
+        hooks: AllocHooks | NativeAllocHooks | None = None,
         no_hooks: str = "the adapter was loaded without allocator hooks",
         tables: Tables = TABLES,
         binding_name: str | None = None,
@@ -333,8 +383,8 @@ class OpenSSL(ObjectCalls):
         # frees them, so that only what the call itself kept counts as leaked.
         if self._has("OPENSSL_thread_stop"):
             self._fn("OPENSSL_thread_stop", None)()
-        leaked = sorted(hooks.live.values())
-        hooks.live.clear()
+        leaked = hooks.leaked_at()
+        hooks.forget()
         self.freed_queue[mark:] = [h for h in self.freed_queue[mark:] if h == keep]
         return {
             "result": result,
@@ -434,7 +484,9 @@ def _find(lib_dir: str, stem: str) -> str:
     return found[0]
 
 
-def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocHooks | None, str]:
+def _install_hooks(
+    crypto: ctypes.CDLL, options: dict[str, str]
+) -> tuple[AllocHooks | NativeAllocHooks | None, str]:
     """Route libcrypto's allocator through AllocHooks when option alloc_hooks=1; without
     it, through the slack-filling one of the reproducers (see _fill_slack).
 
@@ -450,9 +502,13 @@ def _install_hooks(crypto: ctypes.CDLL, options: dict[str, str]) -> tuple[AllocH
     if options.get("alloc_hooks", "0") != "1":
         _fill_slack(crypto)
         return None, "allocator hooks are off (load the adapter with option alloc_hooks=1)"
-    hooks = AllocHooks()
+    native = helpers.helper(helpers.ALLOC)  # the same hooks in C, where they can be built
+    hooks: AllocHooks | NativeAllocHooks = (
+        AllocHooks() if native is None else NativeAllocHooks(native)
+    )
     install = crypto.CRYPTO_set_mem_functions
-    install.restype, install.argtypes = c_int, [MALLOC_FN, REALLOC_FN, FREE_FN]
+    install.restype = c_int
+    install.argtypes = [MALLOC_FN, REALLOC_FN, FREE_FN] if native is None else [c_void_p] * 3
     if not install(*hooks.functions):
         return None, "CRYPTO_set_mem_functions refused: the library had already allocated"
     if hasattr(crypto, "OPENSSL_init_crypto"):

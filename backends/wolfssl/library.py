@@ -194,8 +194,8 @@ class WolfSSL(ObjectCalls):
         errors = self.errors()
         if result:
             free(result)
-        leaked = sorted(hooks.live.values())
-        hooks.live.clear()
+        leaked = hooks.leaked_at()
+        hooks.forget()
         del self.freed_queue[mark:]  # objects made and freed inside: the script never saw them
         return {
             "result": result,
