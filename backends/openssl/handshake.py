@@ -87,6 +87,9 @@ class Handshakes:
         stack: Callable[[int | None, str], list[int]],
     ) -> None:
         self.symbols = symbols
+        # OpenSSL's function `name` as the family exports it (Symbols.fn): bound here, not
+        # wrapped in a method, since every step of every handshake asks for one or more.
+        self._fn: Callable[..., Callable[..., Any]] = symbols.fn
         self.family = symbols.family
         self.errors = errors
         self.stack = stack
@@ -109,9 +112,6 @@ class Handshakes:
             self.family.constant("SSL_ERROR_WANT_WRITE"),
         )
         self._natives = self._make_callbacks()
-
-    def _fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
-        return self.symbols.fn(name, restype, *argtypes)
 
     def _has(self, name: str) -> bool:
         return self.symbols.has(name)
