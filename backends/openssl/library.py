@@ -156,10 +156,13 @@ class NativeAllocHooks:
         self.count, self.injected = state[0], bool(state[1])
 
     def leaked_at(self) -> list[str]:
-        room = 4096
-        files, lines = (c_void_p * room)(), (c_int * room)()
-        found = self._lib.sslconform_alloc_live(files, lines, room)
-        return sorted(_site(files[i], lines[i]) for i in range(found))
+        room = 256
+        while True:  # room for every one still followed, however many
+            files, lines = (c_void_p * room)(), (c_int * room)()
+            found = self._lib.sslconform_alloc_live(files, lines, room)
+            if found < room:
+                return sorted(_site(files[i], lines[i]) for i in range(found))
+            room *= 4
 
     def forget(self) -> None:
         self._lib.sslconform_alloc_forget()
