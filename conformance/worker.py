@@ -231,6 +231,8 @@ class Worker(Runner):
         self.brk: str | None = None  # the break wanted
         self._child_brk: str | None = None  # the break the child has in place
         self._batches: deque[list[Script]] = deque()  # submitted, not yet collected
+        # Submitted but not written: they wait for a fresh child (see submit).
+        self._unsent: list[tuple[list[Script], dict[str, Any]]] = []
         self._outbox = bytearray()  # requests queued, not yet written to the child
         self._inbox = bytearray()  # what the child wrote that is not yet read as answers
 
@@ -279,6 +281,7 @@ class Worker(Runner):
         self._inbox = bytearray()
         self._outbox = bytearray()
         self._batches.clear()
+        self._unsent = []
         self._hello = None
 
     def _greet(self) -> None:
@@ -302,16 +305,33 @@ class Worker(Runner):
             self._child_brk = self.brk
         return self.proc
 
+    def _large(self) -> bool:
+        """Whether the child holds more than the launch allows."""
+        if self.proc is None:
+            return False
+        resident = resident_mib(self.proc.pid)
+        return resident is not None and resident > self.launch.memory_limit_mib
+
     def _fresh_if_large(self) -> None:
         """Let the child go if it holds more than the launch allows; called only between
         requests that share nothing (no batch on its way, no sequence of steps), so the
         next one starts a fresh child with nothing lost."""
         if self.proc is None or self._batches or self._outbox:
             return
-        resident = resident_mib(self.proc.pid)
-        if resident is not None and resident > self.launch.memory_limit_mib:
+        if self._large():
             self._end_child()
             self.recycled += 1
+
+    def _send_unsent(self) -> None:
+        """The batches kept back for a fresh child (submit), to one: the child before has
+        answered everything it was sent."""
+        waiting, unsent = list(self._batches), self._unsent
+        self._end_child()
+        self.recycled += 1
+        self._ensure()  # a fresh child, with the break in place
+        self._batches.extend(waiting)
+        for _, message in unsent:
+            self._send_behind(message)
 
     def _stderr_tail(self) -> str:
         if self.stderr is None:
@@ -333,6 +353,7 @@ class Worker(Runner):
         tail = self._stderr_tail()
         self.proc = None
         self._batches.clear()  # what it was sent died with it
+        self._unsent = []
         return WorkerCrashed(f"worker {how}" + (f": {tail}" if tail else ""), ops)
 
     def _request(self, message: dict[str, Any], ops: Sequence[Op]) -> dict[str, Any]:
@@ -429,6 +450,7 @@ class Worker(Runner):
             self.proc = None
         self._outbox.clear()
         self._batches.clear()
+        self._unsent = []
 
     def variant(self, options: dict[str, str]) -> Runner:
         merged = {**self.launch.options, **options}
@@ -501,15 +523,22 @@ class Worker(Runner):
             return
         self._pending = []
         message = {"cmd": "batch", "scripts": [s.to_json() for s in batch]}
+        if self._unsent or (len(self._batches) > 1 and self._large()):
+            # Grown past its limit with a batch still on its way (a long exploration, a
+            # soak, keeps one there all along): this one is kept back, and goes to a fresh
+            # child once the child before has answered (collect).
+            self._unsent.append((batch, message))
+            return
         # A child already dead: collect finds it gone and runs the scripts one at a time.
         if self.proc is not None:
             self._send_behind(message)
 
     def discard(self) -> None:
         batches, self._batches = list(self._batches), deque()
+        unsent, self._unsent = {id(b) for b, _ in self._unsent}, []
         try:
             for batch in batches:
-                if batch and self.proc is not None:
+                if batch and id(batch) not in unsent and self.proc is not None:
                     allowance = self.launch.timeout * max(1.0, len(batch) / 20)
                     self._receive(batch[0].ops, allowance)
         except Exception:  # a batch no rule will judge: only the pipe must stay in step
@@ -527,6 +556,8 @@ class Worker(Runner):
             answer = self._receive(batch[0].ops, allowance)
         except (WorkerCrashed, WorkerTimedOut) as lost:
             return self._one_at_a_time(batch, lost.detail)
+        if self._unsent and self._batches and self._batches[0] is self._unsent[0][0]:
+            self._send_unsent()  # all that was written is answered: now a fresh child
         outcomes: list[Outcome] = []
         for script, each in zip(batch, answer["outcomes"], strict=True):
             if "trace" in each:

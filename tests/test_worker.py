@@ -213,15 +213,26 @@ def test_a_child_grown_past_its_limit_is_replaced_between_requests_only() -> Non
         alone = worker.run(SCRIPT)
         assert worker.run(SCRIPT) == alone
         assert (worker.restarts, worker.recycled) == (2, 1)
-        # Batches on their way are never cut short: two in flight, one child.
+        # A batch submitted while another is on its way is kept back, and goes to a
+        # fresh child once that one is answered: batches are never cut short, and a long
+        # exploration (a soak) keeps one on its way all along.
         worker.submit([SCRIPT] * 3)
-        worker.submit([SCRIPT] * 3)
-        assert worker.collect() == worker.collect() == [alone] * 3
-        assert (worker.restarts, worker.recycled) == (3, 2)
-        # Nor a sequence of steps: only its reset may start a fresh child.
+        worker.submit([SHORT] * 2)
+        worker.submit([SCRIPT] * 4)
+        assert worker.collect() == [alone] * 3
+        assert worker.collect() == [alone[:2]] * 2
+        assert worker.collect() == [alone] * 4
+        assert (worker.restarts, worker.recycled) == (4, 3)  # both kept back: one child
+        # Kept back and then discarded: nothing is waited for that was never sent.
+        worker.submit([SCRIPT] * 2)
+        worker.submit([SCRIPT] * 2)
+        started = time.monotonic()
+        worker.discard()
+        assert time.monotonic() - started < 5
+        assert worker.run(SCRIPT) == alone
+        # Nor is a sequence of steps: only its reset may start a fresh child.
         worker.reset()
         first = [worker.step(op) for op in SCRIPT.ops]
         assert first == alone
-        assert (worker.restarts, worker.recycled) == (4, 3)
     finally:
         worker.close()
