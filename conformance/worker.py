@@ -20,10 +20,10 @@ child wraps its loaded library in the break, or unwraps it, with no new process.
 Scripts do not free what they make (releasing it would go through the very SSL_free
 and reference counts under test, and a crash there would be charged to a script that
 did not cause it), so the child grows, some 35 KiB a context. Once it holds more than
-the launch's `memory_limit_mib`, it is let go between two requests that share nothing
-(never inside a batch on its way or a sequence of steps), and the next request starts
-a fresh one. What a script sees never depends on the scripts before it, so this
-changes no result.
+the launch's `memory_limit_mib`, it is let go once nothing it was sent is unanswered (a
+batch submitted behind one on its way waits for the fresh child; a sequence of steps is
+never cut), and the next request starts a fresh one. What a script sees never depends
+on the scripts before it, so this changes no result.
 
 The child side (`python -m conformance.worker`) loads one adapter and nothing else
 that could map a second libcrypto: it imports no hypothesis, hashlib or ssl. A backend
