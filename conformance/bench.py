@@ -4,9 +4,10 @@ engine end to end (`sslconform bench`).
 The script is the shape most properties run: make a context and an SSL, set two
 settings, SSL_dup, read one back, free both. Measured, each in scripts per second:
 the native C loop; the same operations in-process over ctypes; the worker one script
-per round trip; the worker in batches (one worker, then two sharing each batch); and
-the engine end to end on the same shape (scripts drawn by the explorer, run in batches
-on two workers, checked, counted). Also the worker's resident memory before and after
+per round trip; the worker in batches (one worker, then two side by side); and the
+engine end to end on the same shape (scripts drawn by the explorer, run in batches,
+checked, counted), two engines at once, each over a worker of its own, as a run's two
+lanes are (conformance.lanes). Also the worker's resident memory before and after
 a long batch run: flat when nothing leaks per script.
 """
 
@@ -17,6 +18,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +34,7 @@ from conformance.settings import BY_NAME
 if TYPE_CHECKING:
     from conformance.explore import Draw
     from conformance.properties.common import Capabilities
-    from conformance.worker import Runner, Worker
+    from conformance.worker import Worker
 
 BACKEND = "openssl"  # the system's libssl: what the native loop links against too
 
@@ -103,16 +105,39 @@ def through_worker(seconds: float) -> float:
         worker.close()
 
 
-def worker_batches(seconds: float, workers: int) -> float:
-    from conformance.worker import Pair
+def _side_by_side(lanes: int, measure: Callable[[], float]) -> float:
+    """`measure` on `lanes` threads at once, as a run's lanes go; the sum of their rates."""
+    if lanes == 1:
+        return measure()
+    rates: list[float | BaseException] = [0.0] * lanes
 
-    worker = _worker()
-    runner: Runner = Pair.of(worker) if workers > 1 else worker
-    batch = [SCRIPT] * BATCH
-    try:
-        return BATCH * _rate(lambda: runner.run_batch(batch), seconds)
-    finally:
-        runner.close()
+    def lane(index: int) -> None:
+        try:
+            rates[index] = measure()
+        except BaseException as exc:  # raised in the caller's thread below
+            rates[index] = exc
+
+    threads = [threading.Thread(target=lane, args=(i,)) for i in range(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for rate in rates:
+        if isinstance(rate, BaseException):
+            raise rate
+    return sum(r for r in rates if isinstance(r, float))
+
+
+def worker_batches(seconds: float, workers: int) -> float:
+    def measure() -> float:
+        worker = _worker()
+        batch = [SCRIPT] * BATCH
+        try:
+            return BATCH * _rate(lambda: worker.run_batch(batch), seconds)
+        finally:
+            worker.close()
+
+    return _side_by_side(workers, measure)
 
 
 def _random_shape(d: Draw, checked: Rule, caps: Capabilities) -> Script:
@@ -132,32 +157,35 @@ def _depth_copied(checked: Rule, script: Script, trace: Trace, caps: Capabilitie
         )
 
 
-def engine_end_to_end(seconds: float) -> float:
-    """The engine's own loop on the bench's shape: the explorer draws each script, two
-    workers run them in batches, each trace is screened and checked and counted."""
+def engine_end_to_end(seconds: float, lanes: int = 2) -> float:
+    """The engine's own loop on the bench's shape, in two lanes as a run has them: in
+    each, the explorer draws each script, its worker runs them in batches, each trace is
+    screened and checked and counted."""
     from conformance.engine import Engine
     from conformance.properties.common import ScriptProperty
-    from conformance.worker import Pair
 
-    runner = Pair.of(_worker())
-    try:
-        engine = Engine(runner, "default", 0)
-        prop = ScriptProperty(_random_shape, _depth_copied)
-        checked = rule("dup.copies.verify-depth")
-        caps = engine.capabilities()
-        engine.max_examples = BATCH * 4
-        engine._explore(runner, checked, prop, caps, [0])  # warm up: both workers started
-        engine.max_examples = 10**9
-        engine.seconds = seconds
-        engine.scripts, counter = 0, [0]
-        start = time.perf_counter()
-        found = engine._explore(runner, checked, prop, caps, counter)
-        elapsed = time.perf_counter() - start
-        if found is not None:
-            raise RuntimeError(f"the bench's script deviated: {found.detail}")
-        return engine.scripts / elapsed
-    finally:
-        runner.close()
+    def measure() -> float:
+        runner = _worker()
+        try:
+            engine = Engine(runner, "default", 0)
+            prop = ScriptProperty(_random_shape, _depth_copied)
+            checked = rule("dup.copies.verify-depth")
+            caps = engine.capabilities()
+            engine.max_examples = BATCH * 4
+            engine._explore(runner, checked, prop, caps, [0])  # warm up: the worker started
+            engine.max_examples = 10**9
+            engine.seconds = seconds
+            engine.scripts, counter = 0, [0]
+            start = time.perf_counter()
+            found = engine._explore(runner, checked, prop, caps, counter)
+            elapsed = time.perf_counter() - start
+            if found is not None:
+                raise RuntimeError(f"the bench's script deviated: {found.detail}")
+            return engine.scripts / elapsed
+        finally:
+            runner.close()
+
+    return _side_by_side(lanes, measure)
 
 
 def resident_memory(scripts: int) -> dict[str, float]:
@@ -217,7 +245,7 @@ def native(seconds: float) -> float | str:
             n *= max(2, int(seconds / max(took, 1e-3)))
 
 
-PATHS = {
+PATHS: dict[str, Callable[[float], float | str]] = {
     "native C loop": native,
     "in-process ctypes": in_process,
     "worker, one script at a time": through_worker,

@@ -147,16 +147,6 @@ def test_a_crash_inside_a_batch_is_reported_with_the_script_that_crashed(
     assert caught.value.ops == list(SCRIPT.ops)
 
 
-def test_two_workers_share_a_batch_in_order(worker_for: Any) -> None:
-    from conformance.worker import Pair
-
-    first = worker_for(ADAPTER)
-    pair = Pair(first, worker_for(ADAPTER))
-    batch = [SHORT, SCRIPT] * 5
-    assert pair.run_batch(batch) == [first.run(s) for s in batch]
-    assert pair.first.restarts == pair.second.restarts == 1
-
-
 def test_a_break_is_switched_in_the_running_worker(worker_for: Any) -> None:
     worker = worker_for("conformance.model")
     checked = rule("dup.initial.new-object")
