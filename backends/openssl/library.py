@@ -490,15 +490,16 @@ def _find(lib_dir: str, stem: str) -> str:
 def _install_hooks(
     crypto: ctypes.CDLL, options: dict[str, str]
 ) -> tuple[AllocHooks | NativeAllocHooks | None, str]:
-    """Route libcrypto's allocator through AllocHooks when option alloc_hooks=1; without
-    it, through the slack-filling one of the reproducers (see _fill_slack).
+    """Route libcrypto's allocator through the allocation-failure hooks when option
+    alloc_hooks=1 (backends/alloc.c, or AllocHooks in Python where it cannot be built);
+    without the option, through the slack-filling one of the reproducers (_fill_slack).
 
-    Off by default: a Python call per allocation makes a context cost about 1.5 ms more
-    (an SSL_CTX_new makes some 460 allocations), which slows a whole run by half. The
-    engine starts a second worker with the option for the rules that need it.
+    Off by default: the hooks cost every allocation something (in Python, an SSL_CTX_new,
+    which makes some 460, took 1.5 ms more). The engine starts a second worker with the
+    option for the rules that need it.
 
     Must run before libcrypto allocates anything. Then the library's exit-time cleanup
-    is turned off: it would call the hooks (Python code) after the interpreter is gone.
+    is turned off: it would call Python hooks after the interpreter is gone.
     """
     if not hasattr(crypto, "CRYPTO_set_mem_functions"):
         return None, "the library lacks CRYPTO_set_mem_functions"
@@ -509,10 +510,7 @@ def _install_hooks(
     hooks: AllocHooks | NativeAllocHooks = (
         AllocHooks() if native is None else NativeAllocHooks(native)
     )
-    install = crypto.CRYPTO_set_mem_functions
-    install.restype = c_int
-    install.argtypes = [MALLOC_FN, REALLOC_FN, FREE_FN] if native is None else [c_void_p] * 3
-    if not install(*hooks.functions):
+    if not _set_mem_functions(crypto, hooks.functions):
         return None, "CRYPTO_set_mem_functions refused: the library had already allocated"
     if hasattr(crypto, "OPENSSL_init_crypto"):
         init = crypto.OPENSSL_init_crypto
@@ -528,10 +526,17 @@ def _fill_slack(crypto: ctypes.CDLL) -> bool:
     slack = helpers.helper(helpers.SLACK)
     if slack is None:
         return False
-    install = crypto.CRYPTO_set_mem_functions
-    install.restype, install.argtypes = c_int, [c_void_p] * 3
     functions = (slack.slack_malloc, slack.slack_realloc, slack.slack_free)
-    return bool(install(*(ctypes.cast(f, c_void_p) for f in functions)))
+    return _set_mem_functions(crypto, tuple(ctypes.cast(f, c_void_p) for f in functions))
+
+
+def _set_mem_functions(crypto: ctypes.CDLL, functions: tuple[Any, ...]) -> bool:
+    """CRYPTO_set_mem_functions(malloc, realloc, free): C functions' addresses, or the
+    CFUNCTYPE callbacks of AllocHooks. False once the library has allocated."""
+    install = crypto.CRYPTO_set_mem_functions
+    install.restype = c_int
+    install.argtypes = [type(f) for f in functions]
+    return bool(install(*functions))
 
 
 def load(lib_dir: str | None, options: dict[str, str], tables: Tables = TABLES) -> OpenSSL:
