@@ -195,6 +195,28 @@ def test_ops_and_forms_round_trip_through_json() -> None:
             assert json.dumps(again.to_json()) == json.dumps(made.to_json())
 
 
+def test_an_observation_writes_every_field_it_has_and_no_unset_one() -> None:
+    # to_json names the fields one by one: each set field is written, in field order.
+    from dataclasses import fields
+
+    from conformance.script import Observation
+
+    every = Observation(
+        object=1,
+        null=True,
+        value=0,
+        freed=[2],
+        errors=["e"],
+        absent=["f"],
+        unobservable="u",
+        skipped="s",
+    )
+    assert list(every.to_json()) == [f.name for f in fields(Observation)]
+    assert Observation.from_json(every.to_json()) == every
+    assert Observation().to_json() == {}
+    assert Observation(value=[]).to_json() == {"value": []}  # a value, even empty, stays
+
+
 def test_an_operation_with_an_unknown_name_or_field_is_refused() -> None:
     with pytest.raises(ValueError, match="not an operation"):
         Op.from_json({"op": "ssl_frobnicate"})
