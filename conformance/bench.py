@@ -6,21 +6,22 @@ settings, SSL_dup, read one back, free both. Measured, each in scripts per secon
 the native C loop; the same operations in-process over ctypes; the worker one script
 per round trip; the worker in batches (one worker, then two side by side); and the
 engine end to end on the same shape (scripts drawn by the explorer, run in batches,
-checked, counted), two engines at once, each over a worker of its own, as a run's two
-lanes are (conformance.lanes). Also the worker's resident memory before and after
-a long batch run: flat when nothing leaks per script.
+checked, counted), two engines at once, each in a process of its own over a worker of
+its own, as a run's two lanes are (conformance.lanes). Also the worker's resident memory
+before and after a long batch run: flat when nothing leaks per script.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,22 +107,30 @@ def through_worker(seconds: float) -> float:
 
 
 def _side_by_side(lanes: int, measure: Callable[[], float]) -> float:
-    """`measure` on `lanes` threads at once, as a run's lanes go; the sum of their rates."""
+    """`measure` in `lanes` processes at once, as a run's lanes go (conformance.lanes: the
+    first in this one, the others forked); the sum of their rates."""
     if lanes == 1:
         return measure()
-    rates: list[float | BaseException] = [0.0] * lanes
+    fork = multiprocessing.get_context("fork")
+    pipes = [fork.Pipe(duplex=False) for _ in range(lanes - 1)]
 
-    def lane(index: int) -> None:
+    def lane(sending: Connection) -> None:
         try:
-            rates[index] = measure()
-        except BaseException as exc:  # raised in the caller's thread below
-            rates[index] = exc
+            sending.send(measure())
+        except BaseException as exc:  # said in the caller's process below
+            sending.send(RuntimeError(f"a bench lane: {type(exc).__name__}: {exc}"))
 
-    threads = [threading.Thread(target=lane, args=(i,)) for i in range(lanes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    others = [fork.Process(target=lane, args=(sending,)) for _, sending in pipes]
+    for process in others:
+        process.start()
+    rates: list[float | BaseException] = []
+    try:
+        rates.append(measure())
+    except BaseException as exc:
+        rates.append(exc)
+    for (receiving, _), process in zip(pipes, others, strict=True):
+        rates.append(receiving.recv())
+        process.join()
     for rate in rates:
         if isinstance(rate, BaseException):
             raise rate

@@ -153,18 +153,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile=args.profile,
         catalogue=run_catalogue(ids),
     )
-    # Both cores: a second worker over the same library, in a lane of its own (lanes.py).
-    # Both children are started before either is waited for: they load side by side.
     runners: list[Runner] = []
     try:
         runner = open_runner(entry, lib_dir, args.timeout)
         runners.append(runner)
-        if isinstance(runner, Worker):
-            runner.spawn()
-            if args.workers > 1:
-                spare = Worker(runner.name, runner.launch)
-                spare.spawn()
-                runners.append(spare)
         hello = runner.hello()
     except Unavailable as exc:
         for each in runners:
@@ -184,17 +176,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         results.library.package = runner.launch.package  # BoringSSL says no number
     results.write(out)
     progress = _ProgressLine(budget) if budget and sys.stderr.isatty() else None
-    engines: list[Engine] = []
-    for each in runners:
-        try:
-            engines.append(Engine(each, args.profile, args.seed, progress=progress))
-        except Unavailable as exc:  # only the second lane's worker can fail here: one lane
-            print(f"{entry.name}: one lane only: {exc}", file=sys.stderr)
-            each.close()
-            runners.remove(each)
-            break
-    for engine in engines:  # a soak's budget, shared among the rules the lanes run at once
-        engine.seconds = budget * len(engines) / max(1, len(ids)) if budget else None
+    engine = Engine(runner, args.profile, args.seed, progress=progress)
+    # Both cores: a second worker over the same library, in a lane process of its own
+    # (lanes.py), made there.
+    launch = runner.launch if isinstance(runner, Worker) and args.workers > 1 else None
+    lane_count = 2 if launch is not None else 1
+    # A soak's budget, shared among the rules the lanes run at once.
+    per_rule = budget * lane_count / max(1, len(ids)) if budget else None
+    engine.seconds = per_rule
+
+    def lane_engine() -> Engine:
+        assert launch is not None
+        made = Engine(Worker(entry.name, launch), args.profile, args.seed, seconds=per_rule)
+        return made
+
     library_env = runner.launch.env if isinstance(runner, Worker) else {}  # for reproducers
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
     settle_heap()
@@ -222,7 +217,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     ended: dict[int, RuleResult] = {}
     try:
-        for index, result in lanes.run(engines, ids, run_one):
+        for index, result in lanes.run(
+            engine,
+            [lane_engine] if launch is not None else [],
+            ids,
+            run_one,
+            forget=runner.forget if isinstance(runner, Worker) else lambda: None,
+            said=lambda why: print(f"{entry.name}: one lane only: {why}", file=sys.stderr),
+        ):
             ended[index] = result
             if progress is not None:
                 progress.ended(result.id)

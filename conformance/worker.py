@@ -482,6 +482,25 @@ class Worker(Runner):
         self._variants.clear()
         self._end_child()
 
+    def forget(self) -> None:
+        """In a process forked from this one's (a lane): let go of the child without
+        touching it. The pipes to it are closed here only, so that the child still sees
+        its input end when the process that started it closes it."""
+        for variant in self._variants.values():
+            variant.forget()
+        self._variants.clear()
+        if self.proc is not None:
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+            # Not ours to wait for: the process that started it does.
+            self.proc.returncode = 0
+        self.proc = None
+        self._batches.clear()
+        self._unsent = []
+        self._outbox = bytearray()
+
     def _end_child(self) -> None:
         if self._outbox:
             self._kill()  # a batch still being sent: nothing it would answer is wanted

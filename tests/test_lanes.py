@@ -4,8 +4,10 @@ and the same results as one lane gives."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,29 +19,53 @@ from conformance.engine import Engine
 from conformance.results import RuleResult
 
 
-def _engines(count: int) -> list[Engine]:
-    # The lanes only hand an engine to run_one: any distinct objects stand in for them.
-    return [cast(Engine, object()) for _ in range(count)]
+class _Engine:
+    """What the lanes ask of an engine: its progress line (none here)."""
+
+    progress = None
+
+
+def _lanes(count: int) -> tuple[Engine, list[Callable[[], Engine]]]:
+    # The lanes only hand an engine to run_one: stand-ins will do.
+    local = cast(Engine, _Engine())
+    return local, [lambda: cast(Engine, _Engine()) for _ in range(count - 1)]
+
+
+def _run(count: int, ids: list[str], run_one: lanes.RunOne) -> list[tuple[int, RuleResult]]:
+    local, remote = _lanes(count)
+    return list(lanes.run(local, remote, ids, run_one))
+
+
+def _pid_of(rule_id: str) -> RuleResult:
+    return RuleResult(rule_id, "pass", detail=str(os.getpid()))
 
 
 def test_each_rule_runs_once_and_a_slow_one_does_not_hold_the_others_back() -> None:
     ids = ["slow", "a", "b", "c", "d"]
-    seen: list[tuple[str, str]] = []
 
     def run_one(engine: Engine, rule_id: str) -> RuleResult:
         if rule_id == "slow":
-            time.sleep(0.3)
-        seen.append((threading.current_thread().name, rule_id))
-        return RuleResult(rule_id, "pass")
+            time.sleep(0.5)
+        return _pid_of(rule_id)
 
-    ended = list(lanes.run(_engines(2), ids, run_one))
+    ended = _run(2, ids, run_one)
     assert sorted(index for index, _ in ended) == list(range(len(ids)))
     assert all(ids[index] == result.id for index, result in ended)
     assert ended[-1][1].id == "slow"  # the other lane ran the rest meanwhile
-    assert sorted(r for _, r in seen) == sorted(ids)
-    slow_lane = {lane for lane, r in seen if r == "slow"}
-    other_lanes = {lane for lane, r in seen if r != "slow"}
+    slow_lane = {r.detail for _, r in ended if r.id == "slow"}
+    other_lanes = {r.detail for _, r in ended if r.id != "slow"}
     assert len(other_lanes) == 1 and other_lanes != slow_lane
+
+
+def test_a_second_lane_is_a_process_of_its_own() -> None:
+    ids = ["slow", "a", "b", "c", "d"]
+
+    def run_one(engine: Engine, rule_id: str) -> RuleResult:
+        time.sleep(0.5 if rule_id == "slow" else 0.05)
+        return _pid_of(rule_id)
+
+    pids = {r.detail for _, r in _run(2, ids, run_one)}
+    assert len(pids) == 2 and str(os.getpid()) in pids
 
 
 def test_one_lane_runs_the_rules_in_order_on_this_thread() -> None:
@@ -49,7 +75,7 @@ def test_one_lane_runs_the_rules_in_order_on_this_thread() -> None:
         names.append(threading.current_thread().name)
         return RuleResult(rule_id, "pass")
 
-    ended = list(lanes.run(_engines(1), ["a", "b"], run_one))
+    ended = _run(1, ["a", "b"], run_one)
     assert [(i, r.id) for i, r in ended] == [(0, "a"), (1, "b")]
     assert names == [threading.current_thread().name] * 2
 
@@ -65,18 +91,55 @@ def test_the_costliest_rules_are_taken_first_the_rest_in_the_catalogues_order() 
     def run_one(engine: Engine, rule_id: str) -> RuleResult:
         return RuleResult(rule_id, "pass")
 
-    ended = dict(lanes.run(_engines(2), ids, run_one))
+    ended = dict(_run(2, ids, run_one))
     assert [ended[i].id for i in sorted(ended)] == ids  # each result under its own rule
 
 
-def test_what_a_lane_raises_reaches_the_caller() -> None:
+def test_what_the_local_lane_raises_reaches_the_caller() -> None:
+    parent = os.getpid()
+
     def run_one(engine: Engine, rule_id: str) -> RuleResult:
-        if rule_id == "b":
+        if os.getpid() == parent:
             raise KeyboardInterrupt
+        time.sleep(0.2)
         return RuleResult(rule_id, "pass")
 
     with pytest.raises(KeyboardInterrupt):
-        list(lanes.run(_engines(2), ["a", "b", "c"], run_one))
+        _run(2, ["a", "b", "c"], run_one)
+
+
+def test_a_lane_process_that_dies_leaves_its_rule_an_error_and_the_run_goes_on() -> None:
+    parent = os.getpid()
+
+    def run_one(engine: Engine, rule_id: str) -> RuleResult:
+        if os.getpid() != parent:
+            os._exit(3)  # a harness bug that ends the lane's process
+        time.sleep(0.1)
+        return RuleResult(rule_id, "pass")
+
+    ended = dict(_run(2, ["a", "b", "c", "d"], run_one))
+    assert sorted(ended) == [0, 1, 2, 3]
+    errors = [r for r in ended.values() if r.status == "error"]
+    assert len(errors) == 1
+    assert errors[0].detail == (
+        "the lane process running this rule ended before it did (exit status 3)"
+    )
+    assert all(r.status == "pass" for r in ended.values() if r is not errors[0])
+
+
+def test_a_lane_whose_worker_cannot_start_is_said_and_the_other_lane_runs_every_rule() -> None:
+    from conformance.library import Unavailable
+
+    def unavailable() -> Engine:
+        raise Unavailable("no such library")
+
+    heard: list[str] = []
+    local = cast(Engine, _Engine())
+    run_one = lambda engine, rule_id: _pid_of(rule_id)  # noqa: E731
+    ended = list(lanes.run(local, [unavailable], ["a", "b"], run_one, said=heard.append))
+    assert sorted(i for i, _ in ended) == [0, 1]
+    assert {r.detail for _, r in ended} == {str(os.getpid())}
+    assert heard == ["no such library"]
 
 
 def _openssl_column(tmp_path: Path, workers: int) -> dict[str, Any]:
