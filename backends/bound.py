@@ -160,6 +160,11 @@ class Resolved:
     ctrl: int | None = None  # the command number: called as {p}ctrl(obj, ctrl, larg, parg)
 
 
+# A call made directly (Bound._direct): its typed function, and its arguments after the
+# object, each VALUE (the converted value) or a constant's value.
+_Direct = tuple[Callable[..., Any], Callable[..., Any], tuple[Any, ...]]
+VALUE = b.VALUE
+
 # The argument types of a {p}ctrl function: parg is char * when it is bytes.
 _CTRL_POINTER = (c_void_p, c_int, c_long, c_void_p)
 _CTRL_BYTES = (c_void_p, c_int, c_long, c_char_p)
@@ -368,6 +373,9 @@ class Bound:
         self._typed_calls: dict[
             tuple[int, str], tuple[b.Call, tuple[Callable[..., Any], tuple[Any, ...]]]
         ] = {}
+        # (id(call), kind) -> the call and how it is made directly, if it can be (_direct)
+        self._directs: dict[tuple[int, str], tuple[b.Call, _Direct | None]] = {}
+        self._value_types: dict[tuple[int, str], tuple[b.Call, str]] = {}
         self.callbacks = Callbacks(callback_types)
         self.callback_types = callback_types
         # Getters that do not show what their setter stored (see round_trip).
@@ -598,6 +606,15 @@ class Bound:
     ) -> None:
         assert entry.value is not None
         for call in calls:
+            converted = self._to_c(form or entry.value, value, self._value_type(call, kind))
+            self._invoke(call, kind, obj, converted, value)
+
+    def _value_type(self, call: b.Call, kind: Kind) -> str:
+        """The C type of the parameter the value goes to ("" if none): asked once per call
+        and kind."""
+        key = (id(call), kind)
+        cached = self._value_types.get(key)
+        if cached is None or cached[0] is not call:
             c_type = next(
                 (
                     t
@@ -606,8 +623,8 @@ class Bound:
                 ),
                 "",
             )
-            converted = self._to_c(form or entry.value, value, c_type)
-            self._invoke(call, kind, obj, converted, value)
+            cached = self._value_types[key] = (call, c_type)
+        return cached[1]
 
     def _params(self, call: b.Call, kind: Kind) -> tuple[str, ...]:
         found = resolve(self.symbols, call, kind)
@@ -679,6 +696,61 @@ class Bound:
     # --- one call -----------------------------------------------------------------------
 
     def _invoke(self, call: b.Call, kind: Kind, obj: int, converted: Any, value: Json) -> Any:
+        cached = self._directs.get((id(call), kind))
+        if cached is None or cached[0] is not call:
+            cached = (call, self._direct(call, kind))
+            self._directs[(id(call), kind)] = cached
+        direct = cached[1]
+        if direct is not None and not isinstance(converted, Fixture):
+            # Most calls: the object, the value and constants, a number back.
+            func, func_text, shape = direct
+            if isinstance(converted, bytes):
+                func = func_text  # bytes go as char * whatever pointer type C declares
+            result = func(obj, *[converted if a is VALUE else a for a in shape])
+            if call.then_free and converted is not None:
+                self.symbols.fn(call.then_free, None, c_void_p)(converted)
+            if self._refused(call, result):
+                self.errors()
+                shown = ":".join(str(v) for v in value) if isinstance(value, list) else value
+                raise Unobservable(f"the library refused {call.what} {shown!r}")
+            return result
+        return self._invoke_any(call, kind, obj, converted, value)
+
+    def _direct(self, call: b.Call, kind: Kind) -> _Direct | None:
+        """How `call` is made when nothing of it needs working out per call: on the object
+        itself, with the value and constants other than C strings for arguments. Its typed
+        function, the same with char * where the value goes (a value in bytes), and the
+        arguments after the object: VALUE, or a constant's value. None for any other
+        call (_invoke_any makes those)."""
+        found = resolve(self.symbols, call, kind)
+        if found is None or call.target != "object":
+            return None
+        args = (call.larg, call.parg) if found.ctrl is not None else call.args
+        shape: list[Any] = []
+        for a in args:
+            if isinstance(a, b.ValueArg):
+                shape.append(VALUE)
+            elif isinstance(a, b.Const) and not isinstance(a.value, bytes):
+                shape.append(a.value)
+            else:
+                return None
+        if found.ctrl is not None:  # {p}ctrl(obj, ctrl, larg, parg)
+            if shape[0] is VALUE:
+                return None  # larg is `larg or 0`: left to _invoke_any
+            ctrl = self.symbols.raw(found.symbol, c_long, _CTRL_POINTER)
+            # parg is char * when the value it is, is bytes.
+            text = _CTRL_BYTES if shape[1] is VALUE else _CTRL_POINTER
+            ctrl_text = self.symbols.raw(found.symbol, c_long, text)
+            return ctrl, ctrl_text, (found.ctrl, shape[0] or 0, shape[1])
+        if any(isinstance(e.value, bytes) for e in found.extra):
+            return None
+        shape += [e.value for e in found.extra]
+        func, types = self._typed(call, kind, found)
+        text_types = [c_char_p if a is VALUE else t for a, t in zip(shape, types, strict=False)]
+        func_text = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *text_types])
+        return func, func_text, tuple(shape)
+
+    def _invoke_any(self, call: b.Call, kind: Kind, obj: int, converted: Any, value: Json) -> Any:
         found = resolve(self.symbols, call, kind)
         if found is None:
             raise Absent(call.spelled(kind))

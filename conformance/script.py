@@ -86,12 +86,31 @@ class Op:
         fields.update(data)
         return op
 
+    def encoded(self) -> str:
+        """to_json as JSON text. Kept per distinct operation: a column sends some 300,000,
+        and most are alike (the value's type is part of the key: True is not 1)."""
+        fields = self.__dict__
+        value = fields["value"]
+        key: tuple[Any, ...] = (fields["op"], fields["ctx"], fields["ssl"], fields["method"])
+        key += (fields["setting"], type(value), value, fields["via"])
+        try:
+            return _ENCODED[key]
+        except KeyError:
+            if len(_ENCODED) >= _ENCODED_LIMIT:  # a soak's values are many: start again
+                _ENCODED.clear()
+            text = _ENCODED[key] = json.dumps(self.to_json())
+            return text
+        except TypeError:  # a list or object value: not kept
+            return json.dumps(self.to_json())
+
     def __str__(self) -> str:
         args = [f"{k}={v!r}" for k, v in self.to_json().items() if k != "op"]
         return f"{self.op}({', '.join(args)})"
 
 
 _OP_FIELDS = frozenset(Op.__dataclass_fields__)
+_ENCODED: dict[tuple[Any, ...], str] = {}
+_ENCODED_LIMIT = 100_000
 _OP_UNSET: dict[str, None] = dict.fromkeys(Op.__dataclass_fields__)  # "op" first, then the rest
 
 
@@ -107,6 +126,10 @@ class Script:
         if not isinstance(data, dict) or not isinstance(data.get("ops"), list):
             raise ValueError('a script is a JSON object {"ops": [...]}')
         return Script(tuple(Op.from_json(op) for op in data["ops"]))
+
+    def encoded(self) -> str:
+        """to_json as JSON text, each operation's from Op.encoded."""
+        return '{"ops": [' + ", ".join(op.encoded() for op in self.ops) + "]}"
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)

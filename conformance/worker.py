@@ -232,7 +232,7 @@ class Worker(Runner):
         self._child_brk: str | None = None  # the break the child has in place
         self._batches: deque[list[Script]] = deque()  # submitted, not yet collected
         # Submitted but not written: they wait for a fresh child (see submit).
-        self._unsent: list[tuple[list[Script], dict[str, Any]]] = []
+        self._unsent: list[tuple[list[Script], str]] = []
         self._outbox = bytearray()  # requests queued, not yet written to the child
         self._inbox = bytearray()  # what the child wrote that is not yet read as answers
 
@@ -356,28 +356,30 @@ class Worker(Runner):
         self._unsent = []
         return WorkerCrashed(f"worker {how}" + (f": {tail}" if tail else ""), ops)
 
-    def _request(self, message: dict[str, Any], ops: Sequence[Op]) -> dict[str, Any]:
+    def _request(self, message: dict[str, Any] | str, ops: Sequence[Op]) -> dict[str, Any]:
         if self._batches:
             self.discard()  # their answers come first on the pipe
         self._send(message, ops)
         return self._receive(ops, self.launch.timeout)
 
-    def _send(self, message: dict[str, Any], ops: Sequence[Op]) -> None:
-        """A request whose answer is awaited next: sent whole before returning."""
-        self._outbox += json.dumps(message).encode() + b"\n"
+    def _send(self, message: dict[str, Any] | str, ops: Sequence[Op]) -> None:
+        """A request (or its JSON text) whose answer is awaited next: sent whole before
+        returning."""
+        text = message if isinstance(message, str) else json.dumps(message)
+        self._outbox += text.encode() + b"\n"
         try:
             self._flush(block=True)
         except BrokenPipeError:
             raise self._died(ops) from None
 
-    def _send_behind(self, message: dict[str, Any]) -> None:
+    def _send_behind(self, message: str) -> None:
         """Queue a batch while the child may still be answering the one before.
 
         The child writes an answer before it reads the next request, so a request
         larger than the pipe cannot be written in one go: what does not fit now goes
         out from `_line` while it waits for answers. A child that died is found by the
         collect that follows."""
-        self._outbox += json.dumps(message).encode() + b"\n"
+        self._outbox += message.encode() + b"\n"
         with contextlib.suppress(BrokenPipeError):
             self._flush(block=False)
 
@@ -529,7 +531,7 @@ class Worker(Runner):
         self._fresh_if_large()
         self._ensure()
         self._pending = []
-        answer = self._request({"cmd": "run", "script": script.to_json()}, script.ops)
+        answer = self._request('{"cmd": "run", "script": ' + script.encoded() + "}", script.ops)
         return trace_from_json(answer["trace"])
 
     def submit(self, scripts: Sequence[Script]) -> None:
@@ -541,7 +543,8 @@ class Worker(Runner):
         if not batch:
             return
         self._pending = []
-        message = {"cmd": "batch", "scripts": [s.to_json() for s in batch]}
+        # {"cmd": "batch", "scripts": [...]}, written from each operation's JSON text.
+        message = '{"cmd": "batch", "scripts": [' + ", ".join(s.encoded() for s in batch) + "]}"
         if self._unsent or (len(self._batches) > 1 and self._large()):
             # Grown past its limit with a batch still on its way (a long exploration, a
             # soak, keeps one there all along): this one is kept back, and goes to a fresh

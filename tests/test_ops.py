@@ -217,6 +217,23 @@ def test_an_observation_writes_every_field_it_has_and_no_unset_one() -> None:
     assert Observation(value=[]).to_json() == {"value": []}  # a value, even empty, stays
 
 
+def test_a_script_as_text_is_its_json_and_alike_values_of_other_types_stay_apart() -> None:
+    # Op.encoded keeps each distinct operation's text: True, 1 and 1.0 are equal in
+    # Python, and must not be written as one another.
+    ops = [
+        Op("ssl_set", ssl=0, setting="verify-depth", value=1),
+        Op("ssl_set", ssl=0, setting="verify-depth", value=True),
+        Op("ssl_set", ssl=0, setting="verify-depth", value=1.0),
+        Op("ssl_set", ssl=0, setting="options", value=["no-ticket"]),  # a list: not kept
+        Op("ssl_new", ctx=0),
+    ]
+    for _ in range(2):  # written, then from what was kept
+        for op in ops:
+            assert op.encoded() == json.dumps(op.to_json())
+        script = Script(tuple(ops))
+        assert json.loads(script.encoded()) == script.to_json()
+
+
 def test_an_operation_with_an_unknown_name_or_field_is_refused() -> None:
     with pytest.raises(ValueError, match="not an operation"):
         Op.from_json({"op": "ssl_frobnicate"})
