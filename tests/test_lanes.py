@@ -142,6 +142,46 @@ def test_a_lane_whose_worker_cannot_start_is_said_and_the_other_lane_runs_every_
     assert heard == ["no such library"]
 
 
+def _run_with_a_lane_that_sleeps(pid_file: str) -> None:
+    parent = os.getpid()
+
+    def run_one(engine: Engine, rule_id: str) -> RuleResult:
+        if os.getpid() != parent:
+            Path(pid_file).write_text(str(os.getpid()))
+            time.sleep(60)
+        return RuleResult(rule_id, "pass")
+
+    _run(2, ["a", "b", "c"], run_one)
+
+
+def test_a_lane_process_ends_when_the_run_is_killed(tmp_path: Path) -> None:
+    import multiprocessing
+    import signal
+
+    pid_file = tmp_path / "lane.pid"
+    run = multiprocessing.get_context("fork").Process(
+        target=_run_with_a_lane_that_sleeps, args=(str(pid_file),)
+    )
+    run.start()
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the lane never started its rule"
+        time.sleep(0.05)
+    lane = int(pid_file.read_text())
+    os.kill(run.pid or 0, signal.SIGKILL)  # no cleanup of its own: only the lane's setting
+    run.join()
+    while time.monotonic() < deadline:
+        try:
+            os.kill(lane, 0)
+        except ProcessLookupError:
+            return
+        # Reaped by whoever adopts it; until then it may linger as a zombie.
+        if Path(f"/proc/{lane}/stat").read_text().split(") ")[1].startswith("Z"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the lane process outlived the run")
+
+
 def _openssl_column(tmp_path: Path, workers: int) -> dict[str, Any]:
     out = tmp_path / f"workers-{workers}.json"
     rules = ["dup.copies.verify-param.time", "ref.up-ref.increments", "dup.copies.mode"]
