@@ -63,8 +63,7 @@ def run(
     ordered = order(ids)
     taken = _FORK.Value("i", 0)  # how many of `ordered` the lanes have taken
     done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-    lanes: list[multiprocessing.process.BaseProcess] = []
-    hearing: list[threading.Thread] = []
+    lanes: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     for number, make in enumerate(remote, start=1):
         receiving, sending = _FORK.Pipe(duplex=False)
         lane = _FORK.Process(
@@ -75,13 +74,14 @@ def run(
         )
         lane.start()
         sending.close()  # the lane's end: its end of file says the lane is gone
-        lanes.append(lane)
-        hearing.append(
-            threading.Thread(
-                target=_hear, args=(receiving, lane, ids, done, local, said), daemon=True
-            )
-        )
-        hearing[-1].start()
+        lanes.append((lane, receiving))
+    # Threads only once every lane is forked: a fork copies no thread but its own.
+    hearing = [
+        threading.Thread(target=_hear, args=(receiving, lane, ids, done, local, said), daemon=True)
+        for lane, receiving in lanes
+    ]
+    for thread in hearing:
+        thread.start()
 
     def local_lane() -> None:
         while (index := _take(taken, ordered)) is not None:
@@ -103,7 +103,7 @@ def run(
             yield index, outcome
         finished = True
     finally:
-        for process in lanes:
+        for process, _ in lanes:
             if not finished:  # an interrupted run: a lane's worker ends with its lane
                 process.terminate()
             process.join(timeout=5)
