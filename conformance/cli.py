@@ -180,15 +180,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Both cores: a second worker over the same library, in a lane process of its own
     # (lanes.py), made there.
     launch = runner.launch if isinstance(runner, Worker) and args.workers > 1 else None
-    lane_count = 2 if launch is not None else 1
-    # A soak's budget, shared among the rules the lanes run at once.
-    per_rule = budget * lane_count / max(1, len(ids)) if budget else None
-    engine.seconds = per_rule
+
+    def share(lane_count: int) -> float | None:
+        """A soak's budget per rule, shared among the rules the lanes run at once."""
+        return budget * lane_count / max(1, len(ids)) if budget else None
+
+    engine.seconds = share(2 if launch is not None else 1)
 
     def lane_engine() -> Engine:
         assert launch is not None
-        made = Engine(Worker(entry.name, launch), args.profile, args.seed, seconds=per_rule)
-        return made
+        return Engine(Worker(entry.name, launch), args.profile, args.seed, seconds=share(2))
+
+    def one_lane(why: str) -> None:
+        # The lane's worker could not start: this lane runs every rule, and a soak's
+        # budget is shared by one lane (from the rule it takes next).
+        print(f"{entry.name}: one lane only: {why}", file=sys.stderr)
+        engine.seconds = share(1)
 
     library_env = runner.launch.env if isinstance(runner, Worker) else {}  # for reproducers
     print(f"{entry.name}: {version.text} (held to SSL_new(3) {version.page()})", file=sys.stderr)
@@ -223,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             ids,
             run_one,
             forget=runner.forget if isinstance(runner, Worker) else lambda: None,
-            said=lambda why: print(f"{entry.name}: one lane only: {why}", file=sys.stderr),
+            said=one_lane,
         ):
             ended[index] = result
             if progress is not None:

@@ -223,3 +223,41 @@ def test_a_soaks_progress_line_shows_the_rule_of_each_lane(
     monkeypatch.setenv("COLUMNS", "40")  # one terminal line, or \r cannot take it back
     line("new.creates", 900, 0.3)
     assert len(capsys.readouterr().err.split("\r")[-1].removeprefix("\033[K")) == 39
+
+
+def test_a_lane_whose_worker_cannot_start_leaves_a_soaks_budget_to_one_lane(
+    tmp_path: Path,
+) -> None:
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    # A program speaking the worker protocol that starts once (the run's own worker) and
+    # then says it is unavailable (the second lane's).
+    shim = Path(__file__).resolve().parent / "shims" / "reference_shim.py"
+    once = tmp_path / "once.sh"
+    started = tmp_path / "started"
+    once.write_text(
+        "#!/bin/sh\n"
+        f"if mkdir {shlex.quote(str(started))} 2>/dev/null; then\n"
+        f'  exec {shlex.quote(sys.executable)} {shlex.quote(str(shim))} "$@"\n'
+        "fi\n"
+        "read line\n"
+        'echo \'{"unavailable": "no second worker here"}\'\n'
+    )
+    once.chmod(0o755)
+    out = tmp_path / "soak.json"
+    rules = ["new.creates", "dup.copies.mode", "new.inherits.options", "dup.initial.new-object"]
+    argv = [sys.executable, "-m", "conformance.cli", "run", "--backend", "exec", "--budget"]
+    argv += ["2s", "--rules", *rules, "--results", str(out), "--quiet"]
+    env = {**os.environ, "SSLCONFORM_EXEC": str(once)}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "exec: one lane only: no second worker here" in done.stderr
+    ran = json.loads(out.read_text())["rules"]
+    assert sorted(r["id"] for r in ran) == sorted(rules)
+    # One lane, four rules, 2 s: half a second each from the rule it takes next (with two
+    # lanes' share, a second each). The first may have started on the two-lane share.
+    later = sorted(r["seconds"] for r in ran)[:-1]
+    assert all(0.4 < seconds < 0.85 for seconds in later), later
