@@ -235,14 +235,9 @@ class Worker(Runner):
         self._unsent: list[tuple[list[Script], str]] = []
         self._outbox = bytearray()  # requests queued, not yet written to the child
         self._inbox = bytearray()  # what the child wrote that is not yet read as answers
+        self._resident: tuple[float, float | None] | None = None  # (when read, MiB)
 
     # --- process management ---------------------------------------------------
-
-    def spawn(self) -> None:
-        """Start the child now, without waiting for it: it loads its library while the
-        caller does something else (its hello is read by the first request)."""
-        if self.proc is None:
-            self._spawn()
 
     def _start(self) -> None:
         self._spawn()
@@ -283,6 +278,7 @@ class Worker(Runner):
         self._batches.clear()
         self._unsent = []
         self._hello = None
+        self._resident = None
 
     def _greet(self) -> None:
         hello = self._request({"cmd": "hello"}, [])
@@ -297,8 +293,6 @@ class Worker(Runner):
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self.proc is None or self.proc.poll() is not None:
             self._start()
-        elif self._hello is None:
-            self._greet()  # spawned ahead (spawn)
         assert self.proc is not None
         if self._child_brk != self.brk:
             self._request({"cmd": "break", "rule": self.brk}, [])
@@ -306,10 +300,15 @@ class Worker(Runner):
         return self.proc
 
     def _large(self) -> bool:
-        """Whether the child holds more than the launch allows."""
+        """Whether the child holds more than the launch allows. Read at most every
+        RESIDENT_EVERY seconds of a child's life: it is asked at every request, and a
+        child grows by a few MiB in that time."""
         if self.proc is None:
             return False
-        resident = resident_mib(self.proc.pid)
+        now = time.monotonic()
+        if self._resident is None or now - self._resident[0] > RESIDENT_EVERY:
+            self._resident = (now, resident_mib(self.proc.pid))
+        resident = self._resident[1]
         return resident is not None and resident > self.launch.memory_limit_mib
 
     def _fresh_if_large(self) -> None:
@@ -646,6 +645,9 @@ def missing_features(library: Library, features: Sequence[str]) -> dict[str, lis
         except NotImplementedError:
             answer[feature] = None  # the adapter does not observe this (yet)
     return answer
+
+
+RESIDENT_EVERY = 0.2  # seconds between two readings of a child's resident memory
 
 
 def resident_mib(pid: int) -> float | None:
