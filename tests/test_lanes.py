@@ -19,10 +19,17 @@ from conformance.engine import Engine
 from conformance.results import RuleResult
 
 
+class _Runner:
+    def close(self) -> None:
+        pass
+
+
 class _Engine:
-    """What the lanes ask of an engine: its progress line (none here)."""
+    """What the lanes ask of an engine: its progress line (none here), and its runner,
+    which a lane process closes when it is done."""
 
     progress = None
+    runner = _Runner()
 
 
 def _lanes(count: int) -> tuple[Engine, list[Callable[[], Engine]]]:
@@ -148,7 +155,7 @@ def _run_with_a_lane_that_sleeps(pid_file: str) -> None:
     def run_one(engine: Engine, rule_id: str) -> RuleResult:
         if os.getpid() != parent:
             Path(pid_file).write_text(str(os.getpid()))
-            time.sleep(60)
+        time.sleep(60)  # both lanes busy: the lane process takes a rule of its own
         return RuleResult(rule_id, "pass")
 
     _run(2, ["a", "b", "c"], run_one)
