@@ -20,7 +20,7 @@ import ctypes
 from collections.abc import Callable, Mapping, Sequence
 from ctypes import CFUNCTYPE, c_char_p, c_int, c_long, c_void_p
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from backends.native import METHOD_FUNCTIONS, bits_to_names
 from conformance import binding as b
@@ -80,7 +80,7 @@ class Symbols:
         self._syms: dict[str, b.Sym | None] = {}
         self._raws: dict[tuple[str, Any, tuple[Any, ...]], Callable[..., Any]] = {}
         self._fns: dict[tuple[str, Any, tuple[Any, ...]], Callable[..., Any]] = {}
-        self.resolved: dict[tuple[int, str], tuple[b.Call, Resolved | None]] = {}
+        self.resolved: PerCall = {}  # resolve's answers
 
     def exported(self, symbol: str) -> bool:
         return any(hasattr(lib, symbol) for lib in self.libs)
@@ -170,18 +170,27 @@ _CTRL_POINTER = (c_void_p, c_int, c_long, c_void_p)
 _CTRL_BYTES = (c_void_p, c_int, c_long, c_char_p)
 
 
+PerCall = dict[tuple[int, str], tuple[b.Call, Any]]  # (id(call), kind) -> (call, answer)
+T = TypeVar("T")
+
+
+def per_call(store: PerCall, call: b.Call, kind: Kind, make: Callable[[b.Call, Kind], T]) -> T:
+    """What make(call, kind) gives, worked out once per call and kind: what a call of the
+    table comes to on one library does not change, and every set and get makes a call or
+    more. (A table's calls outlive the library; the call is kept beside its answer, so a
+    reused id cannot mislead.)"""
+    key = (id(call), kind)
+    cached = store.get(key)
+    if cached is None or cached[0] is not call:
+        cached = store[key] = (call, make(call, kind))
+    answer: T = cached[1]
+    return answer
+
+
 def resolve(symbols: Symbols, call: b.Call, kind: Kind) -> Resolved | None:
     """A function where the library exports one (of the family's prototype), else the
     ctrl function OpenSSL's macro of that name expands to, else None."""
-    # Asked once per call and kind (a table's calls outlive the library that resolves
-    # them; the call itself is kept beside its answer, so a reused id cannot mislead).
-    key = (id(call), kind)
-    cached = symbols.resolved.get(key)
-    if cached is not None and cached[0] is call:
-        return cached[1]
-    found = _resolve(symbols, call, kind)
-    symbols.resolved[key] = (call, found)
-    return found
+    return per_call(symbols.resolved, call, kind, lambda c, k: _resolve(symbols, c, k))
 
 
 def _resolve(symbols: Symbols, call: b.Call, kind: Kind) -> Resolved | None:
@@ -369,13 +378,11 @@ class Bound:
         self.settings = tables.settings
         self._missing: dict[tuple[str, str, str], list[str] | NotImplementedError] = {}
         self._flag_values: dict[str, dict[str, int | None]] = {}
-        # (id(call), kind) -> the call and its typed function (see _typed)
-        self._typed_calls: dict[
-            tuple[int, str], tuple[b.Call, tuple[Callable[..., Any], tuple[Any, ...]]]
-        ] = {}
-        # (id(call), kind) -> the call and how it is made directly, if it can be (_direct)
-        self._directs: dict[tuple[int, str], tuple[b.Call, _Direct | None]] = {}
-        self._value_types: dict[tuple[int, str], tuple[b.Call, str]] = {}
+        # Worked out once per call and kind (per_call): its typed function (_typed), how
+        # it is made directly if it can be (_direct), the C type its value goes as.
+        self._typed_calls: PerCall = {}
+        self._directs: PerCall = {}
+        self._value_types: PerCall = {}
         self.callbacks = Callbacks(callback_types)
         self.callback_types = callback_types
         # Getters that do not show what their setter stored (see round_trip).
@@ -610,21 +617,13 @@ class Bound:
             self._invoke(call, kind, obj, converted, value)
 
     def _value_type(self, call: b.Call, kind: Kind) -> str:
-        """The C type of the parameter the value goes to ("" if none): asked once per call
-        and kind."""
-        key = (id(call), kind)
-        cached = self._value_types.get(key)
-        if cached is None or cached[0] is not call:
-            c_type = next(
-                (
-                    t
-                    for a, t in zip(call.args, self._params(call, kind), strict=False)
-                    if isinstance(a, b.ValueArg | b.Part)
-                ),
-                "",
-            )
-            cached = self._value_types[key] = (call, c_type)
-        return cached[1]
+        """The C type of the parameter the value goes to ("" if none)."""
+
+        def find(call: b.Call, kind: Kind) -> str:
+            params = zip(call.args, self._params(call, kind), strict=False)
+            return next((t for a, t in params if isinstance(a, b.ValueArg | b.Part)), "")
+
+        return per_call(self._value_types, call, kind, find)
 
     def _params(self, call: b.Call, kind: Kind) -> tuple[str, ...]:
         found = resolve(self.symbols, call, kind)
@@ -696,11 +695,7 @@ class Bound:
     # --- one call -----------------------------------------------------------------------
 
     def _invoke(self, call: b.Call, kind: Kind, obj: int, converted: Any, value: Json) -> Any:
-        cached = self._directs.get((id(call), kind))
-        if cached is None or cached[0] is not call:
-            cached = (call, self._direct(call, kind))
-            self._directs[(id(call), kind)] = cached
-        direct = cached[1]
+        direct: _Direct | None = per_call(self._directs, call, kind, self._direct)
         if direct is not None and not isinstance(converted, Fixture):
             # Most calls: the object, the value and constants, a number back.
             func, func_text, shape = direct
@@ -745,7 +740,7 @@ class Bound:
         if any(isinstance(e.value, bytes) for e in found.extra):
             return None
         shape += [e.value for e in found.extra]
-        func, types = self._typed(call, kind, found)
+        func, types = self._typed(call, kind)
         text_types = [c_char_p if a is VALUE else t for a, t in zip(shape, types, strict=False)]
         func_text = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *text_types])
         return func, func_text, tuple(shape)
@@ -786,7 +781,7 @@ class Bound:
             return ctypes.addressof(out)
 
         if found.ctrl is None:
-            typed = self._typed(call, kind, found)
+            typed = self._typed(call, kind)
             args = [arg(a) for a in call.args] + [e.value for e in found.extra]
             if any(isinstance(v, bytes) for v in args):
                 # bytes go as char * whatever pointer type the C side declares
@@ -817,21 +812,21 @@ class Bound:
             return out.value
         return result
 
-    def _typed(
-        self, call: b.Call, kind: Kind, found: Resolved
-    ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        """The function of a resolved call typed by its parameters, and those types: made
-        once per call and kind (every set and get makes a call or more)."""
-        key = (id(call), kind)
-        cached = self._typed_calls.get(key)
-        if cached is not None and cached[0] is call:
-            return cached[1]
-        types = [ctype(t) for t in found.params] + [c_void_p] * len(found.extra)
-        types = types[: len(call.args) + len(found.extra)]  # as many as there are arguments
-        func = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *types])
-        made = (func, tuple(types))
-        self._typed_calls[key] = (call, made)
-        return made
+    def _typed(self, call: b.Call, kind: Kind) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """The function of a resolved call typed by its parameters, and those types."""
+
+        def make(call: b.Call, kind: Kind) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+            found = resolve(self.symbols, call, kind)
+            assert found is not None  # asked only of calls the library has
+            types = [ctype(t) for t in found.params] + [c_void_p] * len(found.extra)
+            types = types[: len(call.args) + len(found.extra)]  # as many as the arguments
+            func = self.symbols.raw(found.symbol, ctype(found.returns), [c_void_p, *types])
+            return func, tuple(types)
+
+        typed: tuple[Callable[..., Any], tuple[Any, ...]] = per_call(
+            self._typed_calls, call, kind, make
+        )
+        return typed
 
     @staticmethod
     def _refused(call: b.Call, result: Any) -> bool:
