@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any
 
 GROUP = "sslconform.backends"
@@ -39,6 +38,10 @@ class NoBackends(RuntimeError):
 
 
 def all_backends() -> dict[str, Backend]:
+    # Imported here: a worker imports the backends' folders, and so this module, but
+    # never looks for backends; importlib.metadata is a sixth of its start-up.
+    from importlib.metadata import entry_points
+
     found: dict[str, Backend] = {}
     providers = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
     if not providers:
