@@ -86,13 +86,19 @@ class Op:
         fields.update(data)
         return op
 
-    def encoded(self) -> str:
-        """to_json as JSON text. Kept per distinct operation: a column sends some 300,000,
-        and most are alike (the value's type is part of the key: True is not 1)."""
+    def key(self) -> tuple[Any, ...]:
+        """What tells this operation from another, the value's type included (True, 1
+        and 1.0 are equal in Python and not in JSON). Unhashable when the value is a list
+        or an object: a caller keeping operations by key then keys them by encoded()."""
         fields = self.__dict__
         value = fields["value"]
         key: tuple[Any, ...] = (fields["op"], fields["ctx"], fields["ssl"], fields["method"])
-        key += (fields["setting"], type(value), value, fields["via"])
+        return (*key, fields["setting"], type(value), value, fields["via"])
+
+    def encoded(self) -> str:
+        """to_json as JSON text. Kept per distinct operation: a column sends some 300,000,
+        and most are alike."""
+        key = self.key()
         try:
             return _ENCODED[key]
         except KeyError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -226,3 +227,45 @@ def test_a_child_grown_past_its_limit_is_replaced_between_requests_only() -> Non
         assert first == alone
     finally:
         worker.close()
+
+
+def test_a_worker_keeping_operations_by_number_is_sent_each_once(worker_for: Any) -> None:
+    worker = worker_for(ADAPTER)
+    alone = worker.run(SCRIPT)
+    assert worker.hello().get("numbered") is True
+    # A list value (unhashable) is kept by its text; True and 1 stay apart.
+    listed = Script((*SCRIPT.ops, Op("ssl_set", ssl=0, setting="options", value=["no-tlsv1"])))
+    assert worker.run_batch([SCRIPT, listed, SCRIPT]) == [alone, worker.run(listed), alone]
+    sent = json.loads(worker._batch_message([SCRIPT, listed]))
+    assert sent["ops"] == []  # the child has every one of them already
+    assert all(isinstance(n, int) for numbers in sent["scripts"] for n in numbers)
+    worker._numbers = {}  # what a fresh child starts with: each operation again, once
+    again = json.loads(worker._batch_message([SCRIPT, SCRIPT]))
+    assert again["ops"] == [op.to_json() for op in SCRIPT.ops]
+    assert again["scripts"] == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_a_numbered_batch_answers_as_the_same_scripts_sent_whole() -> None:
+    # The child itself: the same scripts, sent whole and by number, the same answers; a
+    # number never sent is that script's error, and the rest of the batch goes on.
+    import subprocess
+    import sys
+
+    scripts = [SCRIPT.to_json(), SHORT.to_json()]
+    requests = [
+        {"cmd": "batch", "scripts": scripts},
+        {"cmd": "batch", "ops": [op.to_json() for op in SCRIPT.ops], "scripts": [[0, 1, 2]]},
+        {"cmd": "batch", "scripts": [[0, 1], [0, 7], [0, 1, 2]]},
+    ]
+    child = subprocess.run(
+        [sys.executable, "-m", "conformance.worker", "--adapter", ADAPTER],
+        input="".join(json.dumps(r) + "\n" for r in requests),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    whole, first, second = (json.loads(line)["outcomes"] for line in child.stdout.splitlines())
+    assert first == whole[:1]
+    assert second[0] == whole[1] and second[2] == whole[0]
+    assert "no operation numbered 7" in second[1]["error"]
