@@ -13,6 +13,8 @@ Scripts also go in batches (`submit`, then `collect`: the parent draws the next 
 while the child runs this one), each script's outcome its own: a trace, or the error or
 adapter fault it raised. If the child dies or hangs inside a batch, the batch's scripts
 run again one at a time, so the crash or hang is reported with the script that caused it.
+A child that keeps operations by number (its hello says "numbered") is sent each
+distinct operation once, and a batch's scripts as numbers (conformance/PROTOCOL.md).
 
 A rule's break (conformance.breaks) is switched per request (`set_break`): the same
 child wraps its loaded library in the break, or unwraps it, with no new process.
