@@ -211,11 +211,11 @@ class Results:
     def write(self, path: Path) -> None:
         """Write atomically: readers never see half a file, a kill never loses the last one."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        text = encoded(self.to_json())
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as out:
-                json.dump(self.to_json(), out, indent=1, sort_keys=True)
-                out.write("\n")
+                out.write(text)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -302,3 +302,38 @@ def results_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     return json.dumps(results_schema(), indent=1, sort_keys=True) + "\n"
+
+
+# A run writes its file again each time a rule ends, so that a kill keeps what was
+# measured; most of it (the catalogue, the rules already written) is the same text every
+# time. Python's encoder is its slow one when it indents, so the text of each part is
+# kept (by the part's compact text, which the fast one makes), not made at every write.
+_TEXTS: dict[tuple[int, str], str] = {}
+
+
+def encoded(data: dict[str, Any]) -> str:
+    """json.dumps(data, indent=1, sort_keys=True) and a newline, the parts' texts kept."""
+    if not data:
+        return "{}\n"
+    used: dict[tuple[int, str], str] = {}
+
+    def kept(value: Any, depth: int) -> str:
+        key = (depth, json.dumps(value, sort_keys=True))
+        text = _TEXTS.get(key)
+        if text is None:
+            text = json.dumps(value, indent=1, sort_keys=True).replace("\n", "\n" + " " * depth)
+        used[key] = text
+        return text
+
+    items = []
+    for name in sorted(data):
+        value = data[name]
+        if name == "rules" and isinstance(value, list) and value:
+            # Each rule on its own: one more ends at each write.
+            text = "[\n" + ",\n".join("  " + kept(rule, 2) for rule in value) + "\n ]"
+        else:
+            text = kept(value, 1)
+        items.append(f" {json.dumps(name)}: {text}")
+    _TEXTS.clear()
+    _TEXTS.update(used)  # only the parts of the file written last
+    return "{\n" + ",\n".join(items) + "\n}\n"

@@ -153,3 +153,16 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         sample_results()[1].write(path)
     assert path.read_bytes() == before  # the last complete file stands
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind
+
+
+def test_a_file_written_rule_by_rule_is_the_json_of_its_results(tmp_path: Path) -> None:
+    # Each write keeps the text of the rules written before: what is written is still the
+    # results' JSON (indented, keys sorted), whatever changed between two writes.
+    path = tmp_path / "r.json"
+    results = sample_results()[0]
+    rules = list(results.rules)
+    changed = dataclasses.replace(rules[0], detail="changed since — ünïcode")
+    for written in ([], rules[:1], rules, [changed, *rules[1:]]):
+        results.rules = written
+        results.write(path)
+        assert path.read_text() == json.dumps(results.to_json(), indent=1, sort_keys=True) + "\n"
