@@ -567,7 +567,7 @@ class Worker(Runner):
         operations by number, the operations it has not been sent yet and each script as
         numbers: {"cmd": "batch", "ops": [OP, ...], "scripts": [[N, ...], ...]}. A column
         sends some 300,000 operations, some 13,000 of them distinct: the child reads a
-        sixth of the bytes, and makes each operation once."""
+        fifth of the bytes, and makes each operation once."""
         numbers = self._numbers
         if numbers is None:
             return '{"cmd": "batch", "scripts": [' + ", ".join(s.encoded() for s in batch) + "]}"
