@@ -162,9 +162,9 @@ class Observation:
 
     def to_json(self) -> dict[str, Json]:
         # Field by field, in their order (a test holds this to the fields): a worker
-        # writes some 300,000 a column. JSON
-        # already, so no deep copy (see Op). An unset field is left out (None, False, an
-        # empty list of freed, errors or absent); 0, and an empty list as a value, stay.
+        # writes some 300,000 a column. JSON already, so no deep copy (see Op). An unset
+        # field is left out (None, False, an empty list of freed, errors or absent); 0,
+        # and an empty list as a value, stay.
         out: dict[str, Json] = {}
         if self.object is not None:
             out["object"] = self.object

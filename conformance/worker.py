@@ -584,7 +584,7 @@ class Worker(Runner):
                     number = numbers.get(key)
                 if number is None:
                     number = numbers[key] = len(numbers)
-                    new.append(op.encoded())
+                    new.append(key if isinstance(key, str) else op.encoded())
                 numbered.append(str(number))
             scripts.append("[" + ", ".join(numbered) + "]")
         return (
