@@ -177,6 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results.write(out)
     progress = _ProgressLine(budget) if budget and sys.stderr.isatty() else None
     engine = Engine(runner, args.profile, args.seed, progress=progress)
+    engine.selected = frozenset(ids)
     # Both cores: a second worker over the same library, in a lane process of its own
     # (lanes.py), made there.
     launch = runner.launch if isinstance(runner, Worker) and args.workers > 1 else None
@@ -189,7 +190,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def lane_engine() -> Engine:
         assert launch is not None
-        return Engine(Worker(entry.name, launch), args.profile, args.seed, seconds=share(2))
+        lane = Engine(Worker(entry.name, launch), args.profile, args.seed, seconds=share(2))
+        lane.selected = engine.selected
+        return lane
 
     def one_lane(why: str) -> None:
         # The lane's worker could not start: this lane runs every rule, and a soak's

@@ -47,6 +47,7 @@ from conformance.properties import PROPERTIES
 from conformance.properties.common import (
     Capabilities,
     Deviation,
+    Group,
     MachineProperty,
     ScriptProperty,
     SetAside,
@@ -54,7 +55,7 @@ from conformance.properties.common import (
     screen,
 )
 from conformance.results import RuleResult
-from conformance.rules import Rule
+from conformance.rules import BY_ID, Rule
 from conformance.script import Script, Trace, trace_to_json
 from conformance.settings import SETTINGS
 from conformance.worker import Outcome, Runner, WorkerCrashed, WorkerTimedOut
@@ -101,6 +102,17 @@ class LibraryVersion:
         return parsed is not None and wanted is not None and parsed < wanted
 
 
+@dataclass
+class Shared:
+    """One member's verdict on its group's scripts (Engine._share)."""
+
+    found: Deviation | Stop | WorkerCrashed | WorkerTimedOut | None
+    examples: int
+    scripts: int
+    caps: Capabilities  # the run's, with the member's own reasons for setting aside
+    decided: bool = False
+
+
 class Engine:
     def __init__(
         self,
@@ -125,6 +137,9 @@ class Engine:
         self.scripts = 0  # scripts run on the library for the rule under way
         self.version = LibraryVersion(str(runner.hello()["version"]))
         self._caps: Capabilities | None = None
+        self._shared: dict[str, dict[str, Shared] | None] = {}  # by group (_share)
+        # The rules of the run, when it is not every rule a group holds (a soak's budget).
+        self.selected: frozenset[str] | None = None
 
     def capabilities(self) -> Capabilities:
         """Which settings scripts may use freely on this backend (asked once)."""
@@ -206,15 +221,15 @@ class Engine:
             detail=f"{said} the run ended in {under.status}: {under.detail}",
         )
 
-    def _run(self, rule: Rule) -> RuleResult:
+    def _prepare(self, rule: Rule) -> RuleResult | Runner:
+        """The runner a rule runs on, or its result when it cannot run here."""
         if rule.since and self.version.before(rule.since):
             return RuleResult(
                 id=rule.id,
                 status="not-applicable",
                 detail=f"the page promises this only from OpenSSL {rule.since}",
             )
-        prop = PROPERTIES.get(rule.id)
-        if prop is None:
+        if rule.id not in PROPERTIES:
             return RuleResult(
                 id=rule.id, status="error", detail="no property observes this rule yet"
             )
@@ -234,12 +249,22 @@ class Engine:
                 status="error",
                 detail=f"this backend's adapter does not observe {', '.join(unknown)} yet",
             )
+        return runner
+
+    def _run(self, rule: Rule) -> RuleResult:
+        prepared = self._prepare(rule)
+        if isinstance(prepared, RuleResult):
+            return prepared
+        runner, prop = prepared, PROPERTIES[rule.id]
         caps = self.capabilities()
         caps.unobservable.clear()
         counter = [0]
         try:
             if isinstance(prop, ScriptProperty):
-                found = self._explore(runner, rule, prop, caps, counter)
+                if prop.group is not None and not self.breaking:
+                    found = self._explore_shared(runner, rule, prop, caps, counter)
+                else:
+                    found = self._explore(runner, rule, prop, caps, counter)
                 if found is not None:
                     return self._deviated(runner, rule, prop, caps, found, counter[0])
             else:
@@ -417,6 +442,133 @@ class Engine:
                 if isinstance(found, Deviation):
                     return found
         return None
+
+    def _explore_shared(
+        self,
+        runner: Runner,
+        rule: Rule,
+        prop: ScriptProperty,
+        caps: Capabilities,
+        counter: list[int],
+    ) -> Deviation | None:
+        """As _explore, on the scripts the rule's group shares: explored once, when the
+        first member runs, and kept for the others (a lane runs a group's members one
+        after the other). A rule alone in its group here, or a group whose scripts ended
+        in a crash, a hang or an error, explores its own scripts instead."""
+        assert prop.group is not None
+        name = prop.group.name
+        if name not in self._shared:
+            self._shared[name] = self._share(runner, prop.group, caps)
+        mine = (self._shared[name] or {}).get(rule.id)
+        if mine is None:
+            return self._explore(runner, rule, prop, caps, counter)
+        counter[0] = mine.examples
+        self.scripts += mine.scripts
+        caps.unobservable.extend(mine.caps.unobservable)  # why its examples were set aside
+        if isinstance(mine.found, Stop | WorkerCrashed | WorkerTimedOut):
+            raise mine.found
+        return mine.found
+
+    def _share(self, runner: Runner, group: Group, caps: Capabilities) -> dict[str, Shared] | None:
+        """Each member's verdict on the group's scripts: its first deviation (or the Stop
+        its check raised), with the examples and scripts it took. None when fewer than two
+        members can run here, or when the scripts ended in anything but verdicts: then
+        each member explores its own, and a crash is charged to the rule that meets it."""
+        members = [BY_ID[i] for i in group.rules if self._prepare(BY_ID[i]) is runner]
+        if len(members) < 2:
+            return None
+        verdicts = {
+            r.id: Shared(None, 0, 0, Capabilities(caps.settable_ssl, caps.settable_ctx))
+            for r in members
+        }
+        props = {r.id: PROPERTIES[r.id] for r in members}
+        batches = self._shared_batches(group, members, caps)
+        flying: deque[list[Script]] = deque()
+        started = time.monotonic()
+        try:
+            for _ in range(IN_FLIGHT):
+                if (batch := next(batches, None)) is not None:
+                    runner.submit(batch)
+                    flying.append(batch)
+            while flying:
+                current = flying.popleft()
+                outcomes = runner.collect()
+                if (upcoming := next(batches, None)) is not None:
+                    runner.submit(upcoming)
+                    flying.append(upcoming)
+                for script, outcome in zip(current, outcomes, strict=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                    for member in members:
+                        mine = verdicts[member.id]
+                        if mine.decided:
+                            continue
+                        prop = props[member.id]
+                        assert isinstance(prop, ScriptProperty)
+                        seen, trace = group.view(script, outcome, member, members)
+                        mine.scripts += 1
+                        try:
+                            found = self._verdict(member, prop, mine.caps, seen, trace)
+                        except Stop as stop:
+                            mine.found, mine.decided = stop, True
+                            continue
+                        if found is not None:
+                            mine.examples += 1
+                            if isinstance(found, Deviation):
+                                mine.found, mine.decided = found, True
+                if self.progress is not None:
+                    scripts = max(v.scripts for v in verdicts.values())
+                    self.progress(group.name, scripts, time.monotonic() - started)
+                if all(v.decided for v in verdicts.values()):
+                    break
+            return verdicts
+        except (WorkerCrashed, WorkerTimedOut) as died:
+            # The library died in a script every member was running: it is each one's
+            # crash (or hang), with that script, as it would be in a script of its own.
+            for mine in verdicts.values():
+                if not mine.decided:
+                    mine.found, mine.decided = died, True
+                    mine.scripts += 1
+            return verdicts
+        except Exception:  # the adapter's or the harness's: each member meets it alone
+            return None
+        finally:
+            if flying:
+                runner.discard()
+
+    def _shared_batches(
+        self, group: Group, members: list[Rule], caps: Capabilities
+    ) -> Iterator[list[Script]]:
+        """The group's scripts as _batches makes a rule's: each member's choices from its
+        own fixed cases and its own seeded explorer, for as many scripts as one rule."""
+        explorers = [RandomDraw(random.Random(f"{self.seed}:{r.id}")) for r in members]
+        total = self.max_examples
+        cases = min(CASES, total)
+        # A soak's budget is per rule: the group's is that of its members in the run.
+        running = [r for r in members if self.selected is None or r.id in self.selected]
+        budget = self.seconds * max(1, len(running)) if self.seconds else None
+        deadline = time.monotonic() + budget if budget else None
+        made, size = 0, FIRST_BATCH
+        while True:
+            if deadline is None:
+                if made >= total:
+                    return
+                count = min(size, total - made)
+            else:
+                if time.monotonic() >= deadline:
+                    return
+                count = size
+            size = min(BATCH, size * 2)
+            batch = [
+                group.scripts(
+                    [CaseDraw(r.id, i) for r in members] if i < cases else explorers,
+                    members,
+                    caps,
+                )
+                for i in range(made, made + count)
+            ]
+            made += count
+            yield batch
 
     def _verdict(
         self, rule: Rule, prop: ScriptProperty, caps: Capabilities, script: Script, trace: Trace

@@ -29,6 +29,8 @@ from typing import Any
 from conformance import binding
 from conformance.engine import Engine
 from conformance.library import Unavailable
+from conformance.properties import PROPERTIES
+from conformance.properties.common import ScriptProperty
 from conformance.results import RuleResult
 from conformance.rules import BY_ID
 
@@ -84,12 +86,13 @@ def run(
         thread.start()
 
     def local_lane() -> None:
-        while (index := _take(taken, ordered)) is not None:
-            try:
-                done.put((index, run_one(local, ids[index])))
-            except BaseException as exc:  # handed to the caller, which raises it
-                done.put((index, exc))
-                return
+        while (unit := _take(taken, ordered)) is not None:
+            for index in unit:
+                try:
+                    done.put((index, run_one(local, ids[index])))
+                except BaseException as exc:  # handed to the caller, which raises it
+                    done.put((index, exc))
+                    return
 
     # A daemon thread: an interrupted run ends without waiting for the rule under way
     # (the caller closes its worker; the lane processes are ended below).
@@ -114,10 +117,17 @@ def run(
             thread.join(timeout=5)
 
 
-def order(ids: Sequence[str]) -> list[int]:
-    """The indices of `ids` in the order the lanes take them: the costliest first, rules
-    of one cost in the catalogue's order."""
-    return sorted(range(len(ids)), key=lambda i: -cost(ids[i]))
+def order(ids: Sequence[str]) -> list[list[int]]:
+    """The indices of `ids` in the units the lanes take, in the order they take them: the
+    rules of one group (properties.common.Group) make one unit, since a lane explores
+    their shared scripts once; the costliest unit first, units of one cost in the
+    catalogue's order."""
+    units: dict[str, list[int]] = {}
+    for index, rule_id in enumerate(ids):
+        prop = PROPERTIES.get(rule_id)
+        group = prop.group if isinstance(prop, ScriptProperty) else None
+        units.setdefault(group.name if group is not None else rule_id, []).append(index)
+    return sorted(units.values(), key=lambda unit: -sum(cost(ids[i]) for i in unit))
 
 
 def cost(rule_id: str) -> int:
@@ -140,8 +150,8 @@ def cost(rule_id: str) -> int:
     return 1
 
 
-def _take(taken: Any, ordered: Sequence[int]) -> int | None:
-    """The next rule for a free lane (an index into the run's ids), None when none is left."""
+def _take(taken: Any, ordered: Sequence[list[int]]) -> list[int] | None:
+    """The next unit for a free lane (indices into the run's ids), None when none is left."""
     with taken.get_lock():
         at = int(taken.value)
         if at >= len(ordered):
@@ -153,7 +163,7 @@ def _take(taken: Any, ordered: Sequence[int]) -> int | None:
 def _remote_lane(
     make: MakeEngine,
     ids: Sequence[str],
-    ordered: Sequence[int],
+    ordered: Sequence[list[int]],
     taken: Any,
     sending: Connection,
     run_one: RunOne,
@@ -173,9 +183,10 @@ def _remote_lane(
         if progress is not None:  # a soak's progress line is the run's: sent to it
             engine.progress = lambda rule_id, n, s: sending.send(("progress", rule_id, n, s))
         try:
-            while (index := _take(taken, ordered)) is not None:
-                sending.send(("took", index))
-                sending.send(("ended", index, run_one(engine, ids[index])))
+            while (unit := _take(taken, ordered)) is not None:
+                sending.send(("took", unit))
+                for index in unit:
+                    sending.send(("ended", index, run_one(engine, ids[index])))
         finally:
             engine.runner.close()
     except KeyboardInterrupt:
@@ -204,30 +215,32 @@ def _hear(
 ) -> None:
     """What a lane process sends, into `done`. A lane that ends with a rule taken and
     not answered (it died: a harness bug, never the library's, which runs in its worker)
-    gives that rule an error: no rule is left without a result."""
-    running: int | None = None
+    gives that rule an error, and so every rule of its unit still to run: no rule is left
+    without a result."""
+    running: list[int] = []
     while True:
         try:
             message = receiving.recv()
         except (EOFError, OSError):
             break
         if message[0] == "took":
-            running = message[1]
+            running = list(message[1])
         elif message[0] == "ended":
-            running = None
+            running.remove(message[1])
             done.put((message[1], message[2]))
         elif message[0] == "progress" and local.progress is not None:
             local.progress(*message[1:])
         elif message[0] == "unavailable":
             said(message[1])
     receiving.close()
-    if running is not None:
+    if running:
         lane.join(timeout=5)
+    for index in running:
         done.put(
             (
-                running,
+                index,
                 RuleResult(
-                    ids[running],
+                    ids[index],
                     "error",
                     detail=f"the lane process running this rule ended before it did "
                     f"(exit status {lane.exitcode})",

@@ -87,13 +87,23 @@ def test_one_lane_runs_the_rules_in_order_on_this_thread() -> None:
     assert names == [threading.current_thread().name] * 2
 
 
+def test_a_group_that_shares_its_scripts_is_taken_whole_by_one_lane() -> None:
+    # Two members of one group, apart in the ids, and a rule of their cost between them:
+    # the group is one unit (its costs added), in the place of its first member.
+    ids = ["dup.copies.options", "dup.copies.mode", "dup.copies.ex-data", "new.creates"]
+    assert lanes.order(ids) == [[0, 2], [1], [3]]
+    ids = ["dup.copies.session-id-context", "ret.new.alloc-failure"]
+    ids += ["dup.copies.generate-session-id"]
+    assert lanes.order(ids) == [[0, 2], [1]]
+
+
 def test_the_costliest_rules_are_taken_first_the_rest_in_the_catalogues_order() -> None:
     ids = ["new.creates", "ret.new.alloc-failure", "dup.copies.mode", "ref.free.at-zero"]
     ids += ["dup.copies.generate-session-id", "not.in.the.catalogue"]
     # threads and allocation failures, a setting read through a handshake: 3; the
     # reference-count machines: 2; a plain setter and getter, and what is not known: 1.
     assert [lanes.cost(r) for r in ids] == [1, 3, 1, 2, 3, 1]
-    assert lanes.order(ids) == [1, 4, 3, 0, 2, 5]
+    assert lanes.order(ids) == [[1], [4], [3], [0], [2], [5]]
 
     def run_one(engine: Engine, rule_id: str) -> RuleResult:
         return RuleResult(rule_id, "pass")

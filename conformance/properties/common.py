@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,22 @@ class Capabilities:
 Generate = Callable[["Draw", Rule, Capabilities], Script]
 
 
+@dataclass(frozen=True)
+class Group:
+    """Rules that share their scripts: one script sets and reads the target of each
+    member, and each member judges its own view of it (`view`). Each member explores as
+    many scripts as it would alone, and the library runs each script once for all.
+
+    `scripts` makes a script for the members given (those the backend can run, in the
+    group's order), each with its own draw for its own choices; the first member's draw
+    makes the choices they share. With one member it is that member's own generator."""
+
+    name: str
+    rules: tuple[str, ...]
+    scripts: Callable[[Sequence[Draw], Sequence[Rule], Capabilities], Script]
+    view: Callable[[Script, Trace, Rule, Sequence[Rule]], tuple[Script, Trace]]
+
+
 @dataclass
 class ScriptProperty:
     # The script generator, written once against Draw: the explorer, the fixed cases
@@ -74,6 +90,7 @@ class ScriptProperty:
     # The calls ("ssl_new", "ssl_dup") whose NULL this rule judges. A NULL from any other
     # sets the example aside: another rule (ret.*.pointer) says whether that is allowed.
     judges_null: Collection[str] = frozenset()
+    group: Group | None = None  # the rules this one shares its scripts with
 
 
 @dataclass
@@ -111,6 +128,29 @@ def screen(
             name = "SSL_new" if op.op == "ssl_new" else "SSL_dup"
             got = "NULL" if obs.null else f"nothing ({obs.skipped})"
             unusable(caps, f"{name} returned {got}: ret.*.pointer judges that, not this rule")
+
+
+def view_without_reads(
+    script: Script, trace: Trace, reads: Collection[str], settings: Collection[str | None]
+) -> tuple[Script, Trace]:
+    """A shared script and its trace without the reads (`reads` operations) of
+    `settings`: what one member of a Group judges."""
+    kept = [i for i, op in enumerate(script.ops) if not (op.op in reads and op.setting in settings)]
+    seen = [trace[i] for i in kept if i < len(trace)]
+    stopped = len(trace) - 1  # the operation the library stopped at, if it did
+    if len(trace) < len(script.ops) and stopped not in kept:
+        # It stopped at another member's read, before this member's own: one it could
+        # not show (a failed handshake, which members read alike) sets this example
+        # aside; anything else is for each member's own scripts to meet.
+        if not trace[stopped].unobservable:
+            raise Unshared(f"the shared script stopped at {script.ops[stopped]}")
+        seen.append(trace[stopped])
+    return Script(tuple(script.ops[i] for i in kept)), seen
+
+
+class Unshared(Exception):
+    """A shared script that does not say what one member's own would have: each member
+    explores its own scripts instead (Engine._share)."""
 
 
 def unusable(caps: Capabilities, why: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from conformance.explore import Draw
 from conformance.library import Json
@@ -10,6 +11,7 @@ from conformance.properties.common import (
     Capabilities,
     Deviation,
     Generate,
+    Group,
     Property,
     ScriptProperty,
     ops_setting,
@@ -17,6 +19,7 @@ from conformance.properties.common import (
     part_sets,
     reflects,
     unusable,
+    view_without_reads,
 )
 from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
@@ -29,61 +32,75 @@ ROLE_STATE = {"server": "accept", "client": "connect"}
 RESUMED = frozenset({"session"})
 
 
-def _scripts(entry: Setting, part: str | None) -> Generate:
-    name = entry.name
+Target = tuple[Setting, str | None]  # a rule's setting, and the field it observes
 
+
+def _scripts(entry: Setting, part: str | None) -> Generate:
     def scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
-        # The context and s both get random settings, the target among them on the
-        # context too: deviations live in how a context's value meets the SSL's own.
-        ops = [Op("ctx_new", method=d.method(methods_for(entry)))]
-        ops += sets(d, "ctx_set", 0, caps.settable_ctx)
+        return _joint([(entry, part)], [d], caps)
+
+    return scripts
+
+
+def _joint(targets: Sequence[Target], draws: Sequence[Draw], caps: Capabilities) -> Script:
+    """s set up with every target (each target's choices from its own draw, the shared
+    ones from the first), then SSL_dup, then each target read on s and on the copy. With
+    one target this is that rule's script, choice for choice."""
+    shared = draws[0]
+    first = targets[0][0]
+    names = {entry.name for entry, _ in targets}
+    # The context and s both get random settings, the target among them on the
+    # context too: deviations live in how a context's value meets the SSL's own.
+    ops = [Op("ctx_new", method=shared.method(methods_for(first)))]
+    ops += sets(shared, "ctx_set", 0, caps.settable_ctx)
+    for (entry, part), d in zip(targets, draws, strict=True):
         if not entry.on_ssl:  # only a context has it: s has it from SSL_new
             value = d.value(entry, part)
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        elif part is not None and name in caps.settable_ctx and d.boolean():
+            ops.append(Op("ctx_set", ctx=0, setting=entry.name, value=value))
+        elif part is not None and entry.name in caps.settable_ctx and d.boolean():
             # A field set on the context, then on s: SSL_dup must copy s's, not keep the
             # context's (X509_VERIFY_PARAM_inherit keeps what is already set).
             value = d.value(entry, part)
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        ops.append(Op("ssl_new", ctx=0))
+            ops.append(Op("ctx_set", ctx=0, setting=entry.name, value=value))
+    ops.append(Op("ssl_new", ctx=0))
+    for (entry, part), d in zip(targets, draws, strict=True):
         if not entry.on_ssl and d.boolean():
             # The context changes after SSL_new: a copy must show s's value, not this one.
             value = d.value(entry, part)
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        others = caps.settable_ssl - {name, "accept-connect-state"}
-        ops += sets(d, "ssl_set", 0, others)
-        if entry.role in ROLE_STATE and name != "accept-connect-state":
-            ops.append(
-                Op("ssl_set", ssl=0, setting="accept-connect-state", value=ROLE_STATE[entry.role])
-            )
+            ops.append(Op("ctx_set", ctx=0, setting=entry.name, value=value))
+    others = caps.settable_ssl - names - {"accept-connect-state"}
+    ops += sets(shared, "ssl_set", 0, others)
+    if first.role in ROLE_STATE and "accept-connect-state" not in names:
+        ops.append(
+            Op("ssl_set", ssl=0, setting="accept-connect-state", value=ROLE_STATE[first.role])
+        )
+    for (entry, part), d in zip(targets, draws, strict=True):
         for _ in range(d.integer(1, 2) if entry.on_ssl else 0):
             value = d.value(entry, part)
-            ops.append(Op("ssl_set", ssl=0, setting=name, value=value, via=form(d, entry)))
-        carried = ops_setting(Script(tuple(ops)), "ssl_set", 0, name)
-        if name in RESUMED and carried and carried[-1] is not None and d.boolean():
+            ops.append(Op("ssl_set", ssl=0, setting=entry.name, value=value, via=form(d, entry)))
+    for (entry, _), d in zip(targets, draws, strict=True):
+        carried = ops_setting(Script(tuple(ops)), "ssl_set", 0, entry.name)
+        if entry.name in RESUMED and carried and carried[-1] is not None and d.boolean():
             # s resumes the session it carries (a handshake with the harness's server,
             # closed cleanly), and SSL_clear makes it ready for another connection: the
             # copy shows the session s keeps. (Without one, the handshake would give s a
             # session of its own, which no fixture names.)
             ops += [Op("resume", ssl=0), Op("ssl_clear", ssl=0)]
-        if entry.on_ssl and name in caps.settable_ctx and d.boolean():
+    for (entry, part), d in zip(targets, draws, strict=True):
+        if entry.on_ssl and entry.name in caps.settable_ctx and d.boolean():
             # The context changes after s has its own value: the copy shows s's.
             value = d.value(entry, part)
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        if entry.on_ssl and d.boolean():
-            # s moves to another context (SSL_set_SSL_CTX) before it is duplicated.
-            ops += [
-                Op("ctx_new", method=d.method(methods_for(entry))),
-                Op("ssl_set_ctx", ssl=0, ctx=1),
-            ]
+            ops.append(Op("ctx_set", ctx=0, setting=entry.name, value=value))
+    if any(entry.on_ssl for entry, _ in targets) and shared.boolean():
+        # s moves to another context (SSL_set_SSL_CTX) before it is duplicated.
         ops += [
-            Op("ssl_dup", ssl=0),
-            Op("ssl_get", ssl=0, setting=name),
-            Op("ssl_get", ssl=1, setting=name),
+            Op("ctx_new", method=shared.method(methods_for(first))),
+            Op("ssl_set_ctx", ssl=0, ctx=1),
         ]
-        return Script(tuple(ops))
-
-    return scripts
+    ops.append(Op("ssl_dup", ssl=0))
+    for entry, _ in targets:
+        ops += [Op("ssl_get", ssl=0, setting=entry.name), Op("ssl_get", ssl=1, setting=entry.name)]
+    return Script(tuple(ops))
 
 
 def _check(entry: Setting, part: str | None) -> Callable[[Rule, Script, Trace, Capabilities], None]:
@@ -140,6 +157,50 @@ def _folded(entry: Setting, ops: list[Op], start: list[Json] | None = None) -> l
     return shown
 
 
+# The rules that share their scripts (see Group), by the setting (and field) each reads.
+# Three to a script, chosen apart: no two of one setting, and none that sets another's
+# value (SSL_set_verify_depth and the verify parameters' depth, SSL_set_verify's mode
+# and callback, a certificate and its key, a callback and its argument, a security
+# callback and the certificates it may refuse), so that each member's examples stay
+# as usable as alone. The rules read through a handshake share one only when it is the
+# same handshake (mode and role), which the adapter makes once per object. The first
+# member's draw makes the shared choices, so its scripts make every choice its own
+# would, in the same order; it is the one whose fixed cases enumerate the most
+# decisions (a field of the verify parameters), so that the shared choice (another
+# context) is a digit of the case beyond every other member's own (explore.CaseDraw).
+GROUPS: tuple[tuple[str, ...], ...] = (
+    ("verify-param.flags", "options", "ex-data"),
+    ("verify-param.hostflags", "mode", "max-cert-list"),
+    ("verify-param.auth-level", "min-proto-version", "info-callback"),
+    ("verify-param.time", "max-proto-version", "read-ahead"),
+    ("verify-param.depth", "verify-mode", "cipher-list"),
+    ("verify-param.host", "verify-callback", "security-level"),
+    ("verify-param.email", "security-callback", "chain"),
+    ("verify-param.ip", "default-passwd-cb-userdata", "private-key"),
+    ("verify-param.purpose", "certificate"),
+    ("verify-depth", "default-passwd-cb", "ca-list"),
+    ("session-id-context", "generate-session-id"),
+    ("client-sigalgs", "client-cert-types"),
+)
+
+
+def _view(
+    script: Script, trace: Trace, member: Rule, members: Sequence[Rule]
+) -> tuple[Script, Trace]:
+    """What one member judges: the shared script without the other members' reads (the
+    rest are settings alongside, as in its own scripts)."""
+    others = {r.setting for r in members if r.id != member.id}
+    return view_without_reads(script, trace, ("ssl_get",), others)
+
+
+def _group(name: str, rule_ids: tuple[str, ...]) -> Group:
+    def scripts(draws: Sequence[Draw], members: Sequence[Rule], caps: Capabilities) -> Script:
+        targets = [(setting(r.setting or ""), r.field) for r in members]
+        return _joint(targets, draws, caps)
+
+    return Group(name, rule_ids, scripts, _view)
+
+
 def properties() -> dict[str, Property]:
     props: dict[str, Property] = {}
     for r in RULES:
@@ -147,4 +208,11 @@ def properties() -> dict[str, Property]:
             entry = setting(r.setting)
             if entry.domain is not None:
                 props[r.id] = ScriptProperty(_scripts(entry, r.field), _check(entry, r.field))
+    for reads in GROUPS:
+        ids = tuple(f"dup.copies.{read}" for read in reads)
+        group = _group("dup:" + "+".join(reads), ids)
+        for rule_id in ids:
+            prop = props[rule_id]
+            assert isinstance(prop, ScriptProperty)
+            props[rule_id] = replace(prop, group=group)
     return props

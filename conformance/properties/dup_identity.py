@@ -7,6 +7,7 @@ from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
+    Group,
     Property,
     ScriptProperty,
     find,
@@ -142,10 +143,25 @@ def _started_increments(rule: Rule, script: Script, trace: Trace, caps: Capabili
         raise Deviation(f"the last SSL_free freed {frees[-1]}, not s", [original], frees[-1])
 
 
+def _whole(script: Script, trace: Trace, member: Rule, members: object) -> tuple[Script, Trace]:
+    return script, trace  # each rule judges the whole script
+
+
+# The two rules of the initial state judge the same scripts: one exploration for both.
+INITIAL = Group(
+    "dup.initial",
+    ("dup.initial.new-object", "dup.initial.same-ctx"),
+    lambda draws, members, caps: _initial_scripts(draws[0], members[0], caps),
+    _whole,
+)
+
+
 def properties() -> dict[str, Property]:
     return {
-        "dup.initial.new-object": ScriptProperty(_initial_scripts, _initial_new_object),
-        "dup.initial.same-ctx": ScriptProperty(_initial_scripts, _initial_same_ctx),
+        "dup.initial.new-object": ScriptProperty(
+            _initial_scripts, _initial_new_object, group=INITIAL
+        ),
+        "dup.initial.same-ctx": ScriptProperty(_initial_scripts, _initial_same_ctx, group=INITIAL),
         "dup.started.same-handle": ScriptProperty(
             _started_scripts, _started_same_handle, judges_null={"ssl_dup"}
         ),

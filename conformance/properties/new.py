@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
+    Group,
     Property,
     ScriptProperty,
     ops_setting,
@@ -13,11 +17,12 @@ from conformance.properties.common import (
     part_sets,
     reflects,
     unusable,
+    view_without_reads,
 )
 from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
-from conformance.settings import METHODS, setting
+from conformance.settings import METHODS, Setting, setting
 from conformance.strategies import sets
 
 
@@ -37,25 +42,50 @@ def _creates_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities)
         raise Deviation("two SSL_new calls returned the same object", "distinct objects", objects)
 
 
+Target = tuple[Setting, str | None]  # a rule's setting, and the field it observes
+
+# The rules that share their scripts (see Group), by the setting (and field) each reads:
+# each field of the verify parameters beside a setting of its own (none of which sets
+# another's value).
+GROUPS: tuple[tuple[str, ...], ...] = (
+    ("verify-param.flags", "options"),
+    ("verify-param.hostflags", "verify-mode"),
+    ("verify-param.auth-level", "verify-callback"),
+    ("verify-param.time", "verify-depth"),
+)
+
+
+def _joint(targets: Sequence[Target], draws: Sequence[Draw], caps: Capabilities) -> Script:
+    """A context set up with every target (each target's choices from its own draw, the
+    shared ones from the first), SSL_new, each target read on the context, and after
+    the changes (if any) on the SSL. With one target this is that rule's script."""
+    shared = draws[0]
+    names = {entry.name for entry, _ in targets}
+    ops = [Op("ctx_new", method=shared.method(METHODS))]
+    ops += sets(shared, "ctx_set", 0, caps.settable_ctx - names)
+    for (entry, part), d in zip(targets, draws, strict=True):
+        if entry.domain is not None:
+            for _ in range(d.integer(1, 2)):
+                value = d.value(entry, part)
+                ops.append(Op("ctx_set", ctx=0, setting=entry.name, value=value))
+    ops.append(Op("ssl_new", ctx=0))
+    ops += [Op("ctx_get", ctx=0, setting=entry.name) for entry, _ in targets]
+    for (entry, part), d in zip(targets, draws, strict=True):
+        if entry.domain is not None and entry.name in caps.settable_ctx and d.boolean():
+            # The context changes after SSL_new: SSL_new inherited at creation, so the
+            # SSL still shows what the context had then (read right after SSL_new).
+            value = d.value(entry, part)
+            ops.append(Op("ctx_set", ctx=0, setting=entry.name, value=value))
+    ops += [Op("ssl_get", ssl=0, setting=entry.name) for entry, _ in targets]
+    return Script(tuple(ops))
+
+
 def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
     entry = setting(name)
     what = f"{name} {part}" if part else name
 
     def scripts(d: Draw, rule: Rule, caps: Capabilities) -> Script:
-        ops = [Op("ctx_new", method=d.method(METHODS))]
-        ops += sets(d, "ctx_set", 0, caps.settable_ctx - {name})
-        if entry.domain is not None:
-            for _ in range(d.integer(1, 2)):
-                value = d.value(entry, part)
-                ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        ops += [Op("ssl_new", ctx=0), Op("ctx_get", ctx=0, setting=name)]
-        if entry.domain is not None and name in caps.settable_ctx and d.boolean():
-            # The context changes after SSL_new: SSL_new inherited at creation, so the
-            # SSL still shows what the context had then (read right after SSL_new).
-            value = d.value(entry, part)
-            ops.append(Op("ctx_set", ctx=0, setting=name, value=value))
-        ops.append(Op("ssl_get", ssl=0, setting=name))
-        return Script(tuple(ops))
+        return _joint([(entry, part)], [d], caps)
 
     def check(rule: Rule, script: Script, trace: Trace, caps: Capabilities) -> None:
         at = script.ops.index(Op("ctx_get", ctx=0, setting=name))
@@ -68,7 +98,7 @@ def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
             wanted = [script.ops[0].method]
         if not reflects(entry, wanted, shown):
             unusable(caps, f"the context's getter shows {ctx_value!r} after {wanted[-1]!r} was set")
-        changed = at < len(script.ops) - 2
+        changed = any(op.op == "ctx_set" and op.setting == name for op in script.ops[at:])
         if ssl_value != ctx_value:
             later = " (the context was changed after SSL_new)" if changed else ""
             raise Deviation(
@@ -81,6 +111,21 @@ def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
     return ScriptProperty(scripts, check)
 
 
+def _view(
+    script: Script, trace: Trace, member: Rule, members: Sequence[Rule]
+) -> tuple[Script, Trace]:
+    """What one member judges: the shared script without the other members' reads."""
+    others = {r.setting for r in members if r.id != member.id}
+    return view_without_reads(script, trace, ("ctx_get", "ssl_get"), others)
+
+
+def _group(name: str, rule_ids: tuple[str, ...]) -> Group:
+    def scripts(draws: Sequence[Draw], members: Sequence[Rule], caps: Capabilities) -> Script:
+        return _joint([(setting(r.setting or ""), r.field) for r in members], draws, caps)
+
+    return Group(name, rule_ids, scripts, _view)
+
+
 def properties() -> dict[str, Property]:
     props: dict[str, Property] = {
         "new.creates": ScriptProperty(_creates_scripts, _creates_check, judges_null={"ssl_new"}),
@@ -88,4 +133,11 @@ def properties() -> dict[str, Property]:
     for r in RULES:
         if r.testable and r.id.startswith("new.inherits.") and r.setting:
             props[r.id] = _inherits(r.id, r.setting, r.field)
+    for reads in GROUPS:
+        ids = tuple(f"new.inherits.{read}" for read in reads)
+        group = _group("new:" + "+".join(reads), ids)
+        for rule_id in ids:
+            prop = props[rule_id]
+            assert isinstance(prop, ScriptProperty)
+            props[rule_id] = replace(prop, group=group)
     return props
