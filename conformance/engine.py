@@ -19,9 +19,16 @@ One that recurs is handed to hypothesis with a strategy narrowed to the settings
 and methods it used (explore.Narrowing), which meets it again and shrinks it; the shorter
 of the two scripts is reported.
 
+Rules of one group (properties.common.Group) explore one stream of scripts: each
+script sets up every member's target, and each member judges its own view of it, until
+its first deviation or the profile's count (`_share`). The first member to run explores
+for all; the others find their verdicts kept. What follows a verdict (the run again, the
+shrink, the break run) is each rule's own, on scripts of its own.
+
 Examples count only when observed and checked: those set aside (a value the library
 could not show, a NULL the rule does not judge, a state machine that never reached a
-step its rule judges) are not counted; `scripts` counts every script run. The run's
+step its rule judges) are not counted; `scripts` counts every script run (for a rule
+of a group, every shared script it judged). The run's
 seed seeds the explorer (with the rule's id) and goes through hypothesis's public `seed`
 decorator, on the shrinking test and on the state machine's factory alike: the same
 seed gives the same scripts and the same minimal script. The fixed cases take no seed.
@@ -453,8 +460,8 @@ class Engine:
     ) -> Deviation | None:
         """As _explore, on the scripts the rule's group shares: explored once, when the
         first member runs, and kept for the others (a lane runs a group's members one
-        after the other). A rule alone in its group here, or a group whose scripts ended
-        in a crash, a hang or an error, explores its own scripts instead."""
+        after the other). A rule alone in its group here, one the run does not hold, or
+        one whose group's scripts could not be judged (`_share`) explores its own."""
         assert prop.group is not None
         name = prop.group.name
         if name not in self._shared:
@@ -467,19 +474,46 @@ class Engine:
         caps.unobservable.extend(mine.caps.unobservable)  # why its examples were set aside
         if isinstance(mine.found, Stop | WorkerCrashed | WorkerTimedOut):
             raise mine.found
+        if isinstance(mine.found, Deviation):
+            return self._alone(runner, rule, prop, caps, mine.found)
         return mine.found
+
+    def _alone(
+        self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
+    ) -> Deviation:
+        """A member's deviation without the other members' settings, if it shows there too
+        (run again to see): a script of its own, as its own scripts would have found, and
+        what hypothesis is narrowed to. Else the shared script's view, as it was."""
+        assert dev.script is not None and prop.group is not None
+        others = {BY_ID[i].setting for i in prop.group.rules if i != rule.id}
+        own = Script(
+            tuple(
+                op
+                for op in dev.script.ops
+                if not (op.op in ("ctx_set", "ssl_set") and op.setting in others)
+            )
+        )
+        if own == dev.script:
+            return dev
+        self.scripts += 1
+        found = self._verdict(rule, prop, caps, own, runner.run(own))
+        return found if isinstance(found, Deviation) else dev
 
     def _share(self, runner: Runner, group: Group, caps: Capabilities) -> dict[str, Shared] | None:
         """Each member's verdict on the group's scripts: its first deviation (or the Stop
-        its check raised), with the examples and scripts it took. None when fewer than two
-        members can run here, or when the scripts ended in anything but verdicts: then
-        each member explores its own, and a crash is charged to the rule that meets it."""
+        its check raised, or the crash or hang of a script), with the examples and scripts
+        it took. The scripts are those of every member that can run here, whichever the
+        run holds (`selected`), so a verdict does not depend on the others being run; the
+        members the run holds are judged. None when fewer than two members can run here,
+        or when a script cannot be judged for one of them (an adapter's or the harness's
+        error, Unshared): then each member explores scripts of its own."""
         members = [BY_ID[i] for i in group.rules if self._prepare(BY_ID[i]) is runner]
         if len(members) < 2:
             return None
+        judged = [r for r in members if self.selected is None or r.id in self.selected]
         verdicts = {
             r.id: Shared(None, 0, 0, Capabilities(caps.settable_ssl, caps.settable_ctx))
-            for r in members
+            for r in judged
         }
         props = {r.id: PROPERTIES[r.id] for r in members}
         batches = self._shared_batches(group, members, caps)
@@ -499,7 +533,7 @@ class Engine:
                 for script, outcome in zip(current, outcomes, strict=True):
                     if isinstance(outcome, BaseException):
                         raise outcome
-                    for member in members:
+                    for member in judged:
                         mine = verdicts[member.id]
                         if mine.decided:
                             continue

@@ -9,7 +9,8 @@ process take turns at one interpreter lock while their workers wait (on two core
 tenth of a column's time).
 
 A lane takes the next rule when it is free, the costliest first (`cost`), so that the
-run does not end with one lane idle while the other finishes a long rule. A rule's
+run does not end with one lane idle while the other finishes a long rule. The rules of
+one group, which share their scripts, are taken together by one lane (`order`). A rule's
 result does not depend on which lane ran it or when: its scripts are seeded by the
 run's seed and the rule's id alone. Results come back as the rules end; the caller
 keeps them in the catalogue's order.

@@ -60,6 +60,11 @@ def test_a_members_verdict_is_the_same_alone_with_its_group_and_in_any_order() -
     together = Engine(broken, "default")
     results = {r: together.run(rule(r)) for r in reversed(GROUP)}
     assert _same(results[MODE]) == _same(alone)
+    held = Engine(broken, "default")
+    held.selected = frozenset({MODE})  # a run of this rule only: the others not judged
+    assert _same(held.run(rule(MODE))) == _same(alone)
+    assert held._shared[_group(MODE).name] is not None
+    assert set(held._shared[_group(MODE).name] or {}) == {MODE}
     assert alone.status == "fail"
     assert [results[r].status for r in GROUP if r != MODE] == ["pass", "pass"]
     assert all(results[r].examples >= 450 for r in GROUP if r != MODE)
