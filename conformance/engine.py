@@ -17,7 +17,8 @@ to the library in batches, the next batch drawn while the library runs this one.
 deviation is run again alone: a verdict that differs is `flaky`, with both observations.
 One that recurs is handed to hypothesis with a strategy narrowed to the settings, values
 and methods it used (explore.Narrowing), which meets it again and shrinks it; the shorter
-of the two scripts is reported.
+of the two scripts is kept, and then each setting set alongside that the deviation shows
+without is left out (`_unneeded`), each one run again to see.
 
 Rules of one group (properties.common.Group) explore one stream of scripts: each
 script sets up every member's target, and each member judges its own view of it, until
@@ -639,9 +640,30 @@ class Engine:
             said = "held" if verdict is not None else "showed nothing the rule judges"
             return self._flaky(rule, dev, examples, again, f"{said} when it ran again")
         shrunk = self._shrink(runner, rule, prop, caps, dev)
-        return self._failed(
-            runner, rule, self._shortened(runner, rule, prop, caps, shrunk), examples
+        shortest = self._unneeded(
+            runner, rule, prop, caps, self._shortened(runner, rule, prop, caps, shrunk)
         )
+        return self._failed(runner, rule, shortest, examples)
+
+    def _unneeded(
+        self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
+    ) -> Deviation:
+        """The shrunk script without each setting set alongside (not the rule's own) that
+        the deviation shows without: each left out in turn, last first, and run again.
+        Hypothesis draws the names of the settings set alongside before their values,
+        so its shrinker, taking one out, shifts the values that follow, and now and then
+        keeps one the deviation does not need."""
+        assert dev.script is not None
+        for at in reversed(range(len(dev.script.ops))):
+            op = dev.script.ops[at]
+            if op.op not in ("ctx_set", "ssl_set") or op.setting == rule.setting:
+                continue
+            without = Script(dev.script.ops[:at] + dev.script.ops[at + 1 :])
+            self.scripts += 1
+            found = self._verdict(rule, prop, caps, without, runner.run(without))
+            if isinstance(found, Deviation):
+                dev = found
+        return dev
 
     def _flaky(
         self, rule: Rule, dev: Deviation, examples: int, again: Trace | None, how: str

@@ -16,7 +16,7 @@ from conformance.explore import CaseDraw, Narrowing, RandomDraw, edges
 from conformance.interpreter import Interpreter
 from conformance.model import ModelLibrary
 from conformance.properties import PROPERTIES
-from conformance.properties.common import ScriptProperty
+from conformance.properties.common import Deviation, ScriptProperty
 from conformance.rules import rule
 from conformance.script import Op, Script, Trace
 from conformance.settings import BY_NAME, IntRange, SubsetOf
@@ -176,3 +176,30 @@ def test_fixed_cases_enumerate_every_combination_of_a_generators_first_decisions
     seen = {shape(i) for i in range(16)}
     assert len(seen) == 16
     assert [shape(i) for i in range(16)] == [shape(i) for i in range(16)]  # no run seed
+
+
+def test_a_deviation_keeps_only_the_settings_alongside_that_it_needs() -> None:
+    # The model's mutant for dup.copies.mode copies no mode: the read-ahead and the
+    # options set alongside are not needed, the mode set on s is the rule's own.
+    mode = "dup.copies.mode"
+    engine = Engine(InProcess("mutant", ModelLibrary(broken=mode)), "default")
+    prop = PROPERTIES[mode]
+    assert isinstance(prop, ScriptProperty)
+    script = Script(
+        (
+            Op("ctx_new", method="tls"),
+            Op("ctx_set", ctx=0, setting="read-ahead", value=1),
+            Op("ssl_new", ctx=0),
+            Op("ssl_set", ssl=0, setting="options", value=["no-ticket"]),
+            Op("ssl_set", ssl=0, setting="mode", value=["auto-retry"]),
+            Op("ssl_dup", ssl=0),
+            Op("ssl_get", ssl=0, setting="mode"),
+            Op("ssl_get", ssl=1, setting="mode"),
+        )
+    )
+    caps = engine.capabilities()
+    found = engine._verdict(rule(mode), prop, caps, script, engine.runner.run(script))
+    assert isinstance(found, Deviation)
+    kept = engine._unneeded(engine.runner, rule(mode), prop, caps, found)
+    assert kept.script is not None
+    assert [op.setting for op in kept.script.ops if op.op.endswith("_set")] == ["mode"]
