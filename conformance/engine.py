@@ -466,7 +466,7 @@ class Engine:
         assert prop.group is not None
         name = prop.group.name
         if name not in self._shared:
-            self._shared[name] = self._share(runner, prop.group, caps)
+            self._shared[name] = self._share(runner, prop.group, caps, rule.id)
         mine = (self._shared[name] or {}).get(rule.id)
         if mine is None:
             return self._explore(runner, rule, prop, caps, counter)
@@ -500,14 +500,17 @@ class Engine:
         found = self._verdict(rule, prop, caps, own, runner.run(own))
         return found if isinstance(found, Deviation) else dev
 
-    def _share(self, runner: Runner, group: Group, caps: Capabilities) -> dict[str, Shared] | None:
+    def _share(
+        self, runner: Runner, group: Group, caps: Capabilities, running: str
+    ) -> dict[str, Shared] | None:
         """Each member's verdict on the group's scripts: its first deviation (or the Stop
         its check raised, or the crash or hang of a script), with the examples and scripts
         it took. The scripts are those of every member that can run here, whichever the
         run holds (`selected`), so a verdict does not depend on the others being run; the
         members the run holds are judged. None when fewer than two members can run here,
         or when a script cannot be judged for one of them (an adapter's or the harness's
-        error, Unshared): then each member explores scripts of its own."""
+        error, Unshared): then each member explores scripts of its own. A soak's progress
+        line shows the scripts under `running`, the rule whose run explores them."""
         members = [BY_ID[i] for i in group.rules if self._prepare(BY_ID[i]) is runner]
         if len(members) < 2:
             return None
@@ -553,7 +556,7 @@ class Engine:
                                 mine.found, mine.decided = found, True
                 if self.progress is not None:
                     scripts = max(v.scripts for v in verdicts.values())
-                    self.progress(group.name, scripts, time.monotonic() - started)
+                    self.progress(running, scripts, time.monotonic() - started)
                 if all(v.decided for v in verdicts.values()):
                     break
             return verdicts

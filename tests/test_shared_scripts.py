@@ -86,7 +86,7 @@ def test_each_member_is_judged_on_as_many_scripts_as_alone_and_the_library_runs_
             super().submit(scripts)
 
     engine = Engine(Counting("model", ModelLibrary()), "default")
-    found = engine._share(engine.runner, _group(MODE), engine.capabilities())
+    found = engine._share(engine.runner, _group(MODE), engine.capabilities(), MODE)
     assert found is not None
     assert {r: (v.scripts, v.found) for r, v in found.items()} == dict.fromkeys(GROUP, (500, None))
     assert sum(ran) == 500
