@@ -473,32 +473,46 @@ class Engine:
         counter[0] = mine.examples
         self.scripts += mine.scripts
         caps.unobservable.extend(mine.caps.unobservable)  # why its examples were set aside
-        if isinstance(mine.found, Stop | WorkerCrashed | WorkerTimedOut):
+        if isinstance(mine.found, WorkerCrashed | WorkerTimedOut):
             raise mine.found
-        if isinstance(mine.found, Deviation):
-            return self._alone(runner, rule, prop, caps, mine.found)
+        if isinstance(mine.found, Deviation | Stop):
+            return self._alone(runner, rule, prop, caps, mine.found)  # a Stop is raised
         return mine.found
 
     def _alone(
-        self, runner: Runner, rule: Rule, prop: ScriptProperty, caps: Capabilities, dev: Deviation
+        self,
+        runner: Runner,
+        rule: Rule,
+        prop: ScriptProperty,
+        caps: Capabilities,
+        said: Deviation | Stop,
     ) -> Deviation:
-        """A member's deviation without the other members' settings, if it shows there too
-        (run again to see): a script of its own, as its own scripts would have found, and
-        what hypothesis is narrowed to. Else the shared script's view, as it was."""
-        assert dev.script is not None and prop.group is not None
+        """A member's deviation (or Stop, raised) without the other members' settings, if
+        it shows there too (run again to see): a script of its own, as its own scripts
+        would have found, and what hypothesis is narrowed to. Else the shared script's
+        view, as it was."""
+        assert said.script is not None and prop.group is not None
         others = {BY_ID[i].setting for i in prop.group.rules if i != rule.id}
         own = Script(
             tuple(
                 op
-                for op in dev.script.ops
+                for op in said.script.ops
                 if not (op.op in ("ctx_set", "ssl_set") and op.setting in others)
             )
         )
-        if own == dev.script:
-            return dev
-        self.scripts += 1
-        found = self._verdict(rule, prop, caps, own, runner.run(own))
-        return found if isinstance(found, Deviation) else dev
+        if own != said.script:
+            self.scripts += 1
+            try:
+                found = self._verdict(rule, prop, caps, own, runner.run(own))
+            except Stop as stop:
+                if isinstance(said, Stop) and stop.status == said.status:
+                    raise  # the same end, on a script of its own
+                found = None
+            if isinstance(found, Deviation) and isinstance(said, Deviation):
+                return found
+        if isinstance(said, Stop):
+            raise said
+        return said
 
     def _share(
         self, runner: Runner, group: Group, caps: Capabilities, running: str

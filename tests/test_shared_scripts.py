@@ -17,7 +17,7 @@ import pytest
 from conformance.engine import Engine
 from conformance.model import ModelLibrary
 from conformance.properties import PROPERTIES
-from conformance.properties.common import Group, ScriptProperty, Unshared
+from conformance.properties.common import Group, ScriptProperty, Stop, Unshared
 from conformance.results import RuleResult
 from conformance.rules import rule
 from conformance.script import Script, Trace
@@ -128,3 +128,16 @@ def test_a_crash_in_a_shared_script_is_the_crash_of_every_member_still_running(
     second = engine.run(rule("dup.initial.same-ctx"))
     assert first.status == second.status == "crash"
     assert first.script == second.script is not None
+
+
+def test_a_members_end_on_a_shared_script_is_reported_on_a_script_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def lacks(rule: Any, script: Script, trace: Trace, caps: Any) -> None:
+        raise Stop("absent", "the library lacks a getter", script, trace)
+
+    monkeypatch.setitem(PROPERTIES, MODE, replace(_prop(MODE), check=lacks))
+    result = Engine(InProcess("model", ModelLibrary()), "default").run(rule(MODE))
+    assert result.status == "absent" and result.script is not None
+    others = {"verify-param", "max-cert-list"}
+    assert not [op for op in result.script["ops"] if op.get("setting") in others]
