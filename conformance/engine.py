@@ -41,7 +41,8 @@ import random
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, given, reject, seed, settings
@@ -60,6 +61,7 @@ from conformance.properties.common import (
     ScriptProperty,
     SetAside,
     Stop,
+    Unshared,
     screen,
 )
 from conformance.results import RuleResult
@@ -114,7 +116,7 @@ class LibraryVersion:
 class Shared:
     """One member's verdict on its group's scripts (Engine._share)."""
 
-    found: Deviation | Stop | WorkerCrashed | WorkerTimedOut | None
+    found: BaseException | None  # a Deviation, a Stop, a crash or an error; None: held
     examples: int
     scripts: int
     caps: Capabilities  # the run's, with the member's own reasons for setting aside
@@ -375,10 +377,21 @@ class Engine:
     ) -> Iterator[list[Script]]:
         """The fixed cases, then the seeded explorer: up to the profile's count of scripts,
         or (a soak) for as long as the rule is given."""
-        rng = random.Random(f"{self.seed}:{rule.id}")
+        explorer = RandomDraw(random.Random(f"{self.seed}:{rule.id}"))
+        cases = min(CASES, self.max_examples)
+
+        def script(i: int) -> Script:
+            return prop.scripts(CaseDraw(rule.id, i) if i < cases else explorer, rule, caps)
+
+        return self._batched(script, self.seconds)
+
+    def _batched(
+        self, script: Callable[[int], Script], seconds: float | None
+    ) -> Iterator[list[Script]]:
+        """script(0), script(1), ... in batches: up to the profile's count, or (a soak) for
+        `seconds`. The first batches are small, then they double up to BATCH."""
         total = self.max_examples
-        cases = min(CASES, total)
-        deadline = time.monotonic() + self.seconds if self.seconds else None
+        deadline = time.monotonic() + seconds if seconds else None
         made, size = 0, FIRST_BATCH
         while True:
             if deadline is None:
@@ -390,25 +403,15 @@ class Engine:
                     return
                 count = size
             size = min(BATCH, size * 2)
-            batch = [
-                prop.scripts(CaseDraw(rule.id, i) if i < cases else RandomDraw(rng), rule, caps)
-                for i in range(made, made + count)
-            ]
+            yield [script(i) for i in range(made, made + count)]
             made += count
-            yield batch
 
-    def _explore(
-        self,
-        runner: Runner,
-        rule: Rule,
-        prop: ScriptProperty,
-        caps: Capabilities,
-        counter: list[int],
-    ) -> Deviation | None:
-        """The first deviating script of the cases and the exploration, or None."""
-        batches = self._batches(rule, prop, caps)
-        started = time.monotonic()
-        # Two batches in flight: the library runs the next while this one is checked.
+    def _flights(
+        self, runner: Runner, batches: Iterator[list[Script]]
+    ) -> Generator[tuple[list[Script], list[Outcome]], None, None]:
+        """Each batch with its outcomes, two batches in flight: the library runs the next
+        while this one is checked. Closed early (a verdict, a crash), it discards what is
+        still in flight: scripts past the verdict are not judged."""
         flying: deque[list[Script]] = deque()
         try:
             for _ in range(IN_FLIGHT):
@@ -421,15 +424,29 @@ class Engine:
                 if (upcoming := next(batches, None)) is not None:
                     runner.submit(upcoming)
                     flying.append(upcoming)
+                yield current, outcomes
+        finally:
+            if flying:
+                runner.discard()
+
+    def _explore(
+        self,
+        runner: Runner,
+        rule: Rule,
+        prop: ScriptProperty,
+        caps: Capabilities,
+        counter: list[int],
+    ) -> Deviation | None:
+        """The first deviating script of the cases and the exploration, or None."""
+        started = time.monotonic()
+        with closing(self._flights(runner, self._batches(rule, prop, caps))) as flights:
+            for current, outcomes in flights:
                 found = self._check_batch(rule, prop, caps, current, outcomes, counter)
                 if self.progress is not None:
                     self.progress(rule.id, self.scripts, time.monotonic() - started)
                 if found is not None:
                     return found
-            return None
-        finally:
-            if flying:
-                runner.discard()  # scripts past the verdict (or a crash) are not judged
+        return None
 
     def _check_batch(
         self,
@@ -473,11 +490,11 @@ class Engine:
         counter[0] = mine.examples
         self.scripts += mine.scripts
         caps.unobservable.extend(mine.caps.unobservable)  # why its examples were set aside
-        if isinstance(mine.found, WorkerCrashed | WorkerTimedOut):
-            raise mine.found
         if isinstance(mine.found, Deviation | Stop):
             return self._alone(runner, rule, prop, caps, mine.found)  # a Stop is raised
-        return mine.found
+        if mine.found is not None:
+            raise mine.found  # a crash, a hang, an adapter's or the harness's error
+        return None
 
     def _alone(
         self,
@@ -522,9 +539,9 @@ class Engine:
         it took. The scripts are those of every member that can run here, whichever the
         run holds (`selected`), so a verdict does not depend on the others being run; the
         members the run holds are judged. None when fewer than two members can run here,
-        or when a script cannot be judged for one of them (an adapter's or the harness's
-        error, Unshared): then each member explores scripts of its own. A soak's progress
-        line shows the scripts under `running`, the rule whose run explores them."""
+        or when a shared script cannot say what a member's own would (Unshared): then
+        each member explores scripts of its own. A soak's progress line shows the
+        scripts under `running`, the rule whose run explores them."""
         members = [BY_ID[i] for i in group.rules if self._prepare(BY_ID[i]) is runner]
         if len(members) < 2:
             return None
@@ -535,45 +552,22 @@ class Engine:
         }
         props = {r.id: PROPERTIES[r.id] for r in members}
         batches = self._shared_batches(group, members, caps)
-        flying: deque[list[Script]] = deque()
         started = time.monotonic()
         try:
-            for _ in range(IN_FLIGHT):
-                if (batch := next(batches, None)) is not None:
-                    runner.submit(batch)
-                    flying.append(batch)
-            while flying:
-                current = flying.popleft()
-                outcomes = runner.collect()
-                if (upcoming := next(batches, None)) is not None:
-                    runner.submit(upcoming)
-                    flying.append(upcoming)
-                for script, outcome in zip(current, outcomes, strict=True):
-                    if isinstance(outcome, BaseException):
-                        raise outcome
-                    for member in judged:
-                        mine = verdicts[member.id]
-                        if mine.decided:
-                            continue
-                        prop = props[member.id]
-                        assert isinstance(prop, ScriptProperty)
-                        seen, trace = group.view(script, outcome, member, members)
-                        mine.scripts += 1
-                        try:
-                            found = self._verdict(member, prop, mine.caps, seen, trace)
-                        except Stop as stop:
-                            mine.found, mine.decided = stop, True
-                            continue
-                        if found is not None:
-                            mine.examples += 1
-                            if isinstance(found, Deviation):
-                                mine.found, mine.decided = found, True
-                if self.progress is not None:
-                    scripts = max(v.scripts for v in verdicts.values())
-                    self.progress(running, scripts, time.monotonic() - started)
-                if all(v.decided for v in verdicts.values()):
-                    break
-            return verdicts
+            with closing(self._flights(runner, batches)) as flights:
+                for current, outcomes in flights:
+                    for script, outcome in zip(current, outcomes, strict=True):
+                        for member in judged:
+                            mine = verdicts[member.id]
+                            if not mine.decided:
+                                prop = props[member.id]
+                                assert isinstance(prop, ScriptProperty)
+                                self._judge(mine, member, prop, group, members, script, outcome)
+                    if self.progress is not None:
+                        scripts = max(v.scripts for v in verdicts.values())
+                        self.progress(running, scripts, time.monotonic() - started)
+                    if all(v.decided for v in verdicts.values()):
+                        break
         except (WorkerCrashed, WorkerTimedOut) as died:
             # The library died in a script every member was running: it is each one's
             # crash (or hang), with that script, as it would be in a script of its own.
@@ -581,12 +575,37 @@ class Engine:
                 if not mine.decided:
                     mine.found, mine.decided = died, True
                     mine.scripts += 1
-            return verdicts
-        except Exception:  # the adapter's or the harness's: each member meets it alone
-            return None
-        finally:
-            if flying:
-                runner.discard()
+        except Unshared:
+            return None  # a view that cannot say what a member's own script would
+        return verdicts
+
+    def _judge(
+        self,
+        mine: Shared,
+        member: Rule,
+        prop: ScriptProperty,
+        group: Group,
+        members: list[Rule],
+        script: Script,
+        outcome: Outcome,
+    ) -> None:
+        """One member's verdict on one shared script, as _check_batch gives a rule's: an
+        adapter's error in the outcome, a Stop or a harness error in the check are the
+        member's, raised when it runs (as its own scripts would raise them)."""
+        mine.scripts += 1
+        if isinstance(outcome, BaseException):
+            mine.found, mine.decided = outcome, True
+            return
+        seen, trace = group.view(script, outcome, member, members)
+        try:
+            found = self._verdict(member, prop, mine.caps, seen, trace)
+        except (Stop, Exception) as ended:
+            mine.found, mine.decided = ended, True
+            return
+        if found is not None:
+            mine.examples += 1
+            if isinstance(found, Deviation):
+                mine.found, mine.decided = found, True
 
     def _shared_batches(
         self, group: Group, members: list[Rule], caps: Capabilities
@@ -594,33 +613,15 @@ class Engine:
         """The group's scripts as _batches makes a rule's: each member's choices from its
         own fixed cases and its own seeded explorer, for as many scripts as one rule."""
         explorers = [RandomDraw(random.Random(f"{self.seed}:{r.id}")) for r in members]
-        total = self.max_examples
-        cases = min(CASES, total)
+        cases = min(CASES, self.max_examples)
+
+        def script(i: int) -> Script:
+            draws = [CaseDraw(r.id, i) for r in members] if i < cases else explorers
+            return group.scripts(draws, members, caps)
+
         # A soak's budget is per rule: the group's is that of its members in the run.
         running = [r for r in members if self.selected is None or r.id in self.selected]
-        budget = self.seconds * max(1, len(running)) if self.seconds else None
-        deadline = time.monotonic() + budget if budget else None
-        made, size = 0, FIRST_BATCH
-        while True:
-            if deadline is None:
-                if made >= total:
-                    return
-                count = min(size, total - made)
-            else:
-                if time.monotonic() >= deadline:
-                    return
-                count = size
-            size = min(BATCH, size * 2)
-            batch = [
-                group.scripts(
-                    [CaseDraw(r.id, i) for r in members] if i < cases else explorers,
-                    members,
-                    caps,
-                )
-                for i in range(made, made + count)
-            ]
-            made += count
-            yield batch
+        return self._batched(script, self.seconds * max(1, len(running)) if self.seconds else None)
 
     def _verdict(
         self, rule: Rule, prop: ScriptProperty, caps: Capabilities, script: Script, trace: Trace

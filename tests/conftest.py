@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +34,28 @@ def worker_for() -> Iterator[object]:
     yield start
     for worker in started:
         worker.close()
+
+
+@pytest.fixture
+def killed_in_ssl_dup(worker_for: Any, tmp_path: Path) -> Callable[[], Worker]:
+    """Start a worker that sits in its next SSL_dup and is killed (SIGKILL) half a second
+    after it starts: the library's crash, in the middle of a run."""
+
+    def start() -> Worker:
+        busy = tmp_path / "busy"
+        busy.touch()  # the worker sits in SSL_dup while this exists
+        options = {"hang": "ssl_dup", "while": str(busy)}
+        worker: Worker = worker_for("tests.adapters.misbehaving", timeout=30.0, **options)
+        pid = worker.hello()["pid"]
+
+        def kill() -> None:
+            os.kill(pid, signal.SIGKILL)
+            busy.unlink()
+
+        threading.Timer(0.5, kill).start()
+        return worker
+
+    return start
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,8 @@ depend on which of its group's rules the run holds, nor in which order they run.
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,20 +106,9 @@ def test_a_shared_script_that_cannot_speak_for_a_member_leaves_each_to_its_own(
 
 
 def test_a_crash_in_a_shared_script_is_the_crash_of_every_member_still_running(
-    worker_for: Any, tmp_path: Path
+    killed_in_ssl_dup: Any,
 ) -> None:
-    busy = tmp_path / "busy"
-    busy.touch()  # the worker sits in SSL_dup while this exists
-    misbehaving = "tests.adapters.misbehaving"
-    worker = worker_for(misbehaving, hang="ssl_dup", timeout=30.0, **{"while": str(busy)})
-    engine = Engine(worker, "quick")
-    pid = worker.hello()["pid"]
-
-    def kill() -> None:
-        os.kill(pid, signal.SIGKILL)
-        busy.unlink()
-
-    threading.Timer(0.5, kill).start()
+    engine = Engine(killed_in_ssl_dup(), "quick")
     first = engine.run(rule("dup.initial.new-object"))
     second = engine.run(rule("dup.initial.same-ctx"))
     assert first.status == second.status == "crash"
@@ -141,3 +126,24 @@ def test_a_members_end_on_a_shared_script_is_reported_on_a_script_of_its_own(
     assert result.status == "absent" and result.script is not None
     others = {"verify-param", "max-cert-list"}
     assert not [op for op in result.script["ops"] if op.get("setting") in others]
+
+
+def test_an_error_in_one_members_check_is_that_members_not_swallowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The check fails once, on the first shared script: a member's own scripts would not
+    # meet it again, so going back to them would lose it.
+    checked = _prop(MODE).check
+    failed: list[bool] = []
+
+    def once(rule_: Any, script: Script, trace: Trace, caps: Any) -> None:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("a harness bug")
+        checked(rule_, script, trace, caps)
+
+    monkeypatch.setitem(PROPERTIES, MODE, replace(_prop(MODE), check=once))
+    engine = Engine(InProcess("model", ModelLibrary()), "default")
+    with pytest.raises(RuntimeError, match="a harness bug"):
+        engine.run(rule(MODE))
+    assert engine.run(rule("dup.copies.max-cert-list")).status == "pass"

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,19 +53,9 @@ def test_engine_reports_crash_and_timeout_as_statuses(worker_for: Any) -> None:
 
 
 def test_killing_the_worker_mid_run_is_a_crash_and_the_run_finishes(
-    worker_for: Any, tmp_path: Path
+    killed_in_ssl_dup: Any,
 ) -> None:
-    busy = tmp_path / "busy"
-    busy.touch()  # the worker sits in SSL_dup while this exists
-    worker = worker_for(ADAPTER, hang="ssl_dup", timeout=30.0, **{"while": str(busy)})
-    engine = Engine(worker, "quick")
-    pid = worker.hello()["pid"]
-
-    def kill() -> None:
-        os.kill(pid, signal.SIGKILL)
-        busy.unlink()
-
-    threading.Timer(0.5, kill).start()
+    engine = Engine(killed_in_ssl_dup(), "quick")
     result = engine.run(rule("dup.initial.new-object"))
     assert result.status == "crash"
     assert "SIGKILL" in (result.detail or "")
