@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hypothesis.stateful import RuleBasedStateMachine
@@ -12,7 +12,7 @@ from conformance.library import Json
 from conformance.results import Status
 from conformance.rules import Rule
 from conformance.script import Observation, Op, Script, Trace
-from conformance.settings import Fields, Setting
+from conformance.settings import Fields, Setting, setting
 from conformance.worker import Runner
 
 if TYPE_CHECKING:
@@ -103,6 +103,38 @@ class MachineProperty:
 Property = ScriptProperty | MachineProperty
 
 
+Target = tuple[Setting, str | None]  # a rule's setting, and the field it observes
+
+
+def group_by_setting(
+    props: dict[str, Property],
+    prefix: str,
+    groups: Sequence[tuple[str, ...]],
+    joint: Callable[[Sequence[Target], Sequence[Draw], Capabilities], Script],
+    reads: Collection[str],
+) -> None:
+    """Make each of `groups` (the rules `prefix` + each name: a setting, and the field
+    it reads) a Group, in `props`: its scripts from `joint` over the members' targets,
+    each member's view without the other members' `reads` operations."""
+
+    def scripts(draws: Sequence[Draw], members: Sequence[Rule], caps: Capabilities) -> Script:
+        return joint([(setting(r.setting or ""), r.field) for r in members], draws, caps)
+
+    def view(
+        script: Script, trace: Trace, member: Rule, members: Sequence[Rule]
+    ) -> tuple[Script, Trace]:
+        others = {r.setting for r in members if r.id != member.id}
+        return _without_reads(script, trace, reads, others)
+
+    for names in groups:
+        ids = tuple(prefix + name for name in names)
+        group = Group(prefix + "+".join(names), ids, scripts, view)
+        for rule_id in ids:
+            prop = props[rule_id]
+            assert isinstance(prop, ScriptProperty)
+            props[rule_id] = replace(prop, group=group)
+
+
 CREATING = ("ssl_new", "ssl_dup")
 
 
@@ -130,7 +162,7 @@ def screen(
             unusable(caps, f"{name} returned {got}: ret.*.pointer judges that, not this rule")
 
 
-def view_without_reads(
+def _without_reads(
     script: Script, trace: Trace, reads: Collection[str], settings: Collection[str | None]
 ) -> tuple[Script, Trace]:
     """A shared script and its trace without the reads (`reads` operations) of

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from conformance.explore import Draw
 from conformance.library import Json
@@ -11,15 +10,15 @@ from conformance.properties.common import (
     Capabilities,
     Deviation,
     Generate,
-    Group,
     Property,
     ScriptProperty,
+    Target,
+    group_by_setting,
     ops_setting,
     part_of,
     part_sets,
     reflects,
     unusable,
-    view_without_reads,
 )
 from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
@@ -30,9 +29,6 @@ from conformance.strategies import form, methods_for, sets
 ROLE_STATE = {"server": "accept", "client": "connect"}
 # Settings a completed handshake can change: s resumes what it carries before SSL_dup.
 RESUMED = frozenset({"session"})
-
-
-Target = tuple[Setting, str | None]  # a rule's setting, and the field it observes
 
 
 def _scripts(entry: Setting, part: str | None) -> Generate:
@@ -184,23 +180,6 @@ GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _view(
-    script: Script, trace: Trace, member: Rule, members: Sequence[Rule]
-) -> tuple[Script, Trace]:
-    """What one member judges: the shared script without the other members' reads (the
-    rest are settings alongside, as in its own scripts)."""
-    others = {r.setting for r in members if r.id != member.id}
-    return view_without_reads(script, trace, ("ssl_get",), others)
-
-
-def _group(name: str, rule_ids: tuple[str, ...]) -> Group:
-    def scripts(draws: Sequence[Draw], members: Sequence[Rule], caps: Capabilities) -> Script:
-        targets = [(setting(r.setting or ""), r.field) for r in members]
-        return _joint(targets, draws, caps)
-
-    return Group(name, rule_ids, scripts, _view)
-
-
 def properties() -> dict[str, Property]:
     props: dict[str, Property] = {}
     for r in RULES:
@@ -208,11 +187,6 @@ def properties() -> dict[str, Property]:
             entry = setting(r.setting)
             if entry.domain is not None:
                 props[r.id] = ScriptProperty(_scripts(entry, r.field), _check(entry, r.field))
-    for reads in GROUPS:
-        ids = tuple(f"dup.copies.{read}" for read in reads)
-        group = _group("dup:" + "+".join(reads), ids)
-        for rule_id in ids:
-            prop = props[rule_id]
-            assert isinstance(prop, ScriptProperty)
-            props[rule_id] = replace(prop, group=group)
+    # Each member reads its target on s and on the copy: its view drops the others'.
+    group_by_setting(props, "dup.copies.", GROUPS, _joint, ("ssl_get",))
     return props

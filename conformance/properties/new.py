@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from conformance.explore import Draw
 from conformance.properties.common import (
     Capabilities,
     Deviation,
-    Group,
     Property,
     ScriptProperty,
+    Target,
+    group_by_setting,
     ops_setting,
     part_of,
     part_sets,
     reflects,
     unusable,
-    view_without_reads,
 )
 from conformance.properties.fields import require_shown
 from conformance.rules import RULES, Rule
 from conformance.script import Op, Script, Trace
-from conformance.settings import METHODS, Setting, setting
+from conformance.settings import METHODS, setting
 from conformance.strategies import sets
 
 
@@ -41,8 +40,6 @@ def _creates_check(rule: Rule, script: Script, trace: Trace, caps: Capabilities)
     if len(set(objects)) != len(objects):
         raise Deviation("two SSL_new calls returned the same object", "distinct objects", objects)
 
-
-Target = tuple[Setting, str | None]  # a rule's setting, and the field it observes
 
 # The rules that share their scripts (see Group), by the setting (and field) each reads:
 # each field of the verify parameters beside a setting of its own (none of which sets
@@ -111,21 +108,6 @@ def _inherits(rule_id: str, name: str, part: str | None) -> ScriptProperty:
     return ScriptProperty(scripts, check)
 
 
-def _view(
-    script: Script, trace: Trace, member: Rule, members: Sequence[Rule]
-) -> tuple[Script, Trace]:
-    """What one member judges: the shared script without the other members' reads."""
-    others = {r.setting for r in members if r.id != member.id}
-    return view_without_reads(script, trace, ("ctx_get", "ssl_get"), others)
-
-
-def _group(name: str, rule_ids: tuple[str, ...]) -> Group:
-    def scripts(draws: Sequence[Draw], members: Sequence[Rule], caps: Capabilities) -> Script:
-        return _joint([(setting(r.setting or ""), r.field) for r in members], draws, caps)
-
-    return Group(name, rule_ids, scripts, _view)
-
-
 def properties() -> dict[str, Property]:
     props: dict[str, Property] = {
         "new.creates": ScriptProperty(_creates_scripts, _creates_check, judges_null={"ssl_new"}),
@@ -133,11 +115,6 @@ def properties() -> dict[str, Property]:
     for r in RULES:
         if r.testable and r.id.startswith("new.inherits.") and r.setting:
             props[r.id] = _inherits(r.id, r.setting, r.field)
-    for reads in GROUPS:
-        ids = tuple(f"new.inherits.{read}" for read in reads)
-        group = _group("new:" + "+".join(reads), ids)
-        for rule_id in ids:
-            prop = props[rule_id]
-            assert isinstance(prop, ScriptProperty)
-            props[rule_id] = replace(prop, group=group)
+    # Each member reads its target on the context and on the SSL.
+    group_by_setting(props, "new.inherits.", GROUPS, _joint, ("ctx_get", "ssl_get"))
     return props
